@@ -1,0 +1,1 @@
+"""NYC taxi trips as Dagster assets: TLC monthly files → cleaned → Postgres, lake and warehouse."""

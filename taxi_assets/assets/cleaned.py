@@ -1,0 +1,140 @@
+"""Cleaned trips of a month, and the rows cleaning dropped (with the reason), plus their checks."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from taxi_assets.assets.metadata import column_schema, frame_metadata
+from taxi_assets.assets.raw import raw_key
+from taxi_assets.constants import CLEANED, KNOWN_VENDOR_IDS, REJECTED, trips_table
+from taxi_assets.partitions import monthly_partitions
+from taxi_assets.schema import REJECT_REASON, TripSchema
+from taxi_assets.transform import CleanedMonth, clean_trips
+
+
+def cleaned_key(schema: TripSchema) -> dg.AssetKey:
+    return dg.AssetKey([CLEANED, trips_table(schema.service)])
+
+
+def rejected_key(schema: TripSchema) -> dg.AssetKey:
+    return dg.AssetKey([REJECTED, trips_table(schema.service)])
+
+
+def _checks(
+    schema: TripSchema, result: CleanedMonth, raw: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> Iterator[dg.AssetCheckResult]:
+    key = cleaned_key(schema)
+    cleaned = result.cleaned
+    not_positive = int(
+        (~(cleaned["passenger_count"] > 0).fillna(False) | ~(cleaned["trip_distance"] > 0)).sum()
+    )
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name="passengers_and_distance_positive",
+        passed=not_positive == 0,
+        metadata={"rows_failing": not_positive},
+    )
+    pickups = cleaned[schema.pickup_snake]
+    outside = int((~((pickups >= start) & (pickups < end))).sum())
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name="pickups_inside_partition",
+        passed=outside == 0,
+        metadata={"rows_failing": outside, "window": f"[{start}, {end})"},
+    )
+    total = len(cleaned) + len(result.rejected)
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name="reconciles_with_raw",
+        passed=total == len(raw),
+        metadata={"raw_rows": len(raw), "cleaned_rows": len(cleaned), "rejected_rows": len(result.rejected)},
+    )
+    vendors = cleaned["vendor_id"].dropna()
+    unknown = vendors[~vendors.isin(KNOWN_VENDOR_IDS)]
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name="known_vendor_ids",
+        passed=unknown.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows_failing": len(unknown), "unknown_ids": sorted(int(v) for v in unknown.unique())},
+    )
+
+
+def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
+    service = schema.service
+    key = cleaned_key(schema)
+    descriptions = schema.descriptions(snake=True)
+
+    @dg.multi_asset(
+        name=f"{service}_clean_trips",
+        outs={
+            "cleaned": dg.AssetOut(
+                key=key,
+                description=f"{service.title()}-cab trips of one month with passengers and distance, "
+                "picked up in that month; snake_case columns and pickup_date.",
+                metadata={"dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions)},
+                kinds={"parquet", "pandas"},
+            ),
+            "rejected": dg.AssetOut(
+                key=rejected_key(schema),
+                description=f"{service.title()}-cab rows cleaning dropped, each with its reject_reason.",
+                metadata={
+                    "dagster/column_schema": column_schema(
+                        schema.rejected_arrow_schema,
+                        {**descriptions, REJECT_REASON: "Why cleaning dropped the row."},
+                    )
+                },
+                kinds={"parquet", "pandas"},
+            ),
+        },
+        ins={"raw": dg.AssetIn(key=raw_key(schema))},
+        partitions_def=monthly_partitions,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        group_name=service,
+        check_specs=[
+            dg.AssetCheckSpec(
+                "passengers_and_distance_positive",
+                asset=key,
+                blocking=True,
+                description="No trip with passenger_count or trip_distance ≤ 0 or missing.",
+            ),
+            dg.AssetCheckSpec(
+                "pickups_inside_partition",
+                asset=key,
+                blocking=True,
+                description="Every pickup falls inside the partition's month.",
+            ),
+            dg.AssetCheckSpec(
+                "reconciles_with_raw",
+                asset=key,
+                blocking=True,
+                additional_deps=[raw_key(schema), rejected_key(schema)],
+                description="Cleaned rows + rejected rows = raw rows: nothing is lost.",
+            ),
+            dg.AssetCheckSpec(
+                "known_vendor_ids", asset=key, description="vendor_id is one the TLC data dictionary knows."
+            ),
+        ],
+    )
+    def clean_trips_asset(context: dg.AssetExecutionContext, raw: pd.DataFrame) -> Iterator:
+        window = context.partition_time_window
+        # Trip times are New York wall-clock times; partition bounds are compared as such.
+        start = pd.Timestamp(window.start).tz_localize(None)
+        end = pd.Timestamp(window.end).tz_localize(None)
+        result = clean_trips(raw, schema, start, end)
+        yield dg.Output(
+            result.cleaned, output_name="cleaned", metadata=frame_metadata(result.cleaned, descriptions)
+        )
+        yield dg.Output(
+            result.rejected,
+            output_name="rejected",
+            metadata={
+                **frame_metadata(result.rejected, descriptions),
+                "rejected_by_reason": dg.MetadataValue.json(result.reject_counts),
+                **{f"rejected_{reason}": n for reason, n in result.reject_counts.items()},
+            },
+        )
+        yield from _checks(schema, result, raw, start, end)
+
+    return clean_trips_asset

@@ -1,0 +1,30 @@
+"""Metadata every materialisation carries: row count, column schema with descriptions, a preview."""
+
+from collections.abc import Mapping
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+PREVIEW_ROWS = 5
+
+
+def column_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> dg.TableSchema:
+    """Dagster's column metadata from an Arrow schema and the trip schema's descriptions."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=f.name, type=str(f.type), description=descriptions.get(f.name))
+            for f in schema
+        ]
+    )
+
+
+def frame_metadata(frame: pd.DataFrame, descriptions: Mapping[str, str]) -> dict[str, object]:
+    """What a user looks at first: how many rows, which columns, and a few of them."""
+    arrow = pa.Schema.from_pandas(frame.head(0), preserve_index=False)
+    return {
+        # Every asset here is partitioned: the count is the partition's, as Dagster's UI expects.
+        "dagster/partition_row_count": len(frame),
+        "dagster/column_schema": column_schema(arrow, descriptions),
+        "preview": dg.MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False)),
+    }

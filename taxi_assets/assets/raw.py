@@ -1,0 +1,47 @@
+"""Raw trips: one month of a service's published file, typed, as published."""
+
+import dagster as dg
+import pandas as pd
+
+from taxi_assets.assets.metadata import column_schema, frame_metadata
+from taxi_assets.constants import RAW, trips_table
+from taxi_assets.partitions import monthly_partitions
+from taxi_assets.schema import TripSchema
+from taxi_assets.source import TaxiSource, read_trips
+from taxi_assets.transform import to_pandas
+
+
+def raw_key(schema: TripSchema) -> dg.AssetKey:
+    return dg.AssetKey([RAW, trips_table(schema.service)])
+
+
+def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
+    service = schema.service
+
+    @dg.asset(
+        key=raw_key(schema),
+        description=f"{service.title()}-cab trips of one month, typed, as published by the TLC.",
+        partitions_def=monthly_partitions,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        group_name=service,
+        kinds={"csv", "pandas"},
+        metadata={
+            "dagster/column_schema": column_schema(schema.raw_arrow_schema, schema.descriptions(snake=False))
+        },
+    )
+    def raw_trips(context: dg.AssetExecutionContext, taxi_source: TaxiSource) -> dg.Output[pd.DataFrame]:
+        month = context.partition_key
+        with taxi_source.fetch(service, month) as source:
+            context.log.info(f"downloaded {source.url} ({source.size_bytes:,} bytes)")
+            frame = to_pandas(read_trips(source, schema))
+        return dg.Output(
+            frame,
+            metadata={
+                **frame_metadata(frame, schema.descriptions(snake=False)),
+                "source_url": dg.MetadataValue.url(source.url),
+                "source_bytes": source.size_bytes,
+                "source_sha256": source.sha256,
+            },
+        )
+
+    return raw_trips

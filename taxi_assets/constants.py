@@ -1,0 +1,33 @@
+"""Names and defaults shared across the project: services, source, storage locations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SERVICES: tuple[str, ...] = ("yellow", "green")
+
+# The DataTalksClub mirror of the TLC trip files the course downloads.
+DEFAULT_SOURCE_URL_TEMPLATE = (
+    "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/"
+    "{service}/{service}_tripdata_{month}.csv.gz"
+)
+SOURCE_FILE_NAME = "{service}_tripdata_{month}.csv.gz"
+
+FIRST_MONTH = "2019-01"
+
+# TLC data dictionary: 1 = Creative Mobile Technologies, 2 = VeriFone Inc.
+KNOWN_VENDOR_IDS: frozenset[int] = frozenset({1, 2})
+
+# Embedded defaults: everything lives under ./data of the working directory unless set otherwise.
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_LAKE_DIR = DEFAULT_DATA_DIR / "lake"
+DEFAULT_DUCKDB_PATH = DEFAULT_DATA_DIR / "warehouse.duckdb"
+DEFAULT_WAREHOUSE_SCHEMA = "ny_taxi"
+
+# Asset key prefixes, one per stage; the group is the service.
+RAW, CLEANED, REJECTED, DAILY, WAREHOUSE = "raw", "cleaned", "rejected", "daily", "warehouse"
+
+
+def trips_table(service: str) -> str:
+    """The table/asset name of a service's trips at every stage (``yellow_trips``)."""
+    return f"{service}_trips"

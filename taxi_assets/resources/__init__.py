@@ -1,0 +1,39 @@
+"""Resources and IO managers for this environment, each configured from the environment.
+
+Every setting has an embedded default, so a first run needs nothing but Python:
+- ``TAXI_SOURCE_URL_TEMPLATE``: where monthly files are published (the course's GitHub mirror);
+- ``TAXI_LAKE_URI``: the parquet lake (``data/lake``);
+- ``DUCKDB_DATABASE`` / ``DUCKDB_SCHEMA``: the warehouse (``data/warehouse.duckdb``, ``ny_taxi``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taxi_assets.constants import (
+    DEFAULT_DUCKDB_PATH,
+    DEFAULT_LAKE_DIR,
+    DEFAULT_SOURCE_URL_TEMPLATE,
+    DEFAULT_WAREHOUSE_SCHEMA,
+)
+from taxi_assets.resources.lake import ParquetLake
+from taxi_assets.resources.settings import setting
+from taxi_assets.resources.warehouse import DuckDBWarehouse
+from taxi_assets.source import TaxiSource
+
+LAKE_IO_MANAGER = "io_manager"
+WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
+
+
+def build_resources() -> dict[str, Any]:
+    """The resources of the current environment, under the keys the assets use."""
+    return {
+        "taxi_source": TaxiSource(
+            url_template=setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE)
+        ),
+        LAKE_IO_MANAGER: ParquetLake(base_uri=setting("TAXI_LAKE_URI", str(DEFAULT_LAKE_DIR))),
+        WAREHOUSE_IO_MANAGER: DuckDBWarehouse(
+            database=setting("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
+            schema=setting("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),
+        ),
+    }

@@ -1,0 +1,14 @@
+"""Reading settings from the environment: every setting the project reads is named here."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+
+def setting(name: str, default: str) -> str | dg.EnvVar:
+    """``EnvVar(name)`` when the variable is set, so the UI shows its name and not its value;
+    else the embedded default, so a first run needs no configuration.
+    """
+    return dg.EnvVar(name) if os.environ.get(name) else default

@@ -1,0 +1,240 @@
+"""The published monthly trip files: download (streamed, retried, checksummed) and strict parsing."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import requests
+import urllib3
+from pydantic import Field
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from taxi_assets.constants import DEFAULT_SOURCE_URL_TEMPLATE
+from taxi_assets.schema import TripSchema
+
+_CHUNK = 1 << 20
+_RETRY_STATUSES = (500, 502, 503, 504)
+
+
+class SourceError(Exception):
+    """A source file could not be fetched or does not match the published schema."""
+
+
+class MonthNotPublished(SourceError):
+    """The source has no file for this month (yet)."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A downloaded trip file on local disk, with what we know of where it came from."""
+
+    url: str
+    path: Path
+    size_bytes: int
+    sha256: str
+
+
+def _file_path(url: str) -> Path:
+    return Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+
+
+def _copy_hashing(src, dst, expected: int | None, url: str) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := src.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        if dst is not None:
+            dst.write(chunk)
+    if expected is not None and size != expected:
+        raise requests.ConnectionError(f"{url}: body ended after {size} of {expected} bytes")
+    return size, digest.hexdigest()
+
+
+def _session(retries: int, backoff_seconds: float) -> requests.Session:
+    # urllib3 retries connection errors and 5xx with exponential backoff before we see them.
+    retry = Retry(
+        total=retries,
+        backoff_factor=backoff_seconds,
+        status_forcelist=_RETRY_STATUSES,
+        allowed_methods=("GET", "HEAD"),
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    return session
+
+
+@contextmanager
+def download(
+    url: str, *, timeout: float = 60, retries: int = 4, backoff_seconds: float = 1.0
+) -> Iterator[SourceFile]:
+    """Stream ``url`` (http, https or file) to a temporary file that is removed afterwards.
+
+    The body never sits in memory whole. A 404 is :class:`MonthNotPublished`; connection errors,
+    truncated bodies and 5xx answers are retried with backoff, then raised as :class:`SourceError`.
+    """
+    scheme = urllib.parse.urlparse(url).scheme
+    if scheme == "file":
+        path = _file_path(url)
+        if not path.is_file():
+            raise MonthNotPublished(f"month not published: no file at {url}")
+        with path.open("rb") as f:
+            size, sha = _copy_hashing(f, None, None, url)
+        yield SourceFile(url, path, size, sha)
+        return
+    if scheme not in ("http", "https"):
+        raise SourceError(f"unsupported source URL scheme {scheme!r} in {url} (use http, https or file)")
+
+    with tempfile.TemporaryDirectory(prefix="taxi-source-") as tmp:
+        path = Path(tmp) / Path(urllib.parse.urlparse(url).path).name
+        session = _session(retries, backoff_seconds)
+        # urllib3 retries what fails before the body; a body cut short is retried here.
+        for attempt in range(retries + 1):
+            try:
+                with session.get(url, stream=True, timeout=timeout) as response:
+                    if response.status_code == 404:
+                        raise MonthNotPublished(f"month not published: {url} answered 404 Not Found")
+                    if response.status_code >= 400:
+                        raise SourceError(
+                            f"{url} answered {response.status_code} {response.reason}"
+                            + (f" after {retries} retries" if response.status_code >= 500 else "")
+                        )
+                    length = response.headers.get("Content-Length")
+                    expected = int(length) if length and "Content-Encoding" not in response.headers else None
+                    response.raw.decode_content = False
+                    with path.open("wb") as out:
+                        size, sha = _copy_hashing(response.raw, out, expected, url)
+                break
+            except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as exc:
+                if attempt == retries:
+                    raise SourceError(
+                        f"could not download {url} after {retries + 1} attempts: {exc}"
+                    ) from exc
+                time.sleep(backoff_seconds * 2**attempt)
+        yield SourceFile(url, path, size, sha)
+
+
+_CSV_ERROR = re.compile(
+    r"CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\w+): invalid value '(.*)'"
+)
+
+
+def read_header(source: SourceFile) -> list[str]:
+    try:
+        with gzip.open(source.path, "rt", newline="") as f:
+            line = f.readline()
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise SourceError(f"{source.url}: not a readable gzip CSV file ({exc})") from exc
+    return [name.strip().strip('"') for name in line.rstrip("\r\n").split(",")]
+
+
+def check_header(header: list[str], schema: TripSchema, url: str) -> None:
+    """Schema drift is an error that names every missing and unexpected column."""
+    missing = [c for c in schema.names if c not in header]
+    unexpected = [c for c in header if c not in schema.names]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append("missing column(s) " + ", ".join(repr(c) for c in missing))
+        if unexpected:
+            parts.append("unexpected column(s) " + ", ".join(repr(c) for c in unexpected))
+        raise SourceError(f"{url}: header does not match the {schema.service} schema: {'; '.join(parts)}")
+
+
+def read_trips(source: SourceFile, schema: TripSchema) -> pa.Table:
+    """Parse a downloaded file into the schema's types, or fail naming the URL and the column."""
+    header = read_header(source)
+    check_header(header, schema, source.url)
+    # Integers are read as float64 first: some published files write them as "1.0".
+    column_types = {c.name: (pa.float64() if c.is_integer else c.type) for c in schema.columns}
+    try:
+        table = pacsv.read_csv(
+            pa.input_stream(str(source.path), compression="gzip"),
+            read_options=pacsv.ReadOptions(block_size=16 << 20),
+            convert_options=pacsv.ConvertOptions(
+                column_types=column_types,
+                strings_can_be_null=True,
+                timestamp_parsers=["%Y-%m-%d %H:%M:%S", pacsv.ISO8601],
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _conversion_error(exc, header, source.url) from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SourceError(f"{source.url}: corrupt gzip data ({exc})") from exc
+
+    columns = []
+    for column in schema.columns:
+        values = table.column(column.name)
+        if column.is_integer:
+            values = _to_integer(values, column.name, source.url)
+        columns.append(values)
+    return pa.Table.from_arrays(columns, schema=schema.raw_arrow_schema)
+
+
+def _conversion_error(exc: pa.ArrowInvalid, header: list[str], url: str) -> SourceError:
+    message = str(exc)
+    match = _CSV_ERROR.search(message)
+    if match:
+        index, row, type_name, value = match.groups()
+        column = header[int(index)] if int(index) < len(header) else f"#{index}"
+        where = f" (data row {row})" if row else ""
+        return SourceError(f"{url}: column {column!r}{where}: cannot read {value!r} as {type_name}")
+    if "gzip" in message.lower() or "zlib" in message.lower() or "decompress" in message.lower():
+        return SourceError(f"{url}: corrupt gzip data ({message})")
+    return SourceError(f"{url}: {message}")
+
+
+def _to_integer(values: pa.ChunkedArray, name: str, url: str) -> pa.ChunkedArray:
+    try:
+        return pc.cast(values, pa.int64(), safe=True)
+    except pa.ArrowInvalid as exc:
+        fractional = pc.filter(values, pc.not_equal(values, pc.floor(values)))
+        example = fractional[0].as_py() if len(fractional) else "?"
+        raise SourceError(f"{url}: column {name!r}: non-integer value {example!r}") from exc
+
+
+class TaxiSource(dg.ConfigurableResource):
+    """Where the monthly trip files are published, and how patiently to fetch them."""
+
+    url_template: str = Field(
+        default=DEFAULT_SOURCE_URL_TEMPLATE,
+        description="URL of one month's file, with {service} and {month} (YYYY-MM) placeholders. "
+        "http(s):// or file://. Env: TAXI_SOURCE_URL_TEMPLATE.",
+    )
+    timeout_seconds: float = Field(default=60, description="Per-request connect/read timeout.")
+    retries: int = Field(default=4, description="Retries on connection errors and 5xx answers.")
+    backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each time.")
+
+    def url(self, service: str, month: str) -> str:
+        # Checked here, not by a validator: at definition time the field holds the EnvVar's name.
+        missing = [p for p in ("{service}", "{month}") if p not in self.url_template]
+        if missing:
+            raise SourceError(f"TAXI_SOURCE_URL_TEMPLATE {self.url_template!r} lacks {' and '.join(missing)}")
+        return self.url_template.format(service=service, month=month)
+
+    @contextmanager
+    def fetch(self, service: str, month: str) -> Iterator[SourceFile]:
+        with download(
+            self.url(service, month),
+            timeout=self.timeout_seconds,
+            retries=self.retries,
+            backoff_seconds=self.backoff_seconds,
+        ) as source:
+            yield source

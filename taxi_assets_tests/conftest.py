@@ -1,0 +1,130 @@
+"""Services the tests talk to: a local HTTP server publishing synthetic TLC files, and per-test
+storage (lake folder, DuckDB file). Nothing reaches the internet.
+"""
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taxi_assets.constants import SOURCE_FILE_NAME
+from taxi_assets.resources.lake import ParquetLake
+from taxi_assets.resources.warehouse import DuckDBWarehouse
+from taxi_assets.source import TaxiSource
+from taxi_assets.synthetic import write_month
+
+MONTH_ROWS = 4_000
+
+
+@dataclass
+class Faults:
+    """Answers the server gives instead of a file: per path, a queue of status codes or 'truncate'."""
+
+    queued: dict[str, list[int | str]] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_for(self, path: str) -> int | str | None:
+        with self.lock:
+            self.requests.append(path)
+            queue = self.queued.get(path)
+            return queue.pop(0) if queue else None
+
+
+class SourceServer:
+    """A TLC-like file server on 127.0.0.1 that can fail on purpose."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.faults = Faults()
+        faults = self.faults
+
+        class Handler(SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(root), **kwargs)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fault = faults.next_for(self.path)
+                if fault == "truncate":
+                    body = (root / self.path.lstrip("/")).read_bytes()
+                    self.send_response(HTTPStatus.OK)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.close_connection = True
+                    return
+                if isinstance(fault, int):
+                    self.send_error(fault)
+                    return
+                super().do_GET()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def url_template(self) -> str:
+        return f"{self.base_url}/{SOURCE_FILE_NAME}"
+
+    def url(self, service: str, month: str) -> str:
+        return f"{self.base_url}/{SOURCE_FILE_NAME.format(service=service, month=month)}"
+
+    def publish(self, service: str, month: str, rows: int = MONTH_ROWS, seed: int = 0) -> Path:
+        return write_month(self.root, service, month, rows, seed)
+
+    def fail(self, service: str, month: str, *answers: int | str) -> None:
+        self.faults.queued["/" + SOURCE_FILE_NAME.format(service=service, month=month)] = list(answers)
+
+
+@pytest.fixture
+def source_server(tmp_path: Path) -> Iterator[SourceServer]:
+    server = SourceServer(tmp_path / "published")
+    server.root.mkdir()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@dataclass
+class Sinks:
+    """Where one test's pipeline writes: its own lake folder and DuckDB file."""
+
+    lake_dir: Path
+    duckdb_path: Path
+    resources: dict[str, Any]
+
+
+@pytest.fixture
+def sinks(tmp_path: Path, source_server: SourceServer) -> Sinks:
+    lake_dir, duckdb_path = tmp_path / "lake", tmp_path / "warehouse.duckdb"
+    return Sinks(
+        lake_dir=lake_dir,
+        duckdb_path=duckdb_path,
+        resources={
+            "taxi_source": TaxiSource(url_template=source_server.url_template, backoff_seconds=0.01),
+            "io_manager": ParquetLake(base_uri=str(lake_dir)),
+            "warehouse_io_manager": DuckDBWarehouse(database=str(duckdb_path), schema="ny_taxi"),
+        },
+    )
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No project setting leaks in from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith(("TAXI_", "DUCKDB_", "DAGSTER_")):
+            monkeypatch.delenv(name)

@@ -1,0 +1,110 @@
+"""What a user does and looks at: materialise a month or some days, then read each sink."""
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from taxi_assets.assets import service_definitions
+from taxi_assets.constants import CLEANED, DAILY, RAW, REJECTED, WAREHOUSE, trips_table
+from taxi_assets.schema import SCHEMAS
+
+DEFINITIONS = service_definitions()
+
+
+def keys(service: str, *stages: str) -> list[dg.AssetKey]:
+    return [dg.AssetKey([stage, trips_table(service)]) for stage in stages]
+
+
+def materialize_month(
+    resources: dict[str, Any], service: str, month: str, **kwargs: Any
+) -> dg.ExecuteInProcessResult:
+    """raw → cleaned + rejected for one month, with the cleaned checks."""
+    selection = dg.AssetSelection.assets(*keys(service, RAW, CLEANED, REJECTED))
+    return dg.materialize(
+        DEFINITIONS, selection=selection, resources=resources, partition_key=month, **kwargs
+    )
+
+
+def materialize_days(
+    resources: dict[str, Any], service: str, first: str, last: str, **kwargs: Any
+) -> dg.ExecuteInProcessResult:
+    """daily lake → warehouse for a range of days in one run, as a backfill would."""
+    selection = dg.AssetSelection.assets(*keys(service, DAILY, WAREHOUSE))
+    tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    return dg.materialize(DEFINITIONS, selection=selection, resources=resources, tags=tags, **kwargs)
+
+
+def read_lake_month(lake: Path, stage: str, service: str, month: str) -> pd.DataFrame:
+    return pd.read_parquet(lake / stage / trips_table(service) / f"{month}.parquet")
+
+
+def lake_days(lake: Path, service: str) -> dict[str, list[str]]:
+    """Day folder → the files in it, as anyone listing the lake would see it."""
+    root = lake / DAILY / trips_table(service)
+    return (
+        {d.name: sorted(f.name for f in d.iterdir()) for d in sorted(root.iterdir())} if root.exists() else {}
+    )
+
+
+def read_lake_days(lake: Path, service: str) -> pd.DataFrame:
+    """The daily dataset read by another engine (DuckDB over hive paths), not by our IO manager."""
+    pattern = lake / DAILY / trips_table(service) / "*" / "*.parquet"
+    with duckdb.connect() as con:
+        return con.execute(f"select * from read_parquet('{pattern}', hive_partitioning = true)").df()
+
+
+def warehouse_rows_per_day(path: Path, service: str) -> dict[str, int]:
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = {
+            name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()
+        }
+        if trips_table(service) not in tables:
+            return {}
+        rows = con.execute(
+            f"select pickup_date, count(*) from ny_taxi.{trips_table(service)} group by 1 order by 1"
+        ).fetchall()
+    return {str(day): n for day, n in rows}
+
+
+def snapshot(lake: Path, duckdb_path: Path) -> dict[str, str]:
+    """Every file in the lake with its content hash, plus the warehouse table's rows per day."""
+    state = (
+        {
+            str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(lake.rglob("*"))
+            if p.is_file()
+        }
+        if lake.exists()
+        else {}
+    )
+    for service in SCHEMAS:
+        state[f"warehouse:{service}"] = repr(warehouse_rows_per_day(duckdb_path, service))
+    return state
+
+
+def course_cleaning(published: Path, service: str, month: str) -> pd.DataFrame:
+    """The course's approach, used as an independent oracle: pandas read_csv, then its filters."""
+    schema = SCHEMAS[service]
+    frame = pd.read_csv(published, parse_dates=[schema.pickup_column, schema.dropoff_column])
+    start = pd.Timestamp(f"{month}-01")
+    end = start + pd.offsets.MonthBegin(1)
+    pickup = frame[schema.pickup_column]
+    keep = (frame["passenger_count"] > 0) & (frame["trip_distance"] > 0) & (pickup >= start) & (pickup < end)
+    return frame[keep]
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """What the UI shows for a failed run: each failed step's error and its causes."""
+    messages = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            messages.append(error.message)
+            error = error.cause
+    return "\n".join(messages)

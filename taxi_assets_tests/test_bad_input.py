@@ -1,0 +1,95 @@
+"""Bad source files fail the run with a clear error and leave every sink as it was."""
+
+import gzip
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from taxi_assets_tests.conftest import Sinks, SourceServer
+from taxi_assets_tests.session import failure_message, materialize_days, materialize_month, snapshot
+
+
+def corrupt_gzip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 256] = bytes(256)
+    path.write_bytes(bytes(data))
+
+
+def drop_column(name: str) -> Callable[[Path], None]:
+    def edit(path: Path) -> None:
+        with gzip.open(path, "rt") as f:
+            rows = [line.rstrip("\n").split(",") for line in f]
+        index = rows[0].index(name)
+        with gzip.open(path, "wt") as f:
+            f.writelines(",".join(r[:index] + r[index + 1 :]) + "\n" for r in rows)
+
+    return edit
+
+
+def non_numeric(name: str, value: str) -> Callable[[Path], None]:
+    def edit(path: Path) -> None:
+        with gzip.open(path, "rt") as f:
+            rows = [line.rstrip("\n").split(",") for line in f]
+        rows[len(rows) // 2][rows[0].index(name)] = value
+        with gzip.open(path, "wt") as f:
+            f.writelines(",".join(r) + "\n" for r in rows)
+
+    return edit
+
+
+@pytest.fixture
+def january_done(source_server: SourceServer, sinks: Sinks) -> dict[str, str]:
+    """A user's lake and warehouse with yellow 2021-01 fully materialised."""
+    source_server.publish("yellow", "2021-01")
+    assert materialize_month(sinks.resources, "yellow", "2021-01").success
+    assert materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31").success
+    return snapshot(sinks.lake_dir, sinks.duckdb_path)
+
+
+@pytest.mark.parametrize(
+    ("break_file", "expected"),
+    [
+        (corrupt_gzip, r"yellow_tripdata_2021-01\.csv\.gz.*(corrupt gzip|not a readable gzip)"),
+        (
+            drop_column("trip_distance"),
+            r"yellow_tripdata_2021-01\.csv\.gz.*missing column\(s\) 'trip_distance'",
+        ),
+        (
+            non_numeric("fare_amount", "N/A fare"),
+            r"yellow_tripdata_2021-01\.csv\.gz: column 'fare_amount'.*'N/A fare'",
+        ),
+        (non_numeric("PULocationID", "Midtown"), r"column 'PULocationID'.*'Midtown'"),
+    ],
+    ids=["corrupt-gzip", "missing-column", "non-numeric-amount", "non-numeric-location"],
+)
+def test_bad_file_fails_clearly_and_changes_no_sink(
+    source_server: SourceServer, sinks: Sinks, january_done: dict[str, str], break_file, expected: str
+) -> None:
+    source_server.publish("yellow", "2021-01", seed=1)  # a re-published month…
+    break_file(source_server.root / "yellow_tripdata_2021-01.csv.gz")  # …that is broken
+    result = materialize_month(sinks.resources, "yellow", "2021-01", raise_on_error=False)
+    assert not result.success
+    assert re.search(expected, failure_message(result)), failure_message(result)
+    assert snapshot(sinks.lake_dir, sinks.duckdb_path) == january_done
+
+
+def test_unpublished_month_fails_as_not_published_and_writes_nothing(
+    source_server: SourceServer, sinks: Sinks, january_done: dict[str, str]
+) -> None:
+    result = materialize_month(sinks.resources, "yellow", "2021-08", raise_on_error=False)
+    assert not result.success
+    assert "month not published" in failure_message(result)
+    assert "yellow_tripdata_2021-08.csv.gz" in failure_message(result)
+    assert snapshot(sinks.lake_dir, sinks.duckdb_path) == january_done
+
+
+def test_days_of_a_month_never_cleaned_fail_naming_what_is_missing(
+    source_server: SourceServer, sinks: Sinks, january_done: dict[str, str]
+) -> None:
+    result = materialize_days(sinks.resources, "yellow", "2021-03-01", "2021-03-02", raise_on_error=False)
+    assert not result.success
+    assert "cleaned/yellow_trips is not in the lake yet" in failure_message(result)
+    assert snapshot(sinks.lake_dir, sinks.duckdb_path) == january_done

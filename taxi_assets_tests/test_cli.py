@@ -1,0 +1,156 @@
+"""The command line and the web UI, as a user starts them: real subprocesses, real ports."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from taxi_assets_tests.conftest import SourceServer
+from taxi_assets_tests.session import lake_days, read_lake_month, warehouse_rows_per_day
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def env_for(tmp_path: Path, source_server: SourceServer) -> dict[str, str]:
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "DUCKDB_", "DAGSTER_"))}
+    return {
+        **env,
+        "DAGSTER_HOME": str(home),
+        "TAXI_SOURCE_URL_TEMPLATE": source_server.url_template,
+        "TAXI_LAKE_URI": str(tmp_path / "lake"),
+        "DUCKDB_DATABASE": str(tmp_path / "warehouse.duckdb"),
+    }
+
+
+def dagster(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dagster", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_asset_materialize_on_the_command_line(tmp_path: Path, source_server: SourceServer) -> None:
+    source_server.publish("yellow", "2021-01")
+    env = env_for(tmp_path, source_server)
+    monthly = dagster(
+        "asset",
+        "materialize",
+        "-m",
+        "taxi_assets.definitions",
+        "--select",
+        "raw/yellow_trips,cleaned/yellow_trips,rejected/yellow_trips",
+        "--partition",
+        "2021-01",
+        env=env,
+    )
+    assert monthly.returncode == 0, monthly.stderr[-3000:]
+    cleaned = read_lake_month(tmp_path / "lake", "cleaned", "yellow", "2021-01")
+
+    daily = dagster(
+        "asset",
+        "materialize",
+        "-m",
+        "taxi_assets.definitions",
+        "--select",
+        "daily/yellow_trips,warehouse/yellow_trips",
+        "--partition-range",
+        "2021-01-01...2021-01-31",
+        env=env,
+    )
+    assert daily.returncode == 0, daily.stderr[-3000:]
+    assert len(lake_days(tmp_path / "lake", "yellow")) == 31
+    assert sum(warehouse_rows_per_day(tmp_path / "warehouse.duckdb", "yellow").values()) == len(cleaned)
+
+
+def test_asset_materialize_of_a_missing_month_fails_with_the_reason(
+    tmp_path: Path, source_server: SourceServer
+) -> None:
+    result = dagster(
+        "asset",
+        "materialize",
+        "-m",
+        "taxi_assets.definitions",
+        "--select",
+        "raw/green_trips",
+        "--partition",
+        "2021-05",
+        env=env_for(tmp_path, source_server),
+    )
+    assert result.returncode != 0
+    assert "month not published" in result.stdout + result.stderr
+    assert not (tmp_path / "lake" / "raw").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["data"]
+
+
+LOCATION_QUERY = """
+{ workspaceOrError { ... on Workspace { locationEntries {
+    name loadStatus
+    locationOrLoadError { __typename ... on PythonError { message }
+      ... on RepositoryLocation { repositories { assetNodes { assetKey { path } } } } } } } } }
+"""
+
+
+def test_dagster_dev_loads_the_location_without_errors(tmp_path: Path, source_server: SourceServer) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(port)],
+        env=env_for(tmp_path, source_server),
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, entries = time.monotonic() + 120, None
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read()[-3000:]
+            try:
+                entries = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
+                if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        assert entries, "dagster dev never answered on its GraphQL API"
+        [location] = entries
+        assert location["name"] == "taxi_assets"
+        assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location
+        [repository] = location["locationOrLoadError"]["repositories"]
+        keys = {"/".join(n["assetKey"]["path"]) for n in repository["assetNodes"]}
+        assert {"raw/yellow_trips", "warehouse/green_trips", "rejected/green_trips"} <= keys
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail("dagster dev did not stop on SIGTERM")

@@ -1,0 +1,145 @@
+"""A month of yellow and green trips through raw → cleaned → daily lake → DuckDB, as a user runs it."""
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from taxi_assets.constants import CLEANED, RAW, REJECTED
+from taxi_assets.schema import SCHEMAS
+from taxi_assets_tests.conftest import MONTH_ROWS, Sinks, SourceServer
+from taxi_assets_tests.session import (
+    course_cleaning,
+    lake_days,
+    materialize_days,
+    materialize_month,
+    read_lake_days,
+    read_lake_month,
+    snapshot,
+    warehouse_rows_per_day,
+)
+
+JANUARY = [f"pickup_date=2021-01-{d:02d}" for d in range(1, 32)]
+
+
+@pytest.mark.parametrize("service", ["yellow", "green"])
+def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: Sinks, service: str) -> None:
+    published = source_server.publish(service, "2021-01")
+    month = materialize_month(sinks.resources, service, "2021-01")
+    assert month.success
+    assert {e.check_name: e.passed for e in month.get_asset_check_evaluations()} == {
+        "passengers_and_distance_positive": True,
+        "pickups_inside_partition": True,
+        "reconciles_with_raw": True,
+        "known_vendor_ids": True,
+    }
+
+    raw = read_lake_month(sinks.lake_dir, RAW, service, "2021-01")
+    cleaned = read_lake_month(sinks.lake_dir, CLEANED, service, "2021-01")
+    rejected = read_lake_month(sinks.lake_dir, REJECTED, service, "2021-01")
+    expected = course_cleaning(published, service, "2021-01")
+    assert len(raw) == MONTH_ROWS
+    assert len(cleaned) == len(expected) > 0
+    assert len(cleaned) + len(rejected) == len(raw)
+    assert list(cleaned.columns) == SCHEMAS[service].cleaned_arrow_schema.names
+    assert cleaned["total_amount"].sum() == pytest.approx(expected["total_amount"].sum())
+    assert set(rejected["reject_reason"]) == {
+        "pickup_outside_month",
+        "passenger_count_missing",
+        "passenger_count_not_positive",
+        "trip_distance_not_positive",
+    }
+    metadata = month.asset_materializations_for_node(f"{service}_clean_trips")
+    by_key = {m.asset_key.path[0]: m.metadata for m in metadata}
+    assert (
+        by_key["rejected"]["rejected_by_reason"].value == rejected["reject_reason"].value_counts().to_dict()
+    )
+    assert by_key["cleaned"]["dagster/partition_row_count"].value == len(cleaned)
+    assert "preview" in by_key["cleaned"] and "dagster/column_schema" in by_key["cleaned"]
+
+    days = materialize_days(sinks.resources, service, "2021-01-01", "2021-01-31")
+    assert days.success
+    assert [e.passed for e in days.get_asset_check_evaluations()] == [True]
+    assert list(lake_days(sinks.lake_dir, service)) == JANUARY
+    assert all(files == ["part-0.parquet"] for files in lake_days(sinks.lake_dir, service).values())
+    lake = read_lake_days(sinks.lake_dir, service)
+    assert len(lake) == len(cleaned)
+    lake_per_day = lake.groupby(lake["pickup_date"].astype(str)).size().to_dict()
+    expected_per_day = (
+        expected.groupby(expected[SCHEMAS[service].pickup_column].dt.date.astype(str)).size().to_dict()
+    )
+    assert lake_per_day == expected_per_day
+    assert warehouse_rows_per_day(sinks.duckdb_path, service) == expected_per_day
+
+
+def test_materialising_again_leaves_identical_data(source_server: SourceServer, sinks: Sinks) -> None:
+    source_server.publish("yellow", "2021-01")
+    materialize_month(sinks.resources, "yellow", "2021-01")
+    materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31")
+    first = snapshot(sinks.lake_dir, sinks.duckdb_path)
+
+    materialize_month(sinks.resources, "yellow", "2021-01")
+    materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31")
+    materialize_days(sinks.resources, "yellow", "2021-01-10", "2021-01-12")
+    assert snapshot(sinks.lake_dir, sinks.duckdb_path) == first
+
+
+def test_a_day_rewritten_leaves_no_stale_files(source_server: SourceServer, sinks: Sinks) -> None:
+    source_server.publish("yellow", "2021-01")
+    materialize_month(sinks.resources, "yellow", "2021-01")
+    materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31")
+    day = sinks.lake_dir / "daily" / "yellow_trips" / "pickup_date=2021-01-05"
+    # What the course's write_to_dataset leaves behind when re-run: another file beside ours.
+    (day / "3f2c9b1e0a-0.parquet").write_bytes((day / "part-0.parquet").read_bytes())
+
+    materialize_days(sinks.resources, "yellow", "2021-01-05", "2021-01-05")
+    assert sorted(p.name for p in day.iterdir()) == ["part-0.parquet"]
+    assert len(read_lake_days(sinks.lake_dir, "yellow")) == len(
+        read_lake_month(sinks.lake_dir, CLEANED, "yellow", "2021-01")
+    )
+
+
+def test_a_new_month_leaves_the_previous_one_untouched(source_server: SourceServer, sinks: Sinks) -> None:
+    for month in ("2021-01", "2021-02"):
+        source_server.publish("green", month)
+    materialize_month(sinks.resources, "green", "2021-01")
+    materialize_days(sinks.resources, "green", "2021-01-01", "2021-01-31")
+    january_files = snapshot(sinks.lake_dir, sinks.duckdb_path)
+    january_days = warehouse_rows_per_day(sinks.duckdb_path, "green")
+
+    materialize_month(sinks.resources, "green", "2021-02")
+    materialize_days(sinks.resources, "green", "2021-02-01", "2021-02-28")
+    after = snapshot(sinks.lake_dir, sinks.duckdb_path)
+    lake_files = {k for k in january_files if not k.startswith("warehouse:")}
+    assert {k: after[k] for k in lake_files} == {k: january_files[k] for k in lake_files}
+    per_day = warehouse_rows_per_day(sinks.duckdb_path, "green")
+    assert {d: n for d, n in per_day.items() if d < "2021-02"} == january_days
+    assert len([d for d in per_day if d.startswith("2021-02")]) == 28
+
+
+def test_a_day_range_spanning_two_months_reads_both(source_server: SourceServer, sinks: Sinks) -> None:
+    for month in ("2021-01", "2021-02"):
+        source_server.publish("yellow", month)
+        materialize_month(sinks.resources, "yellow", month)
+    result = materialize_days(sinks.resources, "yellow", "2021-01-30", "2021-02-02")
+    assert result.success
+    assert list(warehouse_rows_per_day(sinks.duckdb_path, "yellow")) == [
+        "2021-01-30",
+        "2021-01-31",
+        "2021-02-01",
+        "2021-02-02",
+    ]
+    assert dt.date(2021, 2, 2) in set(read_lake_days(sinks.lake_dir, "yellow")["pickup_date"].dt.date)
+
+
+def test_lake_written_by_us_is_readable_by_pyarrow_dataset(source_server: SourceServer, sinks: Sinks) -> None:
+    import pyarrow.dataset as ds
+
+    source_server.publish("yellow", "2021-01")
+    materialize_month(sinks.resources, "yellow", "2021-01")
+    materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31")
+    dataset = ds.dataset(Path(sinks.lake_dir, "daily", "yellow_trips"), format="parquet", partitioning="hive")
+    one_day = dataset.to_table(filter=ds.field("pickup_date") == "2021-01-15").to_pandas()
+    assert len(one_day) == warehouse_rows_per_day(sinks.duckdb_path, "yellow")["2021-01-15"]
+    assert (pd.to_datetime(one_day["tpep_pickup_datetime"]).dt.date == dt.date(2021, 1, 15)).all()
