@@ -25,7 +25,22 @@ DEFAULT_DUCKDB_PATH = DEFAULT_DATA_DIR / "warehouse.duckdb"
 DEFAULT_WAREHOUSE_SCHEMA = "ny_taxi"
 
 # Asset key prefixes, one per stage; the group is the service.
-RAW, CLEANED, REJECTED, DAILY, WAREHOUSE = "raw", "cleaned", "rejected", "daily", "warehouse"
+RAW, CLEANED, REJECTED, DAILY, WAREHOUSE, POSTGRES = (
+    "raw",
+    "cleaned",
+    "rejected",
+    "daily",
+    "warehouse",
+    "postgres",
+)
+
+
+DEFAULT_POSTGRES_SCHEMA = "ny_taxi"
+
+
+def postgres_table(service: str) -> str:
+    """The course's table name in Postgres (``yellow_cab_data``), kept so its SQL runs unchanged."""
+    return f"{service}_cab_data"
 
 
 def trips_table(service: str) -> str:

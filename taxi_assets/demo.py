@@ -3,6 +3,7 @@
 It writes a synthetic source month, materialises the monthly assets for that month and the
 daily assets for each of its days with ``dagster asset materialize`` (as a user would), and
 prints where every result is. Everything lands under ``./data``; nothing reaches the network.
+With no ``POSTGRES_HOST`` set, a throwaway PostgreSQL keeps its data in ``data/postgres``.
 """
 
 import argparse
@@ -19,22 +20,33 @@ from taxi_assets.constants import (
     CLEANED,
     DAILY,
     DEFAULT_DATA_DIR,
+    POSTGRES,
     RAW,
     REJECTED,
     SERVICES,
     SOURCE_FILE_NAME,
     WAREHOUSE,
+    postgres_table,
     trips_table,
 )
+from taxi_assets.local_postgres import start_local_postgres
+from taxi_assets.resources import postgres_resource
 from taxi_assets.synthetic import write_month
 
 MODULE = "taxi_assets.definitions"
 
 
 def demo_environment(data_dir: Path) -> dict[str, str]:
-    """The settings the demo runs with: a file:// source and everything else under ``data_dir``."""
+    """The settings the demo runs with: a file:// source and everything else under ``data_dir``
+    (PostgreSQL too, unless ``POSTGRES_HOST`` names a server).
+    """
     source = (data_dir / "source").resolve()
+    postgres: dict[str, str] = {}
+    if not os.environ.get("POSTGRES_HOST"):
+        postgres = start_local_postgres(data_dir / "postgres", keep=False)
+        print(f"no POSTGRES_HOST set: started a throwaway PostgreSQL in {data_dir / 'postgres'}")
     return {
+        **postgres,
         "DAGSTER_HOME": str((data_dir / "dagster_home").resolve()),
         "TAXI_SOURCE_URL_TEMPLATE": source.as_uri() + "/" + SOURCE_FILE_NAME,
         "TAXI_LAKE_URI": str((data_dir / "lake").resolve()),
@@ -42,7 +54,7 @@ def demo_environment(data_dir: Path) -> dict[str, str]:
     }
 
 
-def materialize(keys: Sequence[str], partition_args: Sequence[str], env: dict[str, str]) -> None:
+def materialize(keys: Sequence[str], partition_args: Sequence[str]) -> None:
     command = [
         sys.executable,
         "-m",
@@ -56,10 +68,17 @@ def materialize(keys: Sequence[str], partition_args: Sequence[str], env: dict[st
         *partition_args,
     ]
     print("$", " ".join(command[2:]), flush=True)
-    completed = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True)
+    completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-20_000:] + completed.stderr[-20_000:])
         raise SystemExit(f"dagster asset materialize failed (exit {completed.returncode}); see the log above")
+
+
+def postgres_rows(service: str) -> int:
+    postgres = postgres_resource().process_config_and_initialize()  # resolves the POSTGRES_* EnvVars
+    with postgres.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {postgres.table(postgres_table(service))}")
+        return cur.fetchone()[0]
 
 
 def summary(env: dict[str, str], month: str) -> str:
@@ -81,13 +100,12 @@ def summary(env: dict[str, str], month: str) -> str:
                 f"{counts[REJECTED]:,}",
                 f"    lake      {lake / CLEANED / table / f'{month}.parquet'}",
                 f"    daily     {lake / DAILY / table}/pickup_date=…/ ({len(days)} days)",
+                f"    postgres  {os.environ.get('POSTGRES_HOST', '127.0.0.1')} "
+                f"table ny_taxi.{postgres_table(service)} ({postgres_rows(service):,} rows)",
                 f"    warehouse {env['DUCKDB_DATABASE']} table ny_taxi.{table} "
                 f"({rows:,} rows, {n_days} days)",
             ]
-    lines += [
-        "",
-        "See the runs and assets in the Dagster UI, with the same settings: make dev",
-    ]
+    lines += ["", "See the runs and assets in the Dagster UI, with the same settings: make dev"]
     return "\n".join(lines)
 
 
@@ -103,17 +121,20 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     env = demo_environment(args.data_dir)
     Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    os.environ.update(env)
     if args.ui:
-        os.execvpe(sys.executable, [sys.executable, "-m", "dagster", "dev"], {**os.environ, **env})
+        # A child, not exec: the throwaway PostgreSQL stops when the UI does.
+        raise SystemExit(subprocess.call([sys.executable, "-m", "dagster", "dev"]))
     for service in SERVICES:
         path = write_month(args.data_dir / "source", service, args.month, args.rows)
         print(f"synthetic source: {path} ({args.rows:,} rows)")
 
     first = pd.Period(args.month, "M")
     monthly = [f"{stage}/{trips_table(s)}" for s in SERVICES for stage in (RAW, CLEANED, REJECTED)]
+    monthly += [f"{POSTGRES}/{postgres_table(s)}" for s in SERVICES]
     daily = [f"{stage}/{trips_table(s)}" for s in SERVICES for stage in (DAILY, WAREHOUSE)]
-    materialize(monthly, ["--partition", args.month], env)
-    materialize(daily, ["--partition-range", f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"], env)
+    materialize(monthly, ["--partition", args.month])
+    materialize(daily, ["--partition-range", f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"])
     print(summary(env, args.month))
 
 

@@ -1,9 +1,11 @@
-"""Services the tests talk to: a local HTTP server publishing synthetic TLC files, and per-test
-storage (lake folder, DuckDB file). Nothing reaches the internet.
+"""Services the tests talk to: a local HTTP server publishing synthetic TLC files, the machine's
+PostgreSQL, and per-test storage (lake folder, DuckDB file, Postgres schema). Nothing reaches the
+internet.
 """
 
 import os
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -14,7 +16,10 @@ from typing import Any
 import pytest
 
 from taxi_assets.constants import SOURCE_FILE_NAME
+from taxi_assets.local_postgres import server_reachable, start_local_postgres
+from taxi_assets.resources import POSTGRES_IO_MANAGER
 from taxi_assets.resources.lake import ParquetLake
+from taxi_assets.resources.postgres import PostgresPandasIOManager, PostgresResource, quote_ident
 from taxi_assets.resources.warehouse import DuckDBWarehouse
 from taxi_assets.source import TaxiSource
 from taxi_assets.synthetic import write_month
@@ -99,25 +104,54 @@ def source_server(tmp_path: Path) -> Iterator[SourceServer]:
     server.httpd.server_close()
 
 
+SERVER = PostgresResource(host="127.0.0.1", port=5432, dbname="postgres", user="postgres", connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> PostgresResource:
+    """The machine's PostgreSQL on 127.0.0.1:5432. In CI its absence is a failure; on a
+    developer's machine without one, a throwaway server is started instead, and said so.
+    """
+    if server_reachable(SERVER):
+        return SERVER
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is not reachable at {SERVER.where}; .ci/run should have started it")
+    settings = start_local_postgres(tmp_path_factory.mktemp("postgres") / "pgdata", keep=False)
+    print(f"no PostgreSQL at {SERVER.where}: using a throwaway server at {settings['POSTGRES_HOST']}")
+    return PostgresResource(host=settings["POSTGRES_HOST"], port=int(settings["POSTGRES_PORT"]))
+
+
+@pytest.fixture
+def postgres(postgres_server: PostgresResource, request: pytest.FixtureRequest) -> Iterator[PostgresResource]:
+    """A schema of this test's own, dropped afterwards, so runs never collide."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    yield PostgresResource(**{**dict(postgres_server), "schema_name": schema})
+    with postgres_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
+
+
 @dataclass
 class Sinks:
-    """Where one test's pipeline writes: its own lake folder and DuckDB file."""
+    """Where one test's pipeline writes: its own lake folder, DuckDB file and Postgres schema."""
 
     lake_dir: Path
     duckdb_path: Path
+    postgres: PostgresResource
     resources: dict[str, Any]
 
 
 @pytest.fixture
-def sinks(tmp_path: Path, source_server: SourceServer) -> Sinks:
+def sinks(tmp_path: Path, source_server: SourceServer, postgres: PostgresResource) -> Sinks:
     lake_dir, duckdb_path = tmp_path / "lake", tmp_path / "warehouse.duckdb"
     return Sinks(
         lake_dir=lake_dir,
         duckdb_path=duckdb_path,
+        postgres=postgres,
         resources={
             "taxi_source": TaxiSource(url_template=source_server.url_template, backoff_seconds=0.01),
             "io_manager": ParquetLake(base_uri=str(lake_dir)),
             "warehouse_io_manager": DuckDBWarehouse(database=str(duckdb_path), schema="ny_taxi"),
+            POSTGRES_IO_MANAGER: PostgresPandasIOManager(postgres=postgres),
         },
     )
 

@@ -2,28 +2,44 @@
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
 import pandas as pd
 
 from taxi_assets.assets import service_definitions
-from taxi_assets.constants import CLEANED, DAILY, RAW, REJECTED, WAREHOUSE, trips_table
+from taxi_assets.constants import (
+    CLEANED,
+    DAILY,
+    POSTGRES,
+    RAW,
+    REJECTED,
+    WAREHOUSE,
+    postgres_table,
+    trips_table,
+)
+from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import SCHEMAS
+
+if TYPE_CHECKING:
+    from taxi_assets_tests.conftest import Sinks
 
 DEFINITIONS = service_definitions()
 
 
 def keys(service: str, *stages: str) -> list[dg.AssetKey]:
-    return [dg.AssetKey([stage, trips_table(service)]) for stage in stages]
+    return [
+        dg.AssetKey([stage, postgres_table(service) if stage == POSTGRES else trips_table(service)])
+        for stage in stages
+    ]
 
 
 def materialize_month(
     resources: dict[str, Any], service: str, month: str, **kwargs: Any
 ) -> dg.ExecuteInProcessResult:
-    """raw → cleaned + rejected for one month, with the cleaned checks."""
-    selection = dg.AssetSelection.assets(*keys(service, RAW, CLEANED, REJECTED))
+    """raw → cleaned + rejected → Postgres for one month, with the cleaned checks."""
+    selection = dg.AssetSelection.assets(*keys(service, RAW, CLEANED, REJECTED, POSTGRES))
     return dg.materialize(
         DEFINITIONS, selection=selection, resources=resources, partition_key=month, **kwargs
     )
@@ -72,19 +88,32 @@ def warehouse_rows_per_day(path: Path, service: str) -> dict[str, int]:
     return {str(day): n for day, n in rows}
 
 
-def snapshot(lake: Path, duckdb_path: Path) -> dict[str, str]:
-    """Every file in the lake with its content hash, plus the warehouse table's rows per day."""
-    state = (
-        {
-            str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(lake.rglob("*"))
-            if p.is_file()
-        }
-        if lake.exists()
-        else {}
-    )
+def postgres_months(postgres: PostgresResource, service: str) -> dict[str, tuple[int, int]]:
+    """Per pickup month: the row count and a fingerprint of every row's content."""
+    table = postgres_table(service)
+    with postgres.connect() as conn, conn.cursor() as cur:
+        qualified = postgres.table(table).replace("'", "''")
+        cur.execute(f"SELECT to_regclass('{qualified}') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return {}
+        cur.execute(
+            f"SELECT to_char(pickup_date, 'YYYY-MM'), count(*), sum(hashtext(t::text)::bigint) "
+            f"FROM {postgres.table(table)} t GROUP BY 1 ORDER BY 1"
+        )
+        return {month: (int(n), int(fingerprint)) for month, n, fingerprint in cur.fetchall()}
+
+
+def snapshot(sinks: "Sinks") -> dict[str, object]:
+    """Every lake file with its content hash, the warehouse's rows per day, Postgres per month."""
+    lake = sinks.lake_dir
+    state: dict[str, object] = {
+        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(lake.rglob("*"))
+        if p.is_file()
+    }
     for service in SCHEMAS:
-        state[f"warehouse:{service}"] = repr(warehouse_rows_per_day(duckdb_path, service))
+        state[f"warehouse:{service}"] = warehouse_rows_per_day(sinks.duckdb_path, service)
+        state[f"postgres:{service}"] = postgres_months(sinks.postgres, service)
     return state
 
 

@@ -46,7 +46,7 @@ def january_done(source_server: SourceServer, sinks: Sinks) -> dict[str, str]:
     source_server.publish("yellow", "2021-01")
     assert materialize_month(sinks.resources, "yellow", "2021-01").success
     assert materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31").success
-    return snapshot(sinks.lake_dir, sinks.duckdb_path)
+    return snapshot(sinks)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_bad_file_fails_clearly_and_changes_no_sink(
     result = materialize_month(sinks.resources, "yellow", "2021-01", raise_on_error=False)
     assert not result.success
     assert re.search(expected, failure_message(result)), failure_message(result)
-    assert snapshot(sinks.lake_dir, sinks.duckdb_path) == january_done
+    assert snapshot(sinks) == january_done
 
 
 def test_unpublished_month_fails_as_not_published_and_writes_nothing(
@@ -83,7 +83,7 @@ def test_unpublished_month_fails_as_not_published_and_writes_nothing(
     assert not result.success
     assert "month not published" in failure_message(result)
     assert "yellow_tripdata_2021-08.csv.gz" in failure_message(result)
-    assert snapshot(sinks.lake_dir, sinks.duckdb_path) == january_done
+    assert snapshot(sinks) == january_done
 
 
 def test_days_of_a_month_never_cleaned_fail_naming_what_is_missing(
@@ -92,4 +92,4 @@ def test_days_of_a_month_never_cleaned_fail_naming_what_is_missing(
     result = materialize_days(sinks.resources, "yellow", "2021-03-01", "2021-03-02", raise_on_error=False)
     assert not result.success
     assert "cleaned/yellow_trips is not in the lake yet" in failure_message(result)
-    assert snapshot(sinks.lake_dir, sinks.duckdb_path) == january_done
+    assert snapshot(sinks) == january_done

@@ -21,9 +21,8 @@ def test_each_service_is_a_group_with_a_prefix_per_stage(defs: dg.Definitions) -
     graph = defs.resolve_asset_graph()
     for service in SERVICES:
         keys = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).group_name == service}
-        assert keys == {
-            f"{stage}/{service}_trips" for stage in ("raw", "cleaned", "rejected", "daily", "warehouse")
-        }
+        stages = ("raw", "cleaned", "rejected", "daily", "warehouse")
+        assert keys == {f"{stage}/{service}_trips" for stage in stages} | {f"postgres/{service}_cab_data"}
 
 
 def test_upstream_of_the_warehouse_is_the_whole_flow(defs: dg.Definitions) -> None:

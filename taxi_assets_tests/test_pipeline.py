@@ -77,12 +77,12 @@ def test_materialising_again_leaves_identical_data(source_server: SourceServer, 
     source_server.publish("yellow", "2021-01")
     materialize_month(sinks.resources, "yellow", "2021-01")
     materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31")
-    first = snapshot(sinks.lake_dir, sinks.duckdb_path)
+    first = snapshot(sinks)
 
     materialize_month(sinks.resources, "yellow", "2021-01")
     materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31")
     materialize_days(sinks.resources, "yellow", "2021-01-10", "2021-01-12")
-    assert snapshot(sinks.lake_dir, sinks.duckdb_path) == first
+    assert snapshot(sinks) == first
 
 
 def test_a_day_rewritten_leaves_no_stale_files(source_server: SourceServer, sinks: Sinks) -> None:
@@ -105,14 +105,16 @@ def test_a_new_month_leaves_the_previous_one_untouched(source_server: SourceServ
         source_server.publish("green", month)
     materialize_month(sinks.resources, "green", "2021-01")
     materialize_days(sinks.resources, "green", "2021-01-01", "2021-01-31")
-    january_files = snapshot(sinks.lake_dir, sinks.duckdb_path)
+    january_files = snapshot(sinks)
     january_days = warehouse_rows_per_day(sinks.duckdb_path, "green")
 
     materialize_month(sinks.resources, "green", "2021-02")
     materialize_days(sinks.resources, "green", "2021-02-01", "2021-02-28")
-    after = snapshot(sinks.lake_dir, sinks.duckdb_path)
-    lake_files = {k for k in january_files if not k.startswith("warehouse:")}
+    after = snapshot(sinks)
+    lake_files = {k for k in january_files if ":" not in k}
     assert {k: after[k] for k in lake_files} == {k: january_files[k] for k in lake_files}
+    assert after["postgres:green"]["2021-01"] == january_files["postgres:green"]["2021-01"]
+    assert list(after["postgres:green"]) == ["2021-01", "2021-02"]
     per_day = warehouse_rows_per_day(sinks.duckdb_path, "green")
     assert {d: n for d, n in per_day.items() if d < "2021-02"} == january_days
     assert len([d for d in per_day if d.startswith("2021-02")]) == 28

@@ -3,7 +3,9 @@
 Every setting has an embedded default, so a first run needs nothing but Python:
 - ``TAXI_SOURCE_URL_TEMPLATE``: where monthly files are published (the course's GitHub mirror);
 - ``TAXI_LAKE_URI``: the parquet lake (``data/lake``);
-- ``DUCKDB_DATABASE`` / ``DUCKDB_SCHEMA``: the warehouse (``data/warehouse.duckdb``, ``ny_taxi``).
+- ``DUCKDB_DATABASE`` / ``DUCKDB_SCHEMA``: the warehouse (``data/warehouse.duckdb``, ``ny_taxi``);
+- ``POSTGRES_HOST``, ``_PORT``, ``_DBNAME``, ``_USER``, ``_PASSWORD``, ``_SCHEMA``,
+  ``_CONNECT_TIMEOUT``: the trips tables (``postgres@127.0.0.1:5432/postgres``, schema ``ny_taxi``).
 """
 
 from __future__ import annotations
@@ -13,16 +15,31 @@ from typing import Any
 from taxi_assets.constants import (
     DEFAULT_DUCKDB_PATH,
     DEFAULT_LAKE_DIR,
+    DEFAULT_POSTGRES_SCHEMA,
     DEFAULT_SOURCE_URL_TEMPLATE,
     DEFAULT_WAREHOUSE_SCHEMA,
 )
 from taxi_assets.resources.lake import ParquetLake
-from taxi_assets.resources.settings import setting
+from taxi_assets.resources.postgres import PostgresPandasIOManager, PostgresResource
+from taxi_assets.resources.settings import int_setting, setting
 from taxi_assets.resources.warehouse import DuckDBWarehouse
 from taxi_assets.source import TaxiSource
 
 LAKE_IO_MANAGER = "io_manager"
 WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
+POSTGRES_IO_MANAGER = "postgres_io_manager"
+
+
+def postgres_resource() -> PostgresResource:
+    return PostgresResource(
+        host=setting("POSTGRES_HOST", "127.0.0.1"),
+        port=int_setting("POSTGRES_PORT", 5432),
+        dbname=setting("POSTGRES_DBNAME", "postgres"),
+        user=setting("POSTGRES_USER", "postgres"),
+        password=setting("POSTGRES_PASSWORD", ""),
+        schema_name=setting("POSTGRES_SCHEMA", DEFAULT_POSTGRES_SCHEMA),
+        connect_timeout=int_setting("POSTGRES_CONNECT_TIMEOUT", 10),
+    )
 
 
 def build_resources() -> dict[str, Any]:
@@ -36,4 +53,5 @@ def build_resources() -> dict[str, Any]:
             database=setting("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
             schema=setting("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),
         ),
+        POSTGRES_IO_MANAGER: PostgresPandasIOManager(postgres=postgres_resource()),
     }

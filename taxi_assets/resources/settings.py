@@ -12,3 +12,8 @@ def setting(name: str, default: str) -> str | dg.EnvVar:
     else the embedded default, so a first run needs no configuration.
     """
     return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def int_setting(name: str, default: int) -> int | dg.EnvVar:
+    """As :func:`setting`, for a whole number (Dagster converts the variable when it runs)."""
+    return dg.EnvVar.int(name) if os.environ.get(name) else default
