@@ -229,6 +229,19 @@ class TaxiSource(dg.ConfigurableResource):
             raise SourceError(f"TAXI_SOURCE_URL_TEMPLATE {self.url_template!r} lacks {' and '.join(missing)}")
         return self.url_template.format(service=service, month=month)
 
+    def published(self, service: str, month: str) -> bool:
+        """Whether the month's file is there, asked without downloading it (a HEAD request)."""
+        url = self.url(service, month)
+        if urllib.parse.urlparse(url).scheme == "file":
+            return _file_path(url).is_file()
+        session = _session(self.retries, self.backoff_seconds)
+        response = session.head(url, allow_redirects=True, timeout=self.timeout_seconds)
+        if response.status_code == 404:
+            return False
+        if response.status_code >= 400:
+            raise SourceError(f"{url} answered {response.status_code} {response.reason} to HEAD")
+        return True
+
     @contextmanager
     def fetch(self, service: str, month: str) -> Iterator[SourceFile]:
         with download(

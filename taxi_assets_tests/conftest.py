@@ -33,11 +33,13 @@ class Faults:
 
     queued: dict[str, list[int | str]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_for(self, path: str) -> int | str | None:
+    def next_for(self, path: str, method: str = "GET") -> int | str | None:
         with self.lock:
             self.requests.append(path)
+            self.methods.append(method)
             queue = self.queued.get(path)
             return queue.pop(0) if queue else None
 
@@ -56,6 +58,10 @@ class SourceServer:
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def do_HEAD(self) -> None:
+                faults.next_for(self.path, "HEAD")
+                super().do_HEAD()
 
             def do_GET(self) -> None:
                 fault = faults.next_for(self.path)

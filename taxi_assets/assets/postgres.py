@@ -27,6 +27,7 @@ def build_postgres_trips(schema: TripSchema) -> dg.AssetsDefinition:
         partitions_def=monthly_partitions,
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
         io_manager_key=POSTGRES_IO_MANAGER,
+        pool="postgres",  # dagster.yaml limits concurrent writers per pool
         group_name=service,
         kinds={"postgres", "pandas"},
         metadata={

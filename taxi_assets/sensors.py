@@ -1,0 +1,104 @@
+"""Following the source as it publishes: new months, then the days of each new month."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pandas as pd
+
+from taxi_assets.assets.cleaned import cleaned_key
+from taxi_assets.assets.raw import raw_key
+from taxi_assets.constants import FIRST_MONTH, SERVICES
+from taxi_assets.jobs import DAILY_ASSETS, MONTHLY_ASSETS, daily_job, monthly_job, service_keys
+from taxi_assets.partitions import daily_partitions
+from taxi_assets.schema import SCHEMAS
+from taxi_assets.source import TaxiSource
+
+# A first tick on an empty instance would otherwise ask for every month since 2019 at once.
+MAX_MONTHS_PER_TICK = 6
+
+
+def _next_month(month: str) -> str:
+    return (pd.Period(month, "M") + 1).strftime("%Y-%m")
+
+
+def _last_complete_month(now: dt.datetime) -> str:
+    return (pd.Period(now.strftime("%Y-%m"), "M") - 1).strftime("%Y-%m")
+
+
+@dg.sensor(
+    job=monthly_job,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Asks the source (HEAD, no download) for months after the last one handled, and "
+    "requests a monthly run for each published month not materialised yet.",
+)
+def new_month_sensor(context: dg.SensorEvaluationContext, taxi_source: TaxiSource) -> dg.SensorResult:
+    cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    graph = context.repository_def.asset_graph
+    last = _last_complete_month(dt.datetime.now(dt.UTC))
+    requests, waiting = [], []
+    for service in SERVICES:
+        done = context.instance.get_materialized_partitions(raw_key(SCHEMAS[service]))
+        month = _next_month(cursor[service]) if service in cursor else FIRST_MONTH
+        while month <= last and len(requests) < MAX_MONTHS_PER_TICK:
+            if month not in done:
+                if not taxi_source.published(service, month):
+                    waiting.append(f"{service} {month} not published yet")
+                    break
+                requests.append(
+                    dg.RunRequest(
+                        run_key=f"{service}-{month}",
+                        partition_key=month,
+                        asset_selection=service_keys(MONTHLY_ASSETS, service, graph),
+                    )
+                )
+            cursor[service] = month
+            month = _next_month(month)
+    for reason in waiting:
+        context.log.info(reason)
+    return dg.SensorResult(
+        run_requests=requests,
+        skip_reason=None if requests else ("; ".join(waiting) or f"every month up to {last} is done"),
+        cursor=json.dumps(cursor, sort_keys=True),
+    )
+
+
+@dg.sensor(
+    job=daily_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When a cleaned month is materialised, sends its days through the daily lake and "
+    "the warehouse in one run. Acts only on materialisations after it was turned on.",
+)
+def days_of_new_months_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    graph = context.repository_def.asset_graph
+    after = int(context.cursor) if context.cursor else None
+    newest, requests = after or 0, []
+    last_day = daily_partitions.get_last_partition_key()
+    for service in SERVICES:
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=cleaned_key(SCHEMAS[service]), after_storage_id=after),
+            limit=100,
+        ).records
+        for record in records:
+            newest = max(newest, record.storage_id)
+            if after is None or not record.partition_key or not last_day:
+                continue  # the first tick only marks where history ends
+            month = pd.Period(record.partition_key, "M")
+            first, end = month.start_time.strftime("%Y-%m-%d"), month.end_time.strftime("%Y-%m-%d")
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{service}-{record.partition_key}-{record.storage_id}",
+                    asset_selection=service_keys(DAILY_ASSETS, service, graph),
+                    tags={
+                        "dagster/asset_partition_range_start": first,
+                        "dagster/asset_partition_range_end": min(end, last_day),
+                    },
+                )
+            )
+    return dg.SensorResult(
+        run_requests=requests,
+        skip_reason=None if requests else "no new cleaned month",
+        cursor=str(newest),
+    )

@@ -1,0 +1,191 @@
+"""The web UI's way of running things, end to end: the real web server and daemon on the repo's
+workspace.yaml and dagster.yaml (instance on the machine's PostgreSQL), driven through GraphQL
+exactly as the UI's Materialize button and backfill dialog drive it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from taxi_assets.resources.postgres import PostgresResource, quote_ident
+from taxi_assets_tests.conftest import SourceServer
+from taxi_assets_tests.session import course_cleaning, lake_days, postgres_months, warehouse_rows_per_day
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, free_port, graphql
+
+LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
+DAYS = [f"2021-01-{d:02d}" for d in range(1, 6)]
+
+
+def wait_for(what: str, poll, timeout: float = 300) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = poll()
+        if value:
+            return value
+        time.sleep(1)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def run_status(port: int, run_id: str) -> str:
+    data = graphql(port, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')
+    return data["runOrError"]["status"]
+
+
+@pytest.fixture
+def dagster_database(postgres_server: PostgresResource) -> Iterator[str]:
+    name = f"dagster_{uuid.uuid4().hex[:10]}"
+    with postgres_server.connect(autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {quote_ident(name)}")
+    yield name
+    with postgres_server.connect(autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, env=env, cwd=REPO, start_new_session=True, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_materialize_button_then_partition_backfill(
+    tmp_path: Path,
+    source_server: SourceServer,
+    postgres: PostgresResource,
+    dagster_database: str,
+) -> None:
+    published = source_server.publish("yellow", "2021-01")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    env = {
+        **env_for(tmp_path, source_server),
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_HOST": postgres.host,
+        "DAGSTER_POSTGRES_PORT": str(postgres.port),
+        "DAGSTER_POSTGRES_USER": postgres.user,
+        "DAGSTER_POSTGRES_PASSWORD": postgres.password,
+        "DAGSTER_POSTGRES_DB": dagster_database,
+        "POSTGRES_HOST": postgres.host,
+        "POSTGRES_PORT": str(postgres.port),
+        "POSTGRES_USER": postgres.user,
+        "POSTGRES_DBNAME": postgres.dbname,
+        "POSTGRES_SCHEMA": postgres.schema_name,
+    }
+    port = free_port()
+    workspace = ["-w", str(REPO / "workspace.yaml")]
+    webserver = start(
+        [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port), *workspace],
+        env,
+        tmp_path / "webserver.log",
+    )
+    daemon = start([sys.executable, "-m", "dagster._daemon", "run", *workspace], env, tmp_path / "daemon.log")
+    try:
+
+        def location_loaded() -> bool:
+            assert webserver.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
+            try:
+                entries = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
+            except OSError:
+                return False
+            return bool(entries) and entries[0]["loadStatus"] == "LOADED"
+
+        wait_for("the location to load", location_loaded, timeout=120)
+
+        # The days sensor is on by default; this test launches every run itself.
+        sensor = graphql(
+            port,
+            '{ sensorOrError(sensorSelector: {repositoryLocationName: "taxi_assets", repositoryName: '
+            '"__repository__", sensorName: "days_of_new_months_sensor"}) '
+            "{ ... on Sensor { sensorState { id selectorId status } } } }",
+        )["sensorOrError"]["sensorState"]
+        assert sensor["status"] == "RUNNING"
+        stopped = graphql(
+            port,
+            f'mutation {{ stopSensor(id: "{sensor["id"]}", jobSelectorId: "{sensor["selectorId"]}") '
+            "{ ... on StopSensorMutationResult { instigationState { status } } } }",
+        )
+        assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED"
+
+        monthly = [
+            ["raw", "yellow_trips"],
+            ["cleaned", "yellow_trips"],
+            ["rejected", "yellow_trips"],
+            ["postgres", "yellow_cab_data"],
+        ]
+        nodes = graphql(port, '{ assetNodes(assetKeys: [{path: ["raw", "yellow_trips"]}]) { jobNames } }')[
+            "assetNodes"
+        ]
+        job = next(name for name in nodes[0]["jobNames"] if name.startswith("__ASSET_JOB"))
+        selection = ", ".join(f'{{path: ["{a}", "{b}"]}}' for a, b in monthly)
+        launched = graphql(
+            port,
+            "mutation { launchPipelineExecution(executionParams: { "
+            f'selector: {{repositoryLocationName: "taxi_assets", repositoryName: "__repository__", '
+            f'pipelineName: "{job}", assetSelection: [{selection}]}}, mode: "default", '
+            'executionMetadata: {tags: [{key: "dagster/partition", value: "2021-01"}]} }) '
+            "{ __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }",
+        )["launchPipelineExecution"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        status = wait_for(
+            "the monthly run", lambda: (s := run_status(port, run_id)) in ("SUCCESS", "FAILURE") and s
+        )
+        assert status == "SUCCESS", (tmp_path / "daemon.log").read_text()[-3000:]
+
+        names = ", ".join(f'"{d}"' for d in DAYS)
+        backfill = graphql(
+            port,
+            f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{names}], "
+            'assetSelection: [{path: ["daily", "yellow_trips"]}, {path: ["warehouse", "yellow_trips"]}] }) '
+            "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
+        )["launchPartitionBackfill"]
+        assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+        backfill_id = backfill["backfillId"]
+
+        def backfill_done() -> str | None:
+            status = graphql(
+                port,
+                f'{{ partitionBackfillOrError(backfillId: "{backfill_id}") '
+                "{ ... on PartitionBackfill { status } } }",
+            )["partitionBackfillOrError"]["status"]
+            return status if status not in ("REQUESTED", "CANCELING", "FAILING") else None
+
+        assert wait_for("the backfill", backfill_done) in ("COMPLETED", "COMPLETED_SUCCESS")
+        runs = graphql(
+            port,
+            f'{{ runsOrError(filter: {{tags: [{{key: "dagster/backfill", value: "{backfill_id}"}}]}}) '
+            "{ ... on Runs { results { status tags { key value } } } } }",
+        )["runsOrError"]["results"]
+        assert [r["status"] for r in runs] == ["SUCCESS"], (
+            "five days are one run (single-run backfill policy)"
+        )
+        tags = {t["key"]: t["value"] for t in runs[0]["tags"]}
+        assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+            DAYS[0],
+            DAYS[-1],
+        )
+    finally:
+        stop(webserver)
+        stop(daemon)
+
+    expected = course_cleaning(published, "yellow", "2021-01")
+    per_day = expected.groupby(expected["tpep_pickup_datetime"].dt.date.astype(str)).size().to_dict()
+    assert list(lake_days(tmp_path / "lake", "yellow")) == [f"pickup_date={d}" for d in DAYS]
+    assert warehouse_rows_per_day(tmp_path / "warehouse.duckdb", "yellow") == {d: per_day[d] for d in DAYS}
+    assert postgres_months(postgres, "yellow")["2021-01"][0] == len(expected)

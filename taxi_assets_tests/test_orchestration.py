@@ -1,0 +1,143 @@
+"""Schedules, sensors and run configuration, evaluated as the daemon would, against real services."""
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+
+from taxi_assets.definitions import defs as repo_defs
+from taxi_assets.schedules import daily_schedule as DAILY_SCHEDULE
+from taxi_assets.schedules import monthly_schedule as MONTHLY_SCHEDULE
+from taxi_assets.sensors import days_of_new_months_sensor, new_month_sensor
+from taxi_assets.source import TaxiSource
+from taxi_assets_tests.conftest import Sinks, SourceServer
+from taxi_assets_tests.session import DEFINITIONS, keys, materialize_month, warehouse_rows_per_day
+
+UTC = dt.UTC
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def test_schedules_target_yesterday_and_last_month_and_start_stopped(instance: dg.DagsterInstance) -> None:
+    daily_schedule = repo_defs.resolve_schedule_def(DAILY_SCHEDULE.name)
+    monthly_schedule = repo_defs.resolve_schedule_def(MONTHLY_SCHEDULE.name)
+    tick = dg.build_schedule_context(
+        instance, scheduled_execution_time=dt.datetime(2021, 1, 16, 5, tzinfo=UTC)
+    )
+    [daily] = daily_schedule.evaluate_tick(tick).run_requests
+    assert daily.partition_key == "2021-01-15"
+    assert daily_schedule.cron_schedule == "0 5 * * *"
+
+    tick = dg.build_schedule_context(
+        instance, scheduled_execution_time=dt.datetime(2021, 2, 1, 5, tzinfo=UTC)
+    )
+    [monthly] = monthly_schedule.evaluate_tick(tick).run_requests
+    assert monthly.partition_key == "2021-01"
+    assert monthly_schedule.cron_schedule == "0 5 1 * *"
+    assert (
+        daily_schedule.default_status == monthly_schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    )
+
+
+def new_month_tick(instance: dg.DagsterInstance, server: SourceServer, cursor: str | None) -> dg.SensorResult:
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=repo_defs,
+        resources={"taxi_source": TaxiSource(url_template=server.url_template, backoff_seconds=0.01)},
+    )
+    return new_month_sensor(context)
+
+
+def requested(result: dg.SensorResult) -> list[tuple[str, str]]:
+    return [(r.asset_selection[0].path[-1].split("_")[0], r.partition_key) for r in result.run_requests]
+
+
+def test_new_month_sensor_requests_published_months_and_explains_the_rest(
+    instance: dg.DagsterInstance, source_server: SourceServer, sinks: Sinks
+) -> None:
+    for month in ("2021-01", "2021-02", "2021-03"):
+        source_server.publish("yellow", month)
+    source_server.publish("green", "2021-01")
+    assert materialize_month(sinks.resources, "yellow", "2021-01", instance=instance).success
+    start = json.dumps({"yellow": "2020-12", "green": "2020-12"})
+
+    first = new_month_tick(instance, source_server, start)
+    assert requested(first) == [("yellow", "2021-02"), ("yellow", "2021-03"), ("green", "2021-01")]
+    assert json.loads(first.cursor) == {"yellow": "2021-03", "green": "2021-01"}
+    [yellow_feb, *_] = first.run_requests
+    assert set(yellow_feb.asset_selection) == set(keys("yellow", "raw", "cleaned", "rejected", "postgres"))
+    assert set(source_server.faults.methods) == {"HEAD", "GET"}  # GETs are the materialisation's
+    source_server.faults.methods.clear()
+
+    second = new_month_tick(instance, source_server, first.cursor)
+    assert second.run_requests == []
+    assert (
+        second.skip_reason.skip_message == "yellow 2021-04 not published yet; green 2021-02 not published yet"
+    )
+    assert second.cursor == first.cursor
+    assert set(source_server.faults.methods) == {"HEAD"}, "the sensor never downloads"
+
+    source_server.publish("yellow", "2021-04")
+    third = new_month_tick(instance, source_server, second.cursor)
+    assert requested(third) == [("yellow", "2021-04")]
+    assert json.loads(third.cursor)["yellow"] == "2021-04"
+
+
+def test_days_follow_each_new_cleaned_month(
+    instance: dg.DagsterInstance, source_server: SourceServer, sinks: Sinks
+) -> None:
+    source_server.publish("green", "2021-01")
+    materialize_month(sinks.resources, "green", "2021-01", instance=instance)  # history before the sensor
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        return days_of_new_months_sensor(
+            dg.build_sensor_context(instance, cursor=cursor, definitions=repo_defs)
+        )
+
+    first = tick(None)
+    assert first.run_requests == [], "turning the sensor on does not replay history"
+    assert tick(first.cursor).run_requests == []
+
+    source_server.publish("green", "2021-02")
+    materialize_month(sinks.resources, "green", "2021-02", instance=instance)
+    second = tick(first.cursor)
+    [request] = second.run_requests
+    assert set(request.asset_selection) == set(keys("green", "daily", "warehouse"))
+    assert request.tags["dagster/asset_partition_range_start"] == "2021-02-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2021-02-28"
+    assert tick(second.cursor).run_requests == []
+
+    run = dg.materialize(
+        DEFINITIONS,
+        selection=request.asset_selection,
+        tags=request.tags,
+        resources=sinks.resources,
+        instance=instance,
+    )
+    assert run.success
+    assert len(warehouse_rows_per_day(sinks.duckdb_path, "green")) == 28
+
+
+def test_a_run_can_point_the_source_elsewhere_from_the_launchpad(
+    source_server: SourceServer, sinks: Sinks
+) -> None:
+    mirror = source_server.root / "mirror"
+    mirror.mkdir()
+    source_server.publish("yellow", "2021-01").rename(mirror / "yellow_tripdata_2021-01.csv.gz")
+    template = f"{source_server.base_url}/mirror/{{service}}_tripdata_{{month}}.csv.gz"
+    result = dg.materialize(
+        DEFINITIONS,
+        selection=dg.AssetSelection.assets(*keys("yellow", "raw")),
+        resources=sinks.resources,
+        partition_key="2021-01",
+        run_config={"resources": {"taxi_source": {"config": {"url_template": template}}}},
+    )
+    [materialization] = result.asset_materializations_for_node("raw__yellow_trips")
+    assert materialization.metadata["source_url"].value == template.format(service="yellow", month="2021-01")
