@@ -5,9 +5,9 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from taxi_assets.assets.metadata import column_schema, frame_metadata
 from taxi_assets.assets.raw import raw_key
 from taxi_assets.constants import CLEANED, KNOWN_VENDOR_IDS, REJECTED, trips_table
+from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.schema import REJECT_REASON, TripSchema
 from taxi_assets.transform import CleanedMonth, clean_trips

@@ -4,8 +4,8 @@ import dagster as dg
 import pandas as pd
 
 from taxi_assets.assets.cleaned import cleaned_key
-from taxi_assets.assets.metadata import column_schema, frame_metadata
 from taxi_assets.constants import POSTGRES, postgres_table
+from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.resources import POSTGRES_IO_MANAGER
 from taxi_assets.schema import PICKUP_DATE, TripSchema

@@ -3,8 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from taxi_assets.assets.metadata import column_schema, frame_metadata
 from taxi_assets.constants import RAW, trips_table
+from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.schema import TripSchema
 from taxi_assets.source import TaxiSource, read_trips

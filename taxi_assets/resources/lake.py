@@ -26,6 +26,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pydantic import Field
 
+from taxi_assets.chunks import DayCounts, MonthChunk, MonthChunks, by_month
+from taxi_assets.metadata import descriptions_of, frame_metadata
+from taxi_assets.partitions import days_in
 from taxi_assets.transform import to_pandas
 
 PART_FILE = "part-0.parquet"
@@ -34,10 +37,6 @@ _EPOCH = dt.date(1970, 1, 1)
 
 class LakeError(Exception):
     """The lake cannot be reached, or holds no data for what was asked."""
-
-
-def days_in(window: dg.TimeWindow) -> list[dt.date]:
-    return [d.date() for d in pd.date_range(window.start, window.end, freq="D", inclusive="left")]
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,8 @@ class LakeLocation:
         selector = pafs.FileSelector(directory, allow_not_found=True)
         return [i.path for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.File]
 
-    def read_days(self, base: str, expr: str, days: Sequence[dt.date]) -> pa.Table:
-        """The rows of ``days`` of the hive dataset at ``base``; every day must have been written."""
+    def day_files(self, base: str, expr: str, days: Sequence[dt.date]) -> list[str]:
+        """The parquet files of ``days`` of the hive dataset at ``base``; every day must exist."""
         files, missing = [], []
         for day in days:
             found = [p for p in self.files(f"{base}/{expr}={day.isoformat()}") if p.endswith(".parquet")]
@@ -84,15 +83,28 @@ class LakeLocation:
                 f"{self.uri(base)} has no data for {expr} = {', '.join(missing[:5])}"
                 f"{' …' if len(missing) > 5 else ''}: materialise those days first"
             )
+        return files
+
+    def read_days(self, base: str, expr: str, days: Sequence[dt.date]) -> pa.Table:
+        """The rows of ``days`` of the hive dataset at ``base``; every day must have been written."""
         partitioning = ds.partitioning(pa.schema([(expr, pa.date32())]), flavor="hive")
         dataset = ds.dataset(
-            files,
+            self.day_files(base, expr, days),
             filesystem=self.fs,
             format="parquet",
             partitioning=partitioning,
             partition_base_dir=base,
         )
         return dataset.to_table()
+
+    def count_days(self, base: str, expr: str, days: Sequence[dt.date]) -> dict[str, int]:
+        """Rows per day from the parquet footers alone: no row is read."""
+        counts = {day.isoformat(): 0 for day in days}
+        for path in self.day_files(base, expr, days):
+            day = path.rsplit(f"{expr}=", 1)[1].split("/", 1)[0]
+            with self.fs.open_input_file(path) as f:
+                counts[day] += pq.ParquetFile(f).metadata.num_rows
+        return counts
 
     def read_files(self, paths: Sequence[str], what: str) -> pa.Table:
         infos = self.fs.get_file_info(list(paths))
@@ -127,12 +139,26 @@ class ParquetLake(dg.ConfigurableIOManager):
     def _partition_expr(context: dg.OutputContext | None) -> str | None:
         return (context.definition_metadata or {}).get("partition_expr") if context else None
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | MonthChunks) -> None:
         lake = self.open()
-        table = pa.Table.from_pandas(obj, preserve_index=False)
         base = lake.path(*context.asset_key.path)
         expr = self._partition_expr(context)
-        if expr and context.has_asset_partitions:
+        metadata: dict[str, object] = {}
+        if isinstance(obj, MonthChunks):
+            if not (expr and context.has_asset_partitions):
+                raise LakeError(f"{context.asset_key.to_user_string()}: month chunks need a partition_expr")
+            owned = set(days_in(context.asset_partitions_time_window))
+            written, rows = {}, 0
+            for days, frame in obj:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                written |= self._write_days(lake, base, table, expr, [d for d in days if d in owned])
+                if not metadata or (rows == 0 and len(frame)):
+                    metadata = frame_metadata(frame, descriptions_of(context.definition_metadata or {}))
+                rows += len(frame)
+                del frame, table  # before the next month loads, not after
+            metadata["dagster/partition_row_count"] = rows
+        elif expr and context.has_asset_partitions:
+            table = pa.Table.from_pandas(obj, preserve_index=False)
             written = self._write_days(lake, base, table, expr, days_in(context.asset_partitions_time_window))
         else:
             if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
@@ -142,9 +168,10 @@ class ParquetLake(dg.ConfigurableIOManager):
                 )
             name = context.partition_key if context.has_asset_partitions else "data"
             path = f"{base}/{name}.parquet"
-            written = {lake.uri(path): lake.write(path, table)}
+            written = {lake.uri(path): lake.write(path, pa.Table.from_pandas(obj, preserve_index=False))}
         context.add_output_metadata(
             {
+                **metadata,
                 "lake_uri": dg.MetadataValue.path(lake.uri(base)),
                 "files_written": len(written),
                 "bytes_written": sum(written.values()),
@@ -178,15 +205,36 @@ class ParquetLake(dg.ConfigurableIOManager):
                     lake.fs.delete_file(stale)
         return written
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | MonthChunks | DayCounts:
         lake = self.open()
         base = lake.path(*context.asset_key.path)
         expr = self._partition_expr(context.upstream_output)
         what = context.asset_key.to_user_string()
+        wanted = context.dagster_type.typing_type
         if expr and context.has_asset_partitions:
-            table = lake.read_days(base, expr, days_in(context.asset_partitions_time_window))
-        elif context.has_asset_partitions:
-            table = lake.read_files([f"{base}/{k}.parquet" for k in context.asset_partition_keys], what)
-        else:
-            table = lake.read_files([f"{base}/data.parquet"], what)
-        return to_pandas(table)
+            days = days_in(context.asset_partitions_time_window)
+            if wanted is DayCounts:
+                return DayCounts(lake.count_days(base, expr, days))
+            if wanted is MonthChunks:
+                return MonthChunks(
+                    tuple(
+                        MonthChunk(month, lambda month=month: to_pandas(lake.read_days(base, expr, month)))
+                        for month in by_month(days)
+                    )
+                )
+            return to_pandas(lake.read_days(base, expr, days))
+        if context.has_asset_partitions:
+            keys = context.asset_partition_keys
+            if wanted is MonthChunks:
+                window = context.asset_partitions_def.time_window_for_partition_key
+                return MonthChunks(
+                    tuple(
+                        MonthChunk(
+                            tuple(days_in(window(k))),
+                            lambda k=k: to_pandas(lake.read_files([f"{base}/{k}.parquet"], what)),
+                        )
+                        for k in keys
+                    )
+                )
+            return to_pandas(lake.read_files([f"{base}/{k}.parquet" for k in keys], what))
+        return to_pandas(lake.read_files([f"{base}/data.parquet"], what))

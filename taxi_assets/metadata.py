@@ -28,3 +28,9 @@ def frame_metadata(frame: pd.DataFrame, descriptions: Mapping[str, str]) -> dict
         "dagster/column_schema": column_schema(arrow, descriptions),
         "preview": dg.MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False)),
     }
+
+
+def descriptions_of(metadata: Mapping[str, object]) -> dict[str, str]:
+    """Column descriptions from an asset's ``dagster/column_schema`` definition metadata."""
+    schema = metadata.get("dagster/column_schema")
+    return {c.name: c.description for c in getattr(schema, "columns", []) if c.description}

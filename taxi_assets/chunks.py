@@ -1,0 +1,59 @@
+"""A window's rows one month at a time, so a range of days never holds more than a month in memory.
+
+Assets of daily partitions pass these between IO managers instead of one DataFrame: the lake
+loads a month only when the next chunk is asked for, and each writer writes it and lets it go.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+
+import pandas as pd
+
+from taxi_assets.transform import rows_in_window
+
+
+@dataclass(frozen=True)
+class MonthChunk:
+    """Some days of one month, and how to load their rows."""
+
+    days: tuple[dt.date, ...]
+    load: Callable[[], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class MonthChunks:
+    """The rows of a window of days, month by month, loaded lazily."""
+
+    chunks: tuple[MonthChunk, ...]
+
+    def __iter__(self) -> Iterator[tuple[tuple[dt.date, ...], pd.DataFrame]]:
+        for chunk in self.chunks:
+            yield chunk.days, chunk.load()
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [day for chunk in self.chunks for day in chunk.days]
+
+    def within(self, days: Iterable[dt.date]) -> "MonthChunks":
+        """Only ``days`` of each chunk, rows and all."""
+        keep = set(days)
+
+        def restricted(chunk: MonthChunk) -> MonthChunk:
+            own = tuple(d for d in chunk.days if d in keep)
+            first, end = own[0], own[-1] + dt.timedelta(days=1)
+            return MonthChunk(own, lambda: rows_in_window(chunk.load(), first, end))
+
+        return MonthChunks(tuple(restricted(c) for c in self.chunks if keep.intersection(c.days)))
+
+
+def by_month(days: Sequence[dt.date]) -> list[tuple[dt.date, ...]]:
+    return [tuple(group) for _, group in groupby(sorted(days), key=lambda d: (d.year, d.month))]
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """Rows per day of a window, as a storage counts them without reading the rows."""
+
+    counts: dict[str, int]
