@@ -8,6 +8,7 @@ With no ``POSTGRES_HOST`` set, a throwaway PostgreSQL keeps its data in ``data/p
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from taxi_assets.resources import postgres_resource
 from taxi_assets.synthetic import write_month
 
 MODULE = "taxi_assets.definitions"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def demo_environment(data_dir: Path) -> dict[str, str]:
@@ -120,7 +122,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     env = demo_environment(args.data_dir)
-    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    home = Path(env["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    # The repo's instance settings (queue, pools); no DAGSTER_POSTGRES_* here, so SQLite.
+    if (REPO_ROOT / "dagster.yaml").is_file():
+        shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     os.environ.update(env)
     if args.ui:
         # A child, not exec: the throwaway PostgreSQL stops when the UI does.

@@ -154,3 +154,37 @@ def test_dagster_dev_loads_the_location_without_errors(tmp_path: Path, source_se
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             pytest.fail("dagster dev did not stop on SIGTERM")
+
+
+def test_the_repo_instance_config_works_with_no_variables(
+    tmp_path: Path, source_server: SourceServer
+) -> None:
+    """Dagster reads the working folder's dagster.yaml when DAGSTER_HOME is unset: with no
+    DAGSTER_POSTGRES_* set, the repo's file must give a working SQLite instance.
+    """
+    source_server.publish("green", "2021-01")
+    (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    env = {k: v for k, v in env_for(tmp_path, source_server).items() if k != "DAGSTER_HOME"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "taxi_assets.definitions",
+            "--select",
+            "raw/green_trips",
+            "--partition",
+            "2021-01",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / ".dagster_home" / "storage").is_dir()
+    assert (tmp_path / "lake" / "raw" / "green_trips" / "2021-01.parquet").is_file()
