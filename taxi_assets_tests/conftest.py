@@ -136,6 +136,17 @@ def postgres(postgres_server: PostgresResource, request: pytest.FixtureRequest) 
         cur.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
 
 
+@pytest.fixture
+def dagster_database(postgres_server: PostgresResource) -> Iterator[str]:
+    """A fresh database for a Dagster instance on PostgreSQL, dropped afterwards."""
+    name = f"dagster_{uuid.uuid4().hex[:10]}"
+    with postgres_server.connect(autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {quote_ident(name)}")
+    yield name
+    with postgres_server.connect(autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+
+
 @dataclass
 class Sinks:
     """Where one test's pipeline writes: its own lake folder, DuckDB file and Postgres schema."""

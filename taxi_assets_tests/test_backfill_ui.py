@@ -8,13 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from taxi_assets.resources.postgres import PostgresResource, quote_ident
+from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import SourceServer
 from taxi_assets_tests.session import course_cleaning, lake_days, postgres_months, warehouse_rows_per_day
 from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, free_port, graphql
@@ -36,16 +34,6 @@ def wait_for(what: str, poll, timeout: float = 300) -> object:
 def run_status(port: int, run_id: str) -> str:
     data = graphql(port, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')
     return data["runOrError"]["status"]
-
-
-@pytest.fixture
-def dagster_database(postgres_server: PostgresResource) -> Iterator[str]:
-    name = f"dagster_{uuid.uuid4().hex[:10]}"
-    with postgres_server.connect(autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {quote_ident(name)}")
-    yield name
-    with postgres_server.connect(autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -1,0 +1,173 @@
+"""The docker-compose deployment, read as a reviewer would and started as far as this machine can
+(no Docker engine here): the code server exactly as compose runs it, a web server pointed at it.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import hcl2
+import yaml
+
+from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets_tests.conftest import SourceServer
+from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, free_port, graphql
+
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+BIN = Path(sys.executable).parent
+
+
+def env_example_names() -> set[str]:
+    """Every variable .env.example lists, set or commented out with its example value."""
+    text = (REPO / ".env.example").read_text()
+    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
+
+
+def test_the_four_services_and_what_they_run() -> None:
+    assert set(SERVICES) == {"postgres", "code-server", "webserver", "daemon"}
+    assert SERVICES["postgres"]["image"].startswith("postgres:")
+    code = SERVICES["code-server"]["command"]
+    assert code[:3] == ["dagster", "code-server", "start"]
+    assert code[code.index("-m") + 1] == "taxi_assets.definitions"
+    for name in ("webserver", "daemon"):
+        command = SERVICES[name]["command"]
+        assert command[command.index("--grpc-host") + 1] == "code-server"
+        assert command[command.index("--grpc-port") + 1] == code[code.index("-p") + 1]
+    assert SERVICES["webserver"]["command"][0] == "dagster-webserver"
+    assert SERVICES["daemon"]["command"][:2] == ["dagster-daemon", "run"]
+
+
+def test_every_service_restarts_and_reports_health() -> None:
+    for name, service in SERVICES.items():
+        assert service["restart"] == "unless-stopped", name
+        assert service["healthcheck"]["test"], name
+    for name in ("webserver", "daemon"):
+        assert SERVICES[name]["depends_on"]["code-server"]["condition"] == "service_healthy"
+        assert SERVICES[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_postgres_keeps_its_data_in_a_named_volume_and_the_key_is_read_only() -> None:
+    assert "postgres-data:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
+    assert "postgres-data" in COMPOSE["volumes"]
+    [keys] = [v for v in SERVICES["code-server"]["volumes"] if ":/opt/dagster/keys" in v]
+    assert keys.endswith(":/opt/dagster/keys:ro")
+    assert SERVICES["code-server"]["environment"]["GOOGLE_SERVICE_ACC_KEY_FILEPATH"].startswith(
+        "/opt/dagster/keys/"
+    )
+
+
+def test_every_variable_compose_reads_is_in_env_example() -> None:
+    text = (REPO / "docker-compose.yml").read_text()
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))  # $${X} is the container's own
+    assert used, "compose reads its settings from .env"
+    assert used - env_example_names() == set()
+
+
+def test_the_web_ui_is_not_published_on_all_interfaces_by_default() -> None:
+    [port] = SERVICES["webserver"]["ports"]
+    host = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", port).split(":")[0]
+    assert host == "127.0.0.1"
+    assert "DAGSTER_WEBSERVER_BIND=127.0.0.1" in (REPO / ".env.example").read_text()
+
+
+def test_no_secret_is_written_into_compose_and_the_password_is_required() -> None:
+    assert "${POSTGRES_PASSWORD:?" in (REPO / "docker-compose.yml").read_text()
+    for name, service in SERVICES.items():
+        for key, value in (service.get("environment") or {}).items():
+            if any(word in key for word in ("PASSWORD", "SECRET", "TOKEN", "KEY")) and "FILEPATH" not in key:
+                assert str(value).startswith("${") and ":-" not in str(value), (name, key, value)
+
+
+def test_the_image_installs_from_pyproject_with_the_instance_config() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "COPY pyproject.toml" in dockerfile and "pip install ." in dockerfile
+    assert 'cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"' in dockerfile
+    assert "USER dagster" in dockerfile
+    assert ".env" in (REPO / ".dockerignore").read_text().split()
+
+
+def test_the_service_account_gets_only_the_roles_the_pipeline_needs() -> None:
+    with (REPO / "terraform" / "main.tf").open() as f:
+        resources = hcl2.load(f)["resource"]
+    roles = [
+        body["role"]
+        for block in resources
+        for kind in block.values()
+        for body in kind.values()
+        if "role" in body
+    ]
+    roles = [r.strip('"') for r in roles]
+    assert sorted(roles) == [
+        "roles/bigquery.dataEditor",
+        "roles/bigquery.jobUser",
+        "roles/storage.objectAdmin",
+    ]
+    assert not any("owner" in r.lower() or r.endswith(".admin") for r in roles)
+
+
+def test_code_server_as_compose_runs_it_serves_the_web_ui(
+    tmp_path: Path, source_server: SourceServer, postgres_server: PostgresResource, dagster_database: str
+) -> None:
+    """Compose's commands on loopback, with the repo's dagster.yaml on the machine's PostgreSQL."""
+    code_port, web_port = free_port(), free_port()
+    command = list(SERVICES["code-server"]["command"])
+    command[command.index("-h") + 1] = "127.0.0.1"
+    command[command.index("-p") + 1] = str(code_port)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    env = {
+        **env_for(tmp_path, source_server),
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_HOST": postgres_server.host,
+        "DAGSTER_POSTGRES_PORT": str(postgres_server.port),
+        "DAGSTER_POSTGRES_USER": postgres_server.user,
+        "DAGSTER_POSTGRES_PASSWORD": postgres_server.password,
+        "DAGSTER_POSTGRES_DB": dagster_database,
+    }
+    workspace = tmp_path / "workspace.yaml"
+    local = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    [entry] = local["load_from"]
+    name = entry["python_module"]["location_name"]
+    workspace.write_text(
+        yaml.safe_dump(
+            {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": code_port, "location_name": name}}]}
+        )
+    )
+    code_server = start([str(BIN / command[0]), *command[1:]], env, tmp_path / "code-server.log")
+    webserver = None
+    try:
+        health = [str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(code_port)]
+        wait_for(
+            "the code server's health check",
+            lambda: subprocess.run(health, env=env, capture_output=True).returncode == 0,
+            timeout=120,
+        )
+        webserver = start(
+            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), "-w", str(workspace)],
+            env,
+            tmp_path / "webserver.log",
+        )
+
+        def loaded() -> list | None:
+            assert webserver.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
+            try:
+                entries = graphql(web_port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
+            except OSError:
+                return None
+            return entries if entries and entries[0]["loadStatus"] == "LOADED" else None
+
+        [location] = wait_for("the web server to load the location", loaded, timeout=120)
+        assert location["name"] == "taxi_assets"
+        assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location
+        [repository] = location["locationOrLoadError"]["repositories"]
+        keys = {"/".join(n["assetKey"]["path"]) for n in repository["assetNodes"]}
+        assert {"raw/yellow_trips", "postgres/green_cab_data", "warehouse/green_trips"} <= keys
+    finally:
+        if webserver:
+            stop(webserver)
+        stop(code_server)
+    assert "Traceback" not in (tmp_path / "code-server.log").read_text()
