@@ -4,6 +4,7 @@ internet.
 """
 
 import os
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -171,6 +172,41 @@ def sinks(tmp_path: Path, source_server: SourceServer, postgres: PostgresResourc
             POSTGRES_IO_MANAGER: PostgresPandasIOManager(postgres=postgres),
         },
     )
+
+
+@dataclass
+class GcsEmulator:
+    """gcp-storage-emulator, in this process, on a loopback port, with one bucket."""
+
+    endpoint: str
+    bucket: str
+    project: str = "taxi-test"
+
+    def client(self) -> Any:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(
+            project=self.project,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": self.endpoint},
+        )
+
+    def objects(self, prefix: str = "") -> list[str]:
+        return sorted(blob.name for blob in self.client().list_blobs(self.bucket, prefix=prefix))
+
+
+@pytest.fixture
+def gcs() -> Iterator[GcsEmulator]:
+    from gcp_storage_emulator.server import create_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket="taxi-lake")
+    server.start()
+    yield GcsEmulator(endpoint=f"http://127.0.0.1:{port}", bucket="taxi-lake")
+    server.stop()
 
 
 @pytest.fixture

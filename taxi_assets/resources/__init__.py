@@ -2,7 +2,8 @@
 
 Every setting has an embedded default, so a first run needs nothing but Python:
 - ``TAXI_SOURCE_URL_TEMPLATE``: where monthly files are published (the course's GitHub mirror);
-- ``TAXI_LAKE_URI``: the parquet lake (``data/lake``);
+- ``TAXI_LAKE_URI``: the parquet lake (``data/lake``), or ``gs://bucket/prefix`` with
+  ``GOOGLE_SERVICE_ACC_KEY_FILEPATH``, ``GCS_ENDPOINT_URL`` and ``GCP_PROJECT``;
 - ``DUCKDB_DATABASE`` / ``DUCKDB_SCHEMA``: the warehouse (``data/warehouse.duckdb``, ``ny_taxi``);
 - ``POSTGRES_HOST``, ``_PORT``, ``_DBNAME``, ``_USER``, ``_PASSWORD``, ``_SCHEMA``,
   ``_CONNECT_TIMEOUT``: the trips tables (``postgres@127.0.0.1:5432/postgres``, schema ``ny_taxi``).
@@ -48,7 +49,12 @@ def build_resources() -> dict[str, Any]:
         "taxi_source": TaxiSource(
             url_template=setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE)
         ),
-        LAKE_IO_MANAGER: ParquetLake(base_uri=setting("TAXI_LAKE_URI", str(DEFAULT_LAKE_DIR))),
+        LAKE_IO_MANAGER: ParquetLake(
+            base_uri=setting("TAXI_LAKE_URI", str(DEFAULT_LAKE_DIR)),
+            gcs_key_path=setting("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None),
+            gcs_endpoint=setting("GCS_ENDPOINT_URL", None),
+            gcp_project=setting("GCP_PROJECT", None),
+        ),
         WAREHOUSE_IO_MANAGER: DuckDBWarehouse(
             database=setting("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
             schema=setting("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),

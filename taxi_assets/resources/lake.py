@@ -11,6 +11,9 @@ Layout (``{base}`` is the lake URI; ``{stage}/{name}`` is the asset key):
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import urllib.parse
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,8 +59,8 @@ class LakeLocation:
     def write(self, path: str, table: pa.Table) -> int:
         """Write one file so that readers see the old file or the new one, never half of one."""
         parent = path.rsplit("/", 1)[0]
-        self.fs.create_dir(parent, recursive=True)
         if isinstance(self.fs, pafs.LocalFileSystem):
+            self.fs.create_dir(parent, recursive=True)
             tmp = f"{parent}/.{uuid.uuid4().hex}.tmp"
             pq.write_table(table, tmp, filesystem=self.fs)
             self.fs.move(tmp, path)
@@ -100,10 +103,10 @@ class LakeLocation:
     def count_days(self, base: str, expr: str, days: Sequence[dt.date]) -> dict[str, int]:
         """Rows per day from the parquet footers alone: no row is read."""
         counts = {day.isoformat(): 0 for day in days}
-        for path in self.day_files(base, expr, days):
-            day = path.rsplit(f"{expr}=", 1)[1].split("/", 1)[0]
-            with self.fs.open_input_file(path) as f:
-                counts[day] += pq.ParquetFile(f).metadata.num_rows
+        dataset = ds.dataset(self.day_files(base, expr, days), filesystem=self.fs, format="parquet")
+        for fragment in dataset.get_fragments():
+            day = fragment.path.rsplit(f"{expr}=", 1)[1].split("/", 1)[0]
+            counts[day] += fragment.count_rows()
         return counts
 
     def read_files(self, paths: Sequence[str], what: str) -> pa.Table:
@@ -116,24 +119,95 @@ class LakeLocation:
         return pa.concat_tables([pq.read_table(p, filesystem=self.fs) for p in paths])
 
 
+# GCS bucket names: 3-63 characters of lowercase letters, digits, - _ and ., starting and ending
+# with a letter or digit.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+_GCS_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
+
+
+def _access_token(key_path: str, setting: str) -> dict[str, object]:
+    """A short-lived token from a key file; pyarrow's GCS client takes tokens, not key files."""
+    import google.auth
+    import google.auth.exceptions
+    import google.auth.transport.requests
+
+    if not Path(key_path).is_file():
+        raise LakeError(f"{setting}: no key file at {key_path!r}")
+    try:
+        credentials, _ = google.auth.load_credentials_from_file(key_path, scopes=[_GCS_SCOPE])
+        credentials.refresh(google.auth.transport.requests.Request())
+    except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
+        raise LakeError(f"{setting}: {key_path!r} is not a usable Google credentials file: {exc}") from exc
+    expiry = credentials.expiry.replace(tzinfo=dt.UTC) if credentials.expiry else None
+    return {"access_token": credentials.token, "credential_token_expiration": expiry}
+
+
 class ParquetLake(dg.ConfigurableIOManager):
     """Stores DataFrames as parquet in the lake, replacing exactly the partitions it writes."""
 
     base_uri: str = Field(
         description="Where the lake lives: a folder, a file:// URI or gs://bucket/prefix. Env: TAXI_LAKE_URI."
     )
+    gcs_key_path: str | None = Field(
+        default=None,
+        description="Service-account key file for gs:// (env GOOGLE_SERVICE_ACC_KEY_FILEPATH); unset, "
+        "Google's default credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server) apply.",
+    )
+    gcs_endpoint: str | None = Field(
+        default=None,
+        description="Another GCS endpoint, e.g. http://127.0.0.1:9023 for an emulator "
+        "(env GCS_ENDPOINT_URL); without a key, it is used anonymously.",
+    )
+    gcp_project: str | None = Field(default=None, description="GCP project id. Env: GCP_PROJECT.")
 
     def open(self) -> LakeLocation:
         """The one place that turns the setting into a filesystem."""
         uri = self.base_uri.rstrip("/")
+        if uri.startswith("gs://"):
+            return self._open_gcs(uri)
         if "://" not in uri:
             uri = Path(uri).expanduser().resolve().as_uri()
         try:
             fs, root = pafs.FileSystem.from_uri(uri)
         except (pa.ArrowInvalid, OSError) as exc:
             raise LakeError(f"TAXI_LAKE_URI {self.base_uri!r} is not a usable lake location: {exc}") from exc
-        base = uri.removeprefix("file://")
-        return LakeLocation(fs, root.rstrip("/"), base)
+        return LakeLocation(fs, root.rstrip("/"), uri.removeprefix("file://"))
+
+    def _open_gcs(self, uri: str) -> LakeLocation:
+        root = uri.removeprefix("gs://")
+        bucket = root.split("/", 1)[0]
+        if not _BUCKET_NAME.match(bucket):
+            raise LakeError(
+                f"TAXI_LAKE_URI {self.base_uri!r}: {bucket!r} is not a valid GCS bucket name "
+                "(3-63 lowercase letters, digits, '-', '_' or '.')"
+            )
+        options: dict[str, object] = {"project_id": self.gcp_project}
+        if self.gcs_endpoint:
+            endpoint = urllib.parse.urlparse(self.gcs_endpoint)
+            options |= {"scheme": endpoint.scheme or "https", "endpoint_override": endpoint.netloc}
+        key_path, key_setting = self.gcs_key_path, "GOOGLE_SERVICE_ACC_KEY_FILEPATH"
+        if not key_path and os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+            key_path, key_setting = (
+                os.environ["GOOGLE_APPLICATION_CREDENTIALS"],
+                "GOOGLE_APPLICATION_CREDENTIALS",
+            )
+        if key_path:
+            options |= _access_token(key_path, key_setting)
+        elif self.gcs_endpoint:
+            options["anonymous"] = True
+        fs = pafs.GcsFileSystem(**options)
+        try:
+            found = fs.get_file_info(bucket).type != pafs.FileType.NotFound
+        except OSError as exc:
+            raise LakeError(
+                f"TAXI_LAKE_URI {self.base_uri!r}: cannot reach bucket {bucket!r}: {exc}"
+            ) from exc
+        if not found:
+            raise LakeError(
+                f"TAXI_LAKE_URI {self.base_uri!r}: bucket {bucket!r} does not exist "
+                "(or these credentials cannot see it); create it first (see terraform/)"
+            )
+        return LakeLocation(fs, root, uri)
 
     @staticmethod
     def _partition_expr(context: dg.OutputContext | None) -> str | None:

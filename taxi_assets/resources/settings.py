@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 
-def setting(name: str, default: str) -> str | dg.EnvVar:
+def setting(name: str, default: str | None) -> str | dg.EnvVar | None:
     """``EnvVar(name)`` when the variable is set, so the UI shows its name and not its value;
     else the embedded default, so a first run needs no configuration.
     """

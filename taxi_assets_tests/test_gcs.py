@@ -1,0 +1,156 @@
+"""The lake on gs://, against gcp-storage-emulator on loopback (a real GCS API server; no mock)."""
+
+import re
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import pytest
+
+from taxi_assets.resources.lake import ParquetLake
+from taxi_assets_tests.conftest import GcsEmulator, Sinks, SourceServer
+from taxi_assets_tests.session import (
+    course_cleaning,
+    failure_message,
+    materialize_days,
+    materialize_month,
+    postgres_months,
+    warehouse_rows_per_day,
+)
+
+JANUARY = [f"2021-01-{d:02d}" for d in range(1, 32)]
+
+
+def on_gcs(sinks: Sinks, gcs: GcsEmulator, uri: str | None = None, **settings: str) -> dict:
+    lake = ParquetLake(
+        base_uri=uri or f"gs://{gcs.bucket}/lake",
+        gcs_endpoint=gcs.endpoint,
+        gcp_project=gcs.project,
+        **settings,
+    )
+    return {**sinks.resources, "io_manager": lake}
+
+
+def gcs_filesystem(gcs: GcsEmulator) -> pafs.GcsFileSystem:
+    host = gcs.endpoint.removeprefix("http://")
+    return pafs.GcsFileSystem(anonymous=True, scheme="http", endpoint_override=host, project_id=gcs.project)
+
+
+def test_a_month_on_gs_flows_through_every_stage(
+    source_server: SourceServer, sinks: Sinks, gcs: GcsEmulator
+) -> None:
+    published = source_server.publish("yellow", "2021-01")
+    resources = on_gcs(sinks, gcs)
+    assert materialize_month(resources, "yellow", "2021-01").success
+    days = materialize_days(resources, "yellow", "2021-01-01", "2021-01-31")
+    assert days.success
+    assert [e.passed for e in days.get_asset_check_evaluations()] == [True]
+
+    assert gcs.objects() == sorted(
+        [
+            "lake/raw/yellow_trips/2021-01.parquet",
+            "lake/cleaned/yellow_trips/2021-01.parquet",
+            "lake/rejected/yellow_trips/2021-01.parquet",
+            *(f"lake/daily/yellow_trips/pickup_date={d}/part-0.parquet" for d in JANUARY),
+        ]
+    )
+    expected = course_cleaning(published, "yellow", "2021-01")
+    blob = gcs.client().bucket(gcs.bucket).blob("lake/cleaned/yellow_trips/2021-01.parquet")
+    cleaned = pq.read_table(pa.BufferReader(blob.download_as_bytes()))
+    assert cleaned.num_rows == len(expected)
+
+    dataset = ds.dataset(
+        f"{gcs.bucket}/lake/daily/yellow_trips",
+        filesystem=gcs_filesystem(gcs),
+        format="parquet",
+        partitioning="hive",
+    )
+    per_day = dataset.to_table().to_pandas().groupby("pickup_date").size()
+    oracle = expected.groupby(expected["tpep_pickup_datetime"].dt.date.astype(str)).size()
+    assert {str(k)[:10]: int(v) for k, v in per_day.items()} == oracle.to_dict()
+    assert warehouse_rows_per_day(sinks.duckdb_path, "yellow") == oracle.to_dict()
+
+    [daily] = [m for m in days.get_asset_materialization_events() if m.asset_key.path[0] == "daily"][:1]
+    metadata = daily.materialization.metadata
+    assert metadata["lake_uri"].value == f"gs://{gcs.bucket}/lake/daily/yellow_trips"
+    assert metadata["files_written"].value == 31 and metadata["bytes_written"].value > 0
+    assert (
+        f"gs://{gcs.bucket}/lake/daily/yellow_trips/pickup_date=2021-01-01/part-0.parquet"
+        in metadata["files"].value
+    )
+
+
+def test_rewriting_days_leaves_exactly_one_file_per_day(
+    source_server: SourceServer, sinks: Sinks, gcs: GcsEmulator
+) -> None:
+    source_server.publish("green", "2021-01")
+    resources = on_gcs(sinks, gcs)
+    materialize_month(resources, "green", "2021-01")
+    materialize_days(resources, "green", "2021-01-01", "2021-01-31")
+    day = "lake/daily/green_trips/pickup_date=2021-01-05"
+    # What re-running the course's write_to_dataset leaves: another file beside the first.
+    bucket = gcs.client().bucket(gcs.bucket)
+    bucket.blob(f"{day}/5d1c0e2f-0.parquet").upload_from_string(
+        bucket.blob(f"{day}/part-0.parquet").download_as_bytes()
+    )
+    before = bucket.blob(f"{day}/part-0.parquet").download_as_bytes()
+
+    for _ in range(2):
+        assert materialize_days(resources, "green", "2021-01-05", "2021-01-06").success
+    for d in ("2021-01-05", "2021-01-06"):
+        assert gcs.objects(f"lake/daily/green_trips/pickup_date={d}/") == [
+            f"lake/daily/green_trips/pickup_date={d}/part-0.parquet"
+        ]
+    assert bucket.blob(f"{day}/part-0.parquet").download_as_bytes() == before
+    assert len(gcs.objects("lake/daily/green_trips/")) == 31
+
+
+@pytest.mark.parametrize(
+    ("uri", "settings", "expected"),
+    [
+        (
+            "gs://Taxi_Lake!/lake",
+            {},
+            r"TAXI_LAKE_URI 'gs://Taxi_Lake!/lake': 'Taxi_Lake!' is not a valid GCS bucket name",
+        ),
+        (
+            "gs://no-such-bucket/lake",
+            {},
+            r"TAXI_LAKE_URI 'gs://no-such-bucket/lake': bucket 'no-such-bucket' does not exist",
+        ),
+        (
+            None,
+            {"gcs_key_path": "/nowhere/key.json"},
+            r"GOOGLE_SERVICE_ACC_KEY_FILEPATH: no key file at '/nowhere/key.json'",
+        ),
+    ],
+    ids=["bad-bucket-name", "missing-bucket", "bad-credentials-path"],
+)
+def test_bad_gcs_settings_fail_naming_the_setting_and_write_nothing(
+    source_server: SourceServer,
+    sinks: Sinks,
+    gcs: GcsEmulator,
+    uri: str | None,
+    settings: dict,
+    expected: str,
+) -> None:
+    source_server.publish("yellow", "2021-01")
+    result = materialize_month(on_gcs(sinks, gcs, uri, **settings), "yellow", "2021-01", raise_on_error=False)
+    assert not result.success
+    assert re.search(expected, failure_message(result)), failure_message(result)
+    assert gcs.objects() == []
+    assert postgres_months(sinks.postgres, "yellow") == {}
+
+
+def test_a_key_file_that_is_not_a_key_names_the_setting(tmp_path, gcs: GcsEmulator, monkeypatch) -> None:
+    key = tmp_path / "key.json"
+    key.write_text('{"type": "service_account", "project_id": "x"}')
+    monkeypatch.delenv("GOOGLE_SERVICE_ACC_KEY_FILEPATH", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    lake = ParquetLake(base_uri=f"gs://{gcs.bucket}/lake", gcs_endpoint=gcs.endpoint)
+    with pytest.raises(
+        Exception,
+        match=r"GOOGLE_APPLICATION_CREDENTIALS: .*key.json' is not a usable Google credentials file",
+    ):
+        lake.open()
