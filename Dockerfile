@@ -16,7 +16,7 @@ RUN pip install .
 
 COPY dagster.yaml workspace.yaml ./
 RUN useradd --create-home --uid 1000 dagster \
-    && mkdir -p "$DAGSTER_HOME" /opt/dagster/data /opt/dagster/keys \
+    && mkdir -p "$DAGSTER_HOME/storage" /opt/dagster/data /opt/dagster/keys \
     && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
     && chown -R dagster:dagster "$DAGSTER_HOME" /opt/dagster/data
 

@@ -37,6 +37,11 @@ def test_the_four_services_and_what_they_run() -> None:
         assert command[command.index("--grpc-host") + 1] == "code-server"
         assert command[command.index("--grpc-port") + 1] == code[code.index("-p") + 1]
     assert SERVICES["webserver"]["command"][0] == "dagster-webserver"
+    # One image, built once by the code server and used locally by the others.
+    assert SERVICES["code-server"]["build"] == "."
+    for name in ("webserver", "daemon"):
+        assert SERVICES[name]["image"] == SERVICES["code-server"]["image"]
+        assert SERVICES[name]["pull_policy"] == "never"
     assert SERVICES["daemon"]["command"][:2] == ["dagster-daemon", "run"]
 
 
@@ -54,6 +59,9 @@ def test_postgres_keeps_its_data_in_a_named_volume_and_the_key_is_read_only() ->
     assert "postgres-data" in COMPOSE["volumes"]
     [keys] = [v for v in SERVICES["code-server"]["volumes"] if ":/opt/dagster/keys" in v]
     assert keys.endswith(":/opt/dagster/keys:ro")
+    # The UI shows run logs the code server wrote: both mount Dagster's local storage.
+    for name in ("code-server", "webserver"):
+        assert "dagster-logs:/opt/dagster/home/storage" in SERVICES[name]["volumes"], name
     assert SERVICES["code-server"]["environment"]["GOOGLE_SERVICE_ACC_KEY_FILEPATH"].startswith(
         "/opt/dagster/keys/"
     )
