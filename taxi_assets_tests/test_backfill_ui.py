@@ -15,7 +15,7 @@ import pytest
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import SourceServer
 from taxi_assets_tests.session import course_cleaning, lake_days, postgres_months, warehouse_rows_per_day
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, free_port, graphql
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, free_port, graphql, postgres_instance_env
 
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
 DAYS = [f"2021-01-{d:02d}" for d in range(1, 6)]
@@ -58,17 +58,8 @@ def test_materialize_button_then_partition_backfill(
     dagster_database: str,
 ) -> None:
     published = source_server.publish("yellow", "2021-01")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     env = {
-        **env_for(tmp_path, source_server),
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_POSTGRES_HOST": postgres.host,
-        "DAGSTER_POSTGRES_PORT": str(postgres.port),
-        "DAGSTER_POSTGRES_USER": postgres.user,
-        "DAGSTER_POSTGRES_PASSWORD": postgres.password,
-        "DAGSTER_POSTGRES_DB": dagster_database,
+        **postgres_instance_env(tmp_path, source_server, postgres, dagster_database),
         "POSTGRES_HOST": postgres.host,
         "POSTGRES_PORT": str(postgres.port),
         "POSTGRES_USER": postgres.user,

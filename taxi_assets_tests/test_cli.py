@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import SourceServer
 from taxi_assets_tests.session import lake_days, read_lake_month, warehouse_rows_per_day
 
@@ -31,11 +32,29 @@ def env_for(tmp_path: Path, source_server: SourceServer) -> dict[str, str]:
     }
 
 
-def dagster(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def postgres_instance_env(
+    tmp_path: Path, source_server: SourceServer, postgres: PostgresResource, database: str
+) -> dict[str, str]:
+    """env_for, with a DAGSTER_HOME holding the repo's dagster.yaml on PostgreSQL ``database``."""
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    return {
+        **env_for(tmp_path, source_server),
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_HOST": postgres.host,
+        "DAGSTER_POSTGRES_PORT": str(postgres.port),
+        "DAGSTER_POSTGRES_USER": postgres.user,
+        "DAGSTER_POSTGRES_PASSWORD": postgres.password,
+        "DAGSTER_POSTGRES_DB": database,
+    }
+
+
+def dagster(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "dagster", *args],
         env=env,
-        cwd=REPO,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
@@ -165,25 +184,17 @@ def test_the_repo_instance_config_works_with_no_variables(
     source_server.publish("green", "2021-01")
     (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     env = {k: v for k, v in env_for(tmp_path, source_server).items() if k != "DAGSTER_HOME"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster",
-            "asset",
-            "materialize",
-            "-m",
-            "taxi_assets.definitions",
-            "--select",
-            "raw/green_trips",
-            "--partition",
-            "2021-01",
-        ],
+    result = dagster(
+        "asset",
+        "materialize",
+        "-m",
+        "taxi_assets.definitions",
+        "--select",
+        "raw/green_trips",
+        "--partition",
+        "2021-01",
         env=env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / ".dagster_home" / "storage").is_dir()

@@ -13,7 +13,7 @@ import yaml
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import SourceServer
 from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, free_port, graphql
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, free_port, graphql, postgres_instance_env
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -124,18 +124,7 @@ def test_code_server_as_compose_runs_it_serves_the_web_ui(
     command = list(SERVICES["code-server"]["command"])
     command[command.index("-h") + 1] = "127.0.0.1"
     command[command.index("-p") + 1] = str(code_port)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
-    env = {
-        **env_for(tmp_path, source_server),
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_POSTGRES_HOST": postgres_server.host,
-        "DAGSTER_POSTGRES_PORT": str(postgres_server.port),
-        "DAGSTER_POSTGRES_USER": postgres_server.user,
-        "DAGSTER_POSTGRES_PASSWORD": postgres_server.password,
-        "DAGSTER_POSTGRES_DB": dagster_database,
-    }
+    env = postgres_instance_env(tmp_path, source_server, postgres_server, dagster_database)
     workspace = tmp_path / "workspace.yaml"
     local = yaml.safe_load((REPO / "workspace.yaml").read_text())
     [entry] = local["load_from"]
