@@ -37,16 +37,22 @@ class EnvironmentStorage(DagsterStorage, ConfigurableClass):
             missing = [name for name in REQUIRED if not env.get(name)]
             if missing:
                 raise ValueError(f"DAGSTER_POSTGRES_HOST is set, so these must be too: {', '.join(missing)}")
+            host, port = env["DAGSTER_POSTGRES_HOST"], env.get("DAGSTER_POSTGRES_PORT", "5432")
+            # A unix-socket folder (a throwaway server) goes in the query, not the netloc.
+            socket = host.startswith("/")
             url = get_conn_string(
                 username=env["DAGSTER_POSTGRES_USER"],
                 password=env.get("DAGSTER_POSTGRES_PASSWORD", ""),
-                hostname=env["DAGSTER_POSTGRES_HOST"],
+                hostname="" if socket else host,
                 db_name=env["DAGSTER_POSTGRES_DB"],
-                port=env.get("DAGSTER_POSTGRES_PORT", "5432"),
+                port=port,
+                params={"host": host, "port": port} if socket else None,
                 # dagster-postgres is written for psycopg2; SQLAlchemy would pick psycopg 3 if
                 # both were installed, and its NOTIFY statements fail there.
                 scheme="postgresql+psycopg2",
             )
+            if socket:
+                url = url.replace(f"@:{port}/", "@/")
             return DagsterPostgresStorage(url, inst_data=inst_data)
         home = Path(env.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home")
         return DagsterSqliteStorage.from_local(str(home / "storage"), inst_data=inst_data)
