@@ -154,3 +154,34 @@ def test_a_key_file_that_is_not_a_key_names_the_setting(tmp_path, gcs: GcsEmulat
         match=r"GOOGLE_APPLICATION_CREDENTIALS: .*key.json' is not a usable Google credentials file",
     ):
         lake.open()
+
+
+def test_a_write_failing_midway_leaves_the_previous_day_readable(
+    source_server: SourceServer, sinks: Sinks, gcs: GcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mock stands in for the network failing mid-upload (no real part can fail on cue): it
+    writes half the rows to the path it is given, then raises. On GCS such an upload is still
+    published when its stream closes, which is why the lake writes aside and moves into place.
+    """
+    source_server.publish("yellow", "2021-01")
+    resources = on_gcs(sinks, gcs)
+    materialize_month(resources, "yellow", "2021-01")
+    materialize_days(resources, "yellow", "2021-01-01", "2021-01-31")
+    day = "lake/daily/yellow_trips/pickup_date=2021-01-07/part-0.parquet"
+    before = gcs.client().bucket(gcs.bucket).blob(day).download_as_bytes()
+    objects = gcs.objects()
+
+    import taxi_assets.resources.lake as lake_module
+
+    real_write = pq.write_table
+
+    def upload_cut_off(table: pa.Table, where: str, filesystem: pafs.FileSystem) -> None:
+        real_write(table.slice(0, table.num_rows // 2), where, filesystem=filesystem)
+        raise ConnectionError("connection reset by peer")
+
+    monkeypatch.setattr(lake_module.pq, "write_table", upload_cut_off)
+    result = materialize_days(resources, "yellow", "2021-01-07", "2021-01-07", raise_on_error=False)
+    assert not result.success
+    assert "connection reset by peer" in failure_message(result)
+    assert gcs.client().bucket(gcs.bucket).blob(day).download_as_bytes() == before
+    assert gcs.objects() == objects

@@ -57,16 +57,23 @@ class LakeLocation:
         return self.base_uri + path[len(self.root) :]
 
     def write(self, path: str, table: pa.Table) -> int:
-        """Write one file so that readers see the old file or the new one, never half of one."""
+        """Write one file so that readers see the old file or the new one, never half of one.
+
+        The file is written under a hidden temporary name and moved into place (a rename
+        locally, copy and delete on GCS). Writing straight to the name is not enough on GCS:
+        a write that fails midway still closes its upload and publishes a truncated object.
+        """
         parent = path.rsplit("/", 1)[0]
         if isinstance(self.fs, pafs.LocalFileSystem):
             self.fs.create_dir(parent, recursive=True)
-            tmp = f"{parent}/.{uuid.uuid4().hex}.tmp"
+        tmp = f"{parent}/.{uuid.uuid4().hex}.tmp"
+        try:
             pq.write_table(table, tmp, filesystem=self.fs)
             self.fs.move(tmp, path)
-        else:
-            # An object store swaps in a new object only when its upload completes.
-            pq.write_table(table, path, filesystem=self.fs)
+        except BaseException:
+            if self.fs.get_file_info(tmp).type == pafs.FileType.File:
+                self.fs.delete_file(tmp)
+            raise
         return self.fs.get_file_info(path).size
 
     def files(self, directory: str) -> list[str]:
