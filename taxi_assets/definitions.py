@@ -3,6 +3,7 @@
 import dagster as dg
 
 from taxi_assets.assets import service_definitions
+from taxi_assets.connections import check_connections
 from taxi_assets.jobs import daily_job, monthly_job
 from taxi_assets.resources import build_resources
 from taxi_assets.schedules import daily_schedule, monthly_schedule
@@ -13,7 +14,7 @@ _definitions = service_definitions()
 defs = dg.Definitions(
     assets=[d for d in _definitions if not isinstance(d, dg.AssetChecksDefinition)],
     asset_checks=[d for d in _definitions if isinstance(d, dg.AssetChecksDefinition)],
-    jobs=[monthly_job, daily_job],
+    jobs=[monthly_job, daily_job, check_connections],
     schedules=[daily_schedule, monthly_schedule],
     sensors=[new_month_sensor, days_of_new_months_sensor],
     resources=build_resources(),

@@ -1,8 +1,10 @@
 """Services the tests talk to: a local HTTP server publishing synthetic TLC files, the machine's
-PostgreSQL, and per-test storage (lake folder, DuckDB file, Postgres schema). Nothing reaches the
-internet.
+PostgreSQL, GCS and BigQuery emulators on loopback, and per-test storage (lake folder, DuckDB file,
+Postgres schema, BigQuery dataset). Nothing reaches the internet.
 """
 
+import asyncio
+import logging
 import os
 import socket
 import threading
@@ -200,9 +202,7 @@ class GcsEmulator:
 def gcs() -> Iterator[GcsEmulator]:
     from gcp_storage_emulator.server import create_server
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     server = create_server("127.0.0.1", port, in_memory=True, default_bucket="taxi-lake")
     server.start()
     yield GcsEmulator(endpoint=f"http://127.0.0.1:{port}", bucket="taxi-lake")
@@ -211,7 +211,118 @@ def gcs() -> Iterator[GcsEmulator]:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No project setting leaks in from the developer's shell."""
+    """No project setting leaks in from the developer's shell (the emulator endpoints stay)."""
     for name in list(os.environ):
-        if name.startswith(("TAXI_", "DUCKDB_", "DAGSTER_")):
+        if name.startswith(("TAXI_", "DUCKDB_", "DAGSTER_", "GCP_", "GOOGLE_", "BIGQUERY_DATASET", "GCS_")):
             monkeypatch.delenv(name)
+
+
+@dataclass
+class BigQueryEmulator:
+    """bqemulator in this process, on a loopback port, with one dataset of this test's own."""
+
+    endpoint: str
+    dataset: str
+    project: str = "taxi-test"
+
+    def client(self) -> Any:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
+        return bigquery.Client(
+            project=self.project,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": self.endpoint},
+        )
+
+    def query(self, sql: str) -> list[tuple]:
+        return [tuple(row.values()) for row in self.client().query(sql).result()]
+
+
+class _BigQueryServer:
+    """bqemulator's server on a thread with its own event loop, as its test runner does, without
+    importing its pytest plugin (which needs testcontainers).
+    """
+
+    def __init__(self) -> None:
+        from bqemulator.config import LogLevel, Settings
+        from bqemulator.server import EmulatorServer
+
+        _make_bqemulator_work_offline()
+        self.port = _free_port()
+        settings = Settings(
+            rest_port=self.port,
+            grpc_port=_free_port(),
+            default_project_id="taxi-test",
+            log_level=LogLevel.ERROR,
+        )
+        self.server = EmulatorServer(settings)
+        self.loop = asyncio.new_event_loop()
+        self.started = threading.Event()
+        self.error: BaseException | None = None
+        threading.Thread(target=self._run, name="bqemulator", daemon=True).start()
+        if not self.started.wait(90) or self.error:
+            raise RuntimeError(f"bqemulator did not start: {self.error or 'timed out after 90 s'}")
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self.server.start())
+        except BaseException as exc:
+            self.error = exc
+        self.started.set()
+        if self.error is None:
+            self.loop.run_forever()
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def _make_bqemulator_work_offline() -> None:
+    """The two things bqemulator 1.4.0 needs here (see NOTES): its DuckDB spatial extension is
+    downloaded at start-up (no network here; the project uses no GEOGRAPHY), and its upload route
+    refuses google-cloud-bigquery's ``*/*`` media type for small multipart loads.
+    """
+    import bqemulator.api.routes.upload as upload
+    from bqemulator.storage.engine import DuckDBEngine
+
+    load_spatial = DuckDBEngine._load_spatial
+
+    def spatial_if_available(engine: Any) -> None:
+        try:
+            load_spatial(engine)
+        except Exception:
+            logging.getLogger(__name__).info("bqemulator without DuckDB spatial (offline)")
+
+    DuckDBEngine._load_spatial = spatial_if_available
+    if "*/*" not in upload._PERMITTED_MEDIA_CONTENT_TYPES:
+        upload._PERMITTED_MEDIA_CONTENT_TYPES = (*upload._PERMITTED_MEDIA_CONTENT_TYPES, "*/*")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def bigquery_server() -> Iterator[_BigQueryServer]:
+    server = _BigQueryServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bigquery(bigquery_server: _BigQueryServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[BigQueryEmulator]:
+    """A dataset of this test's own; google-cloud-bigquery pointed at the emulator."""
+    emulator = BigQueryEmulator(
+        endpoint=f"http://127.0.0.1:{bigquery_server.port}", dataset=f"test_{uuid.uuid4().hex[:12]}"
+    )
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", emulator.endpoint)
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACC_KEY_FILEPATH", "GCP_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    emulator.client().create_dataset(emulator.dataset)
+    yield emulator
+    emulator.client().delete_dataset(emulator.dataset, delete_contents=True, not_found_ok=True)

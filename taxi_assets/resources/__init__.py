@@ -4,14 +4,20 @@ Every setting has an embedded default, so a first run needs nothing but Python:
 - ``TAXI_SOURCE_URL_TEMPLATE``: where monthly files are published (the course's GitHub mirror);
 - ``TAXI_LAKE_URI``: the parquet lake (``data/lake``), or ``gs://bucket/prefix`` with
   ``GOOGLE_SERVICE_ACC_KEY_FILEPATH``, ``GCS_ENDPOINT_URL`` and ``GCP_PROJECT``;
-- ``DUCKDB_DATABASE`` / ``DUCKDB_SCHEMA``: the warehouse (``data/warehouse.duckdb``, ``ny_taxi``);
+- the warehouse: BigQuery when ``GCP_PROJECT`` is set (``BIGQUERY_DATASET``, default ``ny_taxi``;
+  ``GOOGLE_LOCATION``; ``GOOGLE_SERVICE_ACC_KEY_FILEPATH`` or ``GOOGLE_APPLICATION_CREDENTIALS``),
+  else DuckDB (``DUCKDB_DATABASE``, ``data/warehouse.duckdb``; ``DUCKDB_SCHEMA``, ``ny_taxi``);
+  ``TAXI_WAREHOUSE=duckdb|bigquery`` overrides the choice;
 - ``POSTGRES_HOST``, ``_PORT``, ``_DBNAME``, ``_USER``, ``_PASSWORD``, ``_SCHEMA``,
   ``_CONNECT_TIMEOUT``: the trips tables (``postgres@127.0.0.1:5432/postgres``, schema ``ny_taxi``).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+import dagster as dg
 
 from taxi_assets.constants import (
     DEFAULT_DUCKDB_PATH,
@@ -20,15 +26,17 @@ from taxi_assets.constants import (
     DEFAULT_SOURCE_URL_TEMPLATE,
     DEFAULT_WAREHOUSE_SCHEMA,
 )
+from taxi_assets.resources.bigquery import BigQueryWarehouse
 from taxi_assets.resources.lake import ParquetLake
 from taxi_assets.resources.postgres import PostgresPandasIOManager, PostgresResource
-from taxi_assets.resources.settings import int_setting, setting
+from taxi_assets.resources.settings import SettingError, int_setting, setting
 from taxi_assets.resources.warehouse import DuckDBWarehouse
 from taxi_assets.source import TaxiSource
 
 LAKE_IO_MANAGER = "io_manager"
 WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
 POSTGRES_IO_MANAGER = "postgres_io_manager"
+WAREHOUSES = ("duckdb", "bigquery")
 
 
 def postgres_resource() -> PostgresResource:
@@ -40,6 +48,34 @@ def postgres_resource() -> PostgresResource:
         password=setting("POSTGRES_PASSWORD", ""),
         schema_name=setting("POSTGRES_SCHEMA", DEFAULT_POSTGRES_SCHEMA),
         connect_timeout=int_setting("POSTGRES_CONNECT_TIMEOUT", 10),
+    )
+
+
+def warehouse_kind() -> str:
+    """``bigquery`` where the environment names a GCP project, else ``duckdb``; TAXI_WAREHOUSE
+    overrides it (a GCS lake with a local warehouse, or BigQuery with the project set elsewhere).
+    """
+    chosen = os.environ.get("TAXI_WAREHOUSE", "").strip().lower()
+    if not chosen:
+        return "bigquery" if os.environ.get("GCP_PROJECT") else "duckdb"
+    if chosen not in WAREHOUSES:
+        raise SettingError(f"TAXI_WAREHOUSE {chosen!r} is not one of {', '.join(WAREHOUSES)}")
+    return chosen
+
+
+def warehouse_io_manager() -> DuckDBWarehouse | BigQueryWarehouse:
+    """The one place that picks the warehouse; the assets never know which one they got."""
+    if warehouse_kind() == "bigquery":
+        return BigQueryWarehouse(
+            # Required: unset, the run fails on resource start-up naming GCP_PROJECT.
+            project=dg.EnvVar("GCP_PROJECT"),
+            dataset=setting("BIGQUERY_DATASET", DEFAULT_WAREHOUSE_SCHEMA),
+            location=setting("GOOGLE_LOCATION", None),
+            key_file=setting("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None),
+        )
+    return DuckDBWarehouse(
+        database=setting("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
+        schema=setting("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),
     )
 
 
@@ -55,9 +91,6 @@ def build_resources() -> dict[str, Any]:
             gcs_endpoint=setting("GCS_ENDPOINT_URL", None),
             gcp_project=setting("GCP_PROJECT", None),
         ),
-        WAREHOUSE_IO_MANAGER: DuckDBWarehouse(
-            database=setting("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
-            schema=setting("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),
-        ),
+        WAREHOUSE_IO_MANAGER: warehouse_io_manager(),
         POSTGRES_IO_MANAGER: PostgresPandasIOManager(postgres=postgres_resource()),
     }

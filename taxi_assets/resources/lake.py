@@ -11,7 +11,6 @@ Layout (``{base}`` is the lake URI; ``{stage}/{name}`` is the asset key):
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import urllib.parse
 import uuid
@@ -32,6 +31,7 @@ from pydantic import Field
 from taxi_assets.chunks import DayCounts, MonthChunk, MonthChunks, by_month
 from taxi_assets.metadata import descriptions_of, frame_metadata
 from taxi_assets.partitions import days_in
+from taxi_assets.resources.google import key_file, load_key_file
 from taxi_assets.transform import to_pandas
 
 PART_FILE = "part-0.parquet"
@@ -134,14 +134,11 @@ _GCS_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
 
 def _access_token(key_path: str, setting: str) -> dict[str, object]:
     """A short-lived token from a key file; pyarrow's GCS client takes tokens, not key files."""
-    import google.auth
     import google.auth.exceptions
     import google.auth.transport.requests
 
-    if not Path(key_path).is_file():
-        raise LakeError(f"{setting}: no key file at {key_path!r}")
+    credentials = load_key_file(key_path, setting, [_GCS_SCOPE], LakeError)
     try:
-        credentials, _ = google.auth.load_credentials_from_file(key_path, scopes=[_GCS_SCOPE])
         credentials.refresh(google.auth.transport.requests.Request())
     except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
         raise LakeError(f"{setting}: {key_path!r} is not a usable Google credentials file: {exc}") from exc
@@ -192,14 +189,9 @@ class ParquetLake(dg.ConfigurableIOManager):
         if self.gcs_endpoint:
             endpoint = urllib.parse.urlparse(self.gcs_endpoint)
             options |= {"scheme": endpoint.scheme or "https", "endpoint_override": endpoint.netloc}
-        key_path, key_setting = self.gcs_key_path, "GOOGLE_SERVICE_ACC_KEY_FILEPATH"
-        if not key_path and os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
-            key_path, key_setting = (
-                os.environ["GOOGLE_APPLICATION_CREDENTIALS"],
-                "GOOGLE_APPLICATION_CREDENTIALS",
-            )
-        if key_path:
-            options |= _access_token(key_path, key_setting)
+        key = key_file(self.gcs_key_path)
+        if key:
+            options |= _access_token(*key)
         elif self.gcs_endpoint:
             options["anonymous"] = True
         fs = pafs.GcsFileSystem(**options)

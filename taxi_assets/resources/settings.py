@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dagster as dg
 
@@ -17,3 +18,24 @@ def setting(name: str, default: str | None) -> str | dg.EnvVar | None:
 def int_setting(name: str, default: int) -> int | dg.EnvVar:
     """As :func:`setting`, for a whole number (Dagster converts the variable when it runs)."""
     return dg.EnvVar.int(name) if os.environ.get(name) else default
+
+
+class SettingError(ValueError):
+    """A setting with a value the project cannot use; the message names it."""
+
+
+def resolved_config(resource: Any) -> dict[str, Any]:
+    """A resource's config with each ``EnvVar`` replaced by its value, as Dagster does when a run
+    starts, so that code outside a run (the connection check) sees what a run would.
+    """
+    from dagster._config.post_process import post_process_config
+
+    config = resource._convert_to_config_dictionary()
+    names = [value["env"] for value in config.values() if isinstance(value, dict) and "env" in value]
+    unset = [name for name in names if not os.environ.get(name)]
+    if unset:
+        raise SettingError(f"{', '.join(unset)} not set")
+    result = post_process_config(resource._config_schema.config_type, config)
+    if not result.success:
+        raise SettingError("; ".join(error.message for error in result.errors))
+    return dict(result.value)

@@ -1,0 +1,163 @@
+"""The course's "test_config" pipeline: can each configured sink be reached and written to?
+
+``taxi-check`` on the command line, or the ``check_connections`` job in the UI, tries the lake,
+the warehouse and PostgreSQL with the settings a run would use, and says per sink OK or which
+setting to fix. It leaves nothing a run would not: the lake's probe file is deleted, the
+PostgreSQL schema is created in a transaction that is rolled back.
+"""
+
+import argparse
+import contextlib
+import re
+import sys
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+
+from taxi_assets.resources import (
+    LAKE_IO_MANAGER,
+    POSTGRES_IO_MANAGER,
+    WAREHOUSE_IO_MANAGER,
+    build_resources,
+)
+from taxi_assets.resources.bigquery import BigQueryWarehouse, open_connection
+from taxi_assets.resources.lake import ParquetLake
+from taxi_assets.resources.postgres import PostgresResource, quote_ident
+from taxi_assets.resources.settings import SettingError, resolved_config
+
+PROBE_DIR = "_connection_check"
+
+# What PostgreSQL says → the setting that is wrong. Checked in order; the first match names it.
+_POSTGRES_CAUSES: tuple[tuple[str, str], ...] = (
+    (r"password authentication failed|no password supplied", "POSTGRES_PASSWORD"),
+    (r'database ".*" does not exist', "POSTGRES_DBNAME"),
+    (r'role ".*" does not exist', "POSTGRES_USER"),
+    (r"could not translate host name|Name or service not known", "POSTGRES_HOST"),
+    (r"Connection refused|timeout expired|No such file or directory", "POSTGRES_HOST / POSTGRES_PORT"),
+)
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """One sink's answer: where it is and whether it works, or what to fix."""
+
+    sink: str
+    where: str
+    ok: bool
+    detail: str
+
+
+def check_lake(lake: ParquetLake) -> tuple[str, str]:
+    location = ParquetLake(**resolved_config(lake)).open()
+    probe = location.path(PROBE_DIR, f"{uuid.uuid4().hex}.parquet")
+    written = location.write(probe, pa.table({"ok": [1]}))
+    location.fs.delete_file(probe)
+    with contextlib.suppress(OSError):  # GCS has no folders to remove, and says so
+        location.fs.delete_dir(location.path(PROBE_DIR))
+    return location.base_uri, f"wrote and deleted a {written}-byte probe file"
+
+
+def check_warehouse(warehouse: Any) -> tuple[str, str]:
+    config = resolved_config(warehouse)
+    if isinstance(warehouse, BigQueryWarehouse):
+        connection = open_connection(config)
+        [(one,)] = [tuple(row.values()) for row in connection.run("SELECT 1").result()]
+        return f"bigquery {connection.project}.{connection.dataset}", f"SELECT 1 returned {one}"
+    database = config["database"]
+    try:
+        with duckdb.connect(database) as con:
+            [(one,)] = con.execute("SELECT 1").fetchall()
+    except duckdb.Error as exc:
+        raise RuntimeError(f"DUCKDB_DATABASE {database!r}: {exc}") from exc
+    return f"duckdb {database}", f"SELECT 1 returned {one}"
+
+
+def postgres_setting_at_fault(message: str) -> str | None:
+    return next((setting for pattern, setting in _POSTGRES_CAUSES if re.search(pattern, message)), None)
+
+
+def check_postgres(postgres: PostgresResource) -> tuple[str, str]:
+    pg = PostgresResource(**resolved_config(postgres))
+    try:
+        with pg.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT current_setting('server_version')")
+            [(version,)] = cur.fetchall()
+            # Proves the schema can be made, then undoes it: the check leaves nothing behind.
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(pg.schema_name)}")
+            conn.rollback()
+    except Exception as exc:
+        message = pg.redact(str(exc))
+        if "permission denied" in message:
+            raise RuntimeError(f"POSTGRES_SCHEMA {pg.schema_name!r}: {message}") from None
+        setting = postgres_setting_at_fault(message)
+        raise RuntimeError(f"{setting}: {message}" if setting else message) from None
+    return f"postgres {pg.where} schema {pg.schema_name}", f"PostgreSQL {version}"
+
+
+def check_environment() -> list[ConnectionCheck]:
+    """Every sink with the resources this environment builds, as a run would get them."""
+    try:
+        resources = build_resources()
+    except SettingError as exc:
+        return [ConnectionCheck("settings", "", False, str(exc))]
+    return check_all(resources)
+
+
+def check_all(resources: Mapping[str, Any]) -> list[ConnectionCheck]:
+    checks: list[tuple[str, Callable[[], tuple[str, str]]]] = [
+        ("lake", lambda: check_lake(resources[LAKE_IO_MANAGER])),
+        ("warehouse", lambda: check_warehouse(resources[WAREHOUSE_IO_MANAGER])),
+        ("postgres", lambda: check_postgres(resources[POSTGRES_IO_MANAGER].postgres)),
+    ]
+    outcomes = []
+    for sink, check in checks:
+        try:
+            where, detail = check()
+            outcomes.append(ConnectionCheck(sink, where, True, detail))
+        except Exception as exc:
+            outcomes.append(ConnectionCheck(sink, "", False, str(exc).strip().splitlines()[0]))
+    return outcomes
+
+
+def report(outcomes: list[ConnectionCheck]) -> str:
+    return "\n".join(
+        f"{c.sink:<10} {'OK' if c.ok else 'FAILED':<7} {c.where + ': ' if c.where else ''}{c.detail}"
+        for c in outcomes
+    )
+
+
+@dg.op(description="Tries the lake, the warehouse and PostgreSQL with this deployment's settings.")
+def check_sinks(context: dg.OpExecutionContext) -> None:
+    outcomes = check_environment()
+    for outcome in outcomes:
+        context.log.info(report([outcome]))
+    failed = [c for c in outcomes if not c.ok]
+    if failed:
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(outcomes)} sinks failed: {', '.join(c.sink for c in failed)}",
+            metadata={c.sink: c.detail for c in outcomes},
+        )
+
+
+@dg.job(description="The course's test_config: each sink says OK, or names the setting to fix.")
+def check_connections() -> None:
+    check_sinks()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="taxi-check",
+        description="Check that the lake, the warehouse and PostgreSQL work with the current environment.",
+    ).parse_args(argv)
+    outcomes = check_environment()
+    print(report(outcomes))
+    return 0 if all(c.ok for c in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
