@@ -2,6 +2,7 @@
 
 Assets of daily partitions pass these between IO managers instead of one DataFrame: the lake
 loads a month only when the next chunk is asked for, and each writer writes it and lets it go.
+Months load as Arrow tables; writers that want pandas iterate and get DataFrames.
 """
 
 import datetime as dt
@@ -10,8 +11,9 @@ from dataclasses import dataclass
 from itertools import groupby
 
 import pandas as pd
+import pyarrow as pa
 
-from taxi_assets.transform import rows_in_window
+from taxi_assets.transform import rows_in_window, to_pandas
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class MonthChunk:
     """Some days of one month, and how to load their rows."""
 
     days: tuple[dt.date, ...]
-    load: Callable[[], pd.DataFrame]
+    load: Callable[[], pa.Table]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class MonthChunks:
     chunks: tuple[MonthChunk, ...]
 
     def __iter__(self) -> Iterator[tuple[tuple[dt.date, ...], pd.DataFrame]]:
+        for chunk in self.chunks:
+            yield chunk.days, to_pandas(chunk.load())
+
+    def tables(self) -> Iterator[tuple[tuple[dt.date, ...], pa.Table]]:
         for chunk in self.chunks:
             yield chunk.days, chunk.load()
 
