@@ -292,8 +292,10 @@ class ParquetLake(dg.ConfigurableIOManager):
                 f"{lake.uri(base)}: rows with {expr} outside {days[0]} … {days[-1]} would land in "
                 "partitions this run does not own"
             )
-        table = table.sort_by(expr)
-        keys = table.column(expr).cast(pa.int32()).to_numpy()
+        # Rows in a stable order of their day, each day taken by its writer: no sorted copy of
+        # the whole table is ever made.
+        order = pc.sort_indices(table.column(expr))
+        keys = pc.take(table.column(expr), order).cast(pa.int32()).to_numpy()
         data = table.drop_columns([expr])
 
         def write_day(day: dt.date) -> tuple[str, int]:
@@ -301,7 +303,7 @@ class ParquetLake(dg.ConfigurableIOManager):
             lo, hi = np.searchsorted(keys, [ordinal, ordinal + 1])
             day_dir = f"{base}/{expr}={day.isoformat()}"
             path = f"{day_dir}/{PART_FILE}"
-            size = lake.write(path, data.slice(lo, hi - lo))
+            size = lake.write(path, data.take(order.slice(lo, hi - lo)))
             # Files an earlier writer left beside ours (e.g. the course's write_to_dataset) go.
             for stale in lake.files(day_dir):
                 if stale != path:
