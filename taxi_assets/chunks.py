@@ -13,7 +13,8 @@ from itertools import groupby
 import pandas as pd
 import pyarrow as pa
 
-from taxi_assets.transform import rows_in_window, to_pandas
+from taxi_assets.schema import pandas_types_mapper
+from taxi_assets.transform import rows_in_window
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,12 @@ class MonthChunks:
 
     def __iter__(self) -> Iterator[tuple[tuple[dt.date, ...], pd.DataFrame]]:
         for chunk in self.chunks:
-            yield chunk.days, to_pandas(chunk.load())
+            # The month's Arrow buffers are freed column by column as pandas takes them over,
+            # so a month is in memory once, not twice.
+            table = chunk.load()
+            frame = table.to_pandas(types_mapper=pandas_types_mapper, split_blocks=True, self_destruct=True)
+            del table
+            yield chunk.days, frame
 
     def tables(self) -> Iterator[tuple[tuple[dt.date, ...], pa.Table]]:
         for chunk in self.chunks:
