@@ -5,7 +5,11 @@
 On one generated yellow month (1,369,765 rows, the size of 2021-01; ``--big`` adds a 7.7M-row
 month, the size of 2019-01) it measures, each part in a process of its own so peak RSS is its own:
 - ours: raw → cleaned → Postgres, then the month's days → daily lake → warehouse, through Dagster
-  (``dg.materialize``, in-process executor) on the embedded defaults plus PostgreSQL;
+  on the embedded defaults plus PostgreSQL, launched as a deployment launches runs
+  (``execute_job``), once on the in-process executor and once on the multiprocess executor (the
+  default of the UI, the CLI and the daemon; peak RSS is then the largest step process's);
+  ``--part ours_materialize`` runs the same through ``dg.materialize``, which keeps every output in
+  memory until the run ends;
 - the course: pandas ``read_csv`` with its dtypes and ``parse_dates``, the passenger filter,
   ``DataFrame.to_sql`` in 100k chunks, ``pyarrow.parquet.write_to_dataset`` by pickup date;
 - the machine: ``gzip -dc`` of the file and a server-side ``COPY … FROM`` of the cleaned rows.
