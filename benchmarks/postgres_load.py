@@ -26,7 +26,7 @@ from taxi_assets.resources.postgres import PostgresResource, quote_ident, replac
 from taxi_assets.schema import PICKUP_DATE, YELLOW
 from taxi_assets.source import download, read_trips
 from taxi_assets.synthetic import write_month
-from taxi_assets.transform import clean_trips, to_pandas
+from taxi_assets.transform import clean_trips
 
 MONTH = dt.datetime(2021, 1, 1), dt.datetime(2021, 2, 1)
 
@@ -34,8 +34,8 @@ MONTH = dt.datetime(2021, 1, 1), dt.datetime(2021, 2, 1)
 def cleaned_month(rows: int, folder: Path) -> pa.Table:
     path = write_month(folder, "yellow", "2021-01", rows)
     with download(path.as_uri()) as source:
-        raw = to_pandas(read_trips(source, YELLOW))
-    return pa.Table.from_pandas(clean_trips(raw, YELLOW, *MONTH).cleaned, preserve_index=False)
+        raw = read_trips(source, YELLOW)
+    return clean_trips(raw, YELLOW, *MONTH).cleaned
 
 
 def timed(fn) -> float:

@@ -2,6 +2,7 @@
 
 Assets of daily partitions pass these between IO managers instead of one DataFrame: the lake
 loads a month only when the next chunk is asked for, and each writer writes it and lets it go.
+Months load as Arrow tables; writers that want pandas iterate and get DataFrames.
 """
 
 import datetime as dt
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from itertools import groupby
 
 import pandas as pd
+import pyarrow as pa
 
+from taxi_assets.schema import pandas_types_mapper
 from taxi_assets.transform import rows_in_window
 
 
@@ -19,7 +22,7 @@ class MonthChunk:
     """Some days of one month, and how to load their rows."""
 
     days: tuple[dt.date, ...]
-    load: Callable[[], pd.DataFrame]
+    load: Callable[[], pa.Table]
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,15 @@ class MonthChunks:
     chunks: tuple[MonthChunk, ...]
 
     def __iter__(self) -> Iterator[tuple[tuple[dt.date, ...], pd.DataFrame]]:
+        for chunk in self.chunks:
+            # The month's Arrow buffers are freed column by column as pandas takes them over,
+            # so a month is in memory once, not twice.
+            table = chunk.load()
+            frame = table.to_pandas(types_mapper=pandas_types_mapper, split_blocks=True, self_destruct=True)
+            del table
+            yield chunk.days, frame
+
+    def tables(self) -> Iterator[tuple[tuple[dt.date, ...], pa.Table]]:
         for chunk in self.chunks:
             yield chunk.days, chunk.load()
 

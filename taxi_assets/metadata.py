@@ -6,6 +6,8 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from taxi_assets.transform import to_pandas
+
 PREVIEW_ROWS = 5
 
 
@@ -19,14 +21,17 @@ def column_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> dg.Tabl
     )
 
 
-def frame_metadata(frame: pd.DataFrame, descriptions: Mapping[str, str]) -> dict[str, object]:
+def frame_metadata(frame: pa.Table | pd.DataFrame, descriptions: Mapping[str, str]) -> dict[str, object]:
     """What a user looks at first: how many rows, which columns, and a few of them."""
-    arrow = pa.Schema.from_pandas(frame.head(0), preserve_index=False)
+    if isinstance(frame, pa.Table):
+        arrow, head = frame.schema, to_pandas(frame.slice(0, PREVIEW_ROWS))
+    else:
+        arrow, head = pa.Schema.from_pandas(frame.head(0), preserve_index=False), frame.head(PREVIEW_ROWS)
     return {
         # Every asset here is partitioned: the count is the partition's, as Dagster's UI expects.
         "dagster/partition_row_count": len(frame),
         "dagster/column_schema": column_schema(arrow, descriptions),
-        "preview": dg.MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False)),
+        "preview": dg.MetadataValue.md(head.to_markdown(index=False)),
     }
 
 

@@ -171,7 +171,9 @@ def read_trips(source: SourceFile, schema: TripSchema) -> pa.Table:
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types,
                 strings_can_be_null=True,
-                timestamp_parsers=["%Y-%m-%d %H:%M:%S", pacsv.ISO8601],
+                # Arrow's own ISO 8601 parser reads the TLC's "2021-01-01 00:30:10" several times
+                # faster than strptime; strptime stays as the fallback, so the same values parse.
+                timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S"],
             ),
         )
     except pa.ArrowInvalid as exc:

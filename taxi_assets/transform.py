@@ -1,13 +1,17 @@
-"""Pure pandas/pyarrow functions of the pipeline; no Dagster here, so they are tested directly."""
+"""Pure pyarrow functions of the pipeline; no Dagster here, so they are tested directly.
+
+Cleaning works on Arrow tables with Arrow compute: a month never goes through pandas on its
+way from the CSV to the lake and PostgreSQL, which saves a copy of it each way.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from taxi_assets.schema import PICKUP_DATE, REJECT_REASON, TripSchema, pandas_types_mapper
 
@@ -28,8 +32,8 @@ REJECT_REASONS = (
 class CleanedMonth:
     """The rows kept, the rows dropped (with why), and how many were dropped for each reason."""
 
-    cleaned: pd.DataFrame
-    rejected: pd.DataFrame
+    cleaned: pa.Table
+    rejected: pa.Table
     reject_counts: dict[str, int]
 
 
@@ -38,45 +42,53 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pandas_types_mapper)
 
 
-def pickup_dates(pickups: pd.Series) -> pd.Series:
-    """The calendar date of each pickup, as an Arrow ``date32`` column."""
-    days = pa.array(pickups.to_numpy(dtype="datetime64[D]"), type=pa.date32())
-    return pd.Series(pd.arrays.ArrowExtensionArray(days), index=pickups.index, name=PICKUP_DATE)
+def _true_where_null(mask: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.fill_null(mask, True)
 
 
-def clean_trips(raw: pd.DataFrame, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> CleanedMonth:
+def clean_trips(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> CleanedMonth:
     """The course's cleaning, made explicit: keep trips with passengers and distance whose pickup
     falls in ``[start, end)``, rename to snake_case and add ``pickup_date``.
     """
-    pickup = raw[schema.pickup_column]
-    passengers = raw["passenger_count"]
-    distance = raw["trip_distance"]
-    reasons = np.select(
-        [
-            ~((pickup >= pd.Timestamp(start)) & (pickup < pd.Timestamp(end))).to_numpy(),
-            passengers.isna().to_numpy(),
-            (passengers <= 0).fillna(False).to_numpy(dtype=bool),
-            ~(distance > 0).to_numpy(),
-        ],
-        REJECT_REASONS,
-        default="",
+    pickup = raw.column(schema.pickup_column)
+    passengers = raw.column("passenger_count")
+    distance = raw.column("trip_distance")
+    bound = pickup.type
+    inside = pc.and_(
+        pc.greater_equal(pickup, pa.scalar(start, bound)), pc.less(pickup, pa.scalar(end, bound))
     )
-    keep = reasons == ""
+    # A missing pickup is outside every month and a missing or NaN distance is not positive,
+    # as pandas' comparisons with NaT/NaN said before.
+    failing = [
+        _true_where_null(pc.invert(inside)),
+        pc.is_null(passengers),
+        pc.fill_null(pc.less_equal(passengers, 0), False),
+        _true_where_null(pc.invert(pc.greater(distance, 0.0))),
+    ]
+    # 0 keeps the row; n > 0 rejects it for REJECT_REASONS[n - 1], the first failing test.
+    code = pa.scalar(0, pa.int8())
+    for n in range(len(failing), 0, -1):
+        code = pc.if_else(failing[n - 1], pa.scalar(n, pa.int8()), code)
+    keep = pc.equal(code, 0)
 
-    frame = raw.rename(columns=schema.renames)
-    frame[PICKUP_DATE] = pickup_dates(pickup)
-    cleaned = frame.loc[keep].reset_index(drop=True)
-    rejected = frame.loc[~keep].reset_index(drop=True)
-    rejected[REJECT_REASON] = pd.array(reasons[~keep], dtype=pd.StringDtype())
-    counts = rejected[REJECT_REASON].value_counts()
+    frame = raw.rename_columns([schema.renames[name] for name in raw.column_names])
+    frame = frame.append_column(PICKUP_DATE, pc.cast(pickup, pa.date32()))
+    cleaned = frame.filter(keep)
+    rejected_codes = pc.filter(code, pc.invert(keep))
+    reasons = pc.take(pa.array(("", *REJECT_REASONS), pa.string()), rejected_codes)
+    rejected = frame.filter(pc.invert(keep)).append_column(REJECT_REASON, reasons)
+    counts = {row["values"]: row["counts"] for row in pc.value_counts(rejected_codes).to_pylist()}
     return CleanedMonth(
         cleaned=cleaned,
         rejected=rejected,
-        reject_counts={reason: int(counts.get(reason, 0)) for reason in REJECT_REASONS},
+        reject_counts={reason: int(counts.get(n, 0)) for n, reason in enumerate(REJECT_REASONS, 1)},
     )
 
 
-def rows_in_window(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+def rows_in_window(table: pa.Table, start: dt.date, end: dt.date) -> pa.Table:
     """The rows whose ``pickup_date`` falls in ``[start, end)``."""
-    dates = frame[PICKUP_DATE]
-    return frame.loc[((dates >= start) & (dates < end)).to_numpy(dtype=bool)].reset_index(drop=True)
+    dates = table.column(PICKUP_DATE)
+    inside = pc.and_(
+        pc.greater_equal(dates, pa.scalar(start, pa.date32())), pc.less(dates, pa.scalar(end, pa.date32()))
+    )
+    return table.filter(inside)

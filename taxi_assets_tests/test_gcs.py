@@ -175,8 +175,8 @@ def test_a_write_failing_midway_leaves_the_previous_day_readable(
 
     real_write = pq.write_table
 
-    def upload_cut_off(table: pa.Table, where: str, filesystem: pafs.FileSystem) -> None:
-        real_write(table.slice(0, table.num_rows // 2), where, filesystem=filesystem)
+    def upload_cut_off(table: pa.Table, where: str, filesystem: pafs.FileSystem, **options: object) -> None:
+        real_write(table.slice(0, table.num_rows // 2), where, filesystem=filesystem, **options)
         raise ConnectionError("connection reset by peer")
 
     monkeypatch.setattr(lake_module.pq, "write_table", upload_cut_off)

@@ -4,6 +4,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from taxi_assets.assets.raw import raw_key
 from taxi_assets.constants import CLEANED, KNOWN_VENDOR_IDS, REJECTED, trips_table
@@ -21,22 +23,33 @@ def rejected_key(schema: TripSchema) -> dg.AssetKey:
     return dg.AssetKey([REJECTED, trips_table(schema.service)])
 
 
+def _count_false(mask: pa.ChunkedArray) -> int:
+    return len(mask) - (pc.sum(mask).as_py() or 0)
+
+
 def _checks(
-    schema: TripSchema, result: CleanedMonth, raw: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+    schema: TripSchema, result: CleanedMonth, raw: pa.Table, start: pd.Timestamp, end: pd.Timestamp
 ) -> Iterator[dg.AssetCheckResult]:
     key = cleaned_key(schema)
     cleaned = result.cleaned
-    not_positive = int(
-        (~(cleaned["passenger_count"] > 0).fillna(False) | ~(cleaned["trip_distance"] > 0)).sum()
+    # Missing values fail each test, as they did when the checks were pandas comparisons.
+    positive = pc.and_(
+        pc.fill_null(pc.greater(cleaned.column("passenger_count"), 0), False),
+        pc.fill_null(pc.greater(cleaned.column("trip_distance"), 0.0), False),
     )
+    not_positive = _count_false(positive)
     yield dg.AssetCheckResult(
         asset_key=key,
         check_name="passengers_and_distance_positive",
         passed=not_positive == 0,
         metadata={"rows_failing": not_positive},
     )
-    pickups = cleaned[schema.pickup_snake]
-    outside = int((~((pickups >= start) & (pickups < end))).sum())
+    pickups = cleaned.column(schema.pickup_snake)
+    inside = pc.and_(
+        pc.greater_equal(pickups, pa.scalar(start, pickups.type)),
+        pc.less(pickups, pa.scalar(end, pickups.type)),
+    )
+    outside = _count_false(pc.fill_null(inside, False))
     yield dg.AssetCheckResult(
         asset_key=key,
         check_name="pickups_inside_partition",
@@ -50,14 +63,15 @@ def _checks(
         passed=total == len(raw),
         metadata={"raw_rows": len(raw), "cleaned_rows": len(cleaned), "rejected_rows": len(result.rejected)},
     )
-    vendors = cleaned["vendor_id"].dropna()
-    unknown = vendors[~vendors.isin(KNOWN_VENDOR_IDS)]
+    vendors = pc.drop_null(cleaned.column("vendor_id"))
+    known = pa.array(sorted(KNOWN_VENDOR_IDS), vendors.type)
+    unknown = pc.filter(vendors, pc.invert(pc.is_in(vendors, value_set=known)))
     yield dg.AssetCheckResult(
         asset_key=key,
         check_name="known_vendor_ids",
-        passed=unknown.empty,
+        passed=len(unknown) == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rows_failing": len(unknown), "unknown_ids": sorted(int(v) for v in unknown.unique())},
+        metadata={"rows_failing": len(unknown), "unknown_ids": sorted(pc.unique(unknown).to_pylist())},
     )
 
 
@@ -74,7 +88,7 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
                 description=f"{service.title()}-cab trips of one month with passengers and distance, "
                 "picked up in that month; snake_case columns and pickup_date.",
                 metadata={"dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions)},
-                kinds={"parquet", "pandas"},
+                kinds={"parquet", "pyarrow"},
             ),
             "rejected": dg.AssetOut(
                 key=rejected_key(schema),
@@ -85,7 +99,7 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
                         {**descriptions, REJECT_REASON: "Why cleaning dropped the row."},
                     )
                 },
-                kinds={"parquet", "pandas"},
+                kinds={"parquet", "pyarrow"},
             ),
         },
         ins={"raw": dg.AssetIn(key=raw_key(schema))},
@@ -117,7 +131,7 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def clean_trips_asset(context: dg.AssetExecutionContext, raw: pd.DataFrame) -> Iterator:
+    def clean_trips_asset(context: dg.AssetExecutionContext, raw: pa.Table) -> Iterator:
         window = context.partition_time_window
         # Trip times are New York wall-clock times; partition bounds are compared as such.
         start = pd.Timestamp(window.start).tz_localize(None)

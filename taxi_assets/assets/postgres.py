@@ -1,7 +1,7 @@
 """The course's Postgres tables: a service's cleaned trips, one month replaced per run."""
 
 import dagster as dg
-import pandas as pd
+import pyarrow as pa
 
 from taxi_assets.assets.cleaned import cleaned_key
 from taxi_assets.constants import POSTGRES, postgres_table
@@ -29,13 +29,13 @@ def build_postgres_trips(schema: TripSchema) -> dg.AssetsDefinition:
         io_manager_key=POSTGRES_IO_MANAGER,
         pool="postgres",  # dagster.yaml limits concurrent writers per pool
         group_name=service,
-        kinds={"postgres", "pandas"},
+        kinds={"postgres", "pyarrow"},
         metadata={
             "partition_expr": PICKUP_DATE,
             "dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions),
         },
     )
-    def postgres_trips(cleaned: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    def postgres_trips(cleaned: pa.Table) -> dg.Output[pa.Table]:
         return dg.Output(cleaned, metadata=frame_metadata(cleaned, descriptions))
 
     return postgres_trips

@@ -1,14 +1,13 @@
 """Raw trips: one month of a service's published file, typed, as published."""
 
 import dagster as dg
-import pandas as pd
+import pyarrow as pa
 
 from taxi_assets.constants import RAW, trips_table
 from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.schema import TripSchema
 from taxi_assets.source import TaxiSource, read_trips
-from taxi_assets.transform import to_pandas
 
 
 def raw_key(schema: TripSchema) -> dg.AssetKey:
@@ -24,16 +23,16 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
         partitions_def=monthly_partitions,
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
         group_name=service,
-        kinds={"csv", "pandas"},
+        kinds={"csv", "pyarrow"},
         metadata={
             "dagster/column_schema": column_schema(schema.raw_arrow_schema, schema.descriptions(snake=False))
         },
     )
-    def raw_trips(context: dg.AssetExecutionContext, taxi_source: TaxiSource) -> dg.Output[pd.DataFrame]:
+    def raw_trips(context: dg.AssetExecutionContext, taxi_source: TaxiSource) -> dg.Output[pa.Table]:
         month = context.partition_key
         with taxi_source.fetch(service, month) as source:
             context.log.info(f"downloaded {source.url} ({source.size_bytes:,} bytes)")
-            frame = to_pandas(read_trips(source, schema))
+            frame = read_trips(source, schema)
         return dg.Output(
             frame,
             metadata={

@@ -180,14 +180,14 @@ class PostgresPandasIOManager(dg.ConfigurableIOManager):
     def _partition_expr(metadata: Mapping[str, Any] | None) -> str | None:
         return (metadata or {}).get("partition_expr")
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pa.Table | pd.DataFrame) -> None:
         pg, name = self.postgres, context.asset_key.path[-1]
         metadata = context.definition_metadata or {}
         column_schema = metadata.get("dagster/column_schema")
         replace_rows(
             pg,
             name,
-            pa.Table.from_pandas(obj, preserve_index=False),
+            obj if isinstance(obj, pa.Table) else pa.Table.from_pandas(obj, preserve_index=False),
             partition_expr=self._partition_expr(metadata),
             window=context.asset_partitions_time_window if context.has_asset_partitions else None,
             descriptions={
@@ -202,7 +202,7 @@ class PostgresPandasIOManager(dg.ConfigurableIOManager):
             }
         )
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def load_input(self, context: dg.InputContext) -> pa.Table | pd.DataFrame:
         pg, name = self.postgres, context.asset_key.path[-1]
         upstream = context.upstream_output
         expr = self._partition_expr(upstream.definition_metadata if upstream else None)
@@ -211,4 +211,5 @@ class PostgresPandasIOManager(dg.ConfigurableIOManager):
             query += f" WHERE {_window_clause(expr, context.asset_partitions_time_window)}"
         with pg.connect() as conn, conn.cursor() as cur:
             cur.execute(query)
-            return to_pandas(cur.fetch_arrow_table())
+            table = cur.fetch_arrow_table()
+        return table if context.dagster_type.typing_type is pa.Table else to_pandas(table)

@@ -46,22 +46,23 @@ class DuckDBMonthChunksTypeHandler(DbTypeHandler[MonthChunks]):
     ) -> dict[str, int]:
         [dimension] = table_slice.partition_dimensions
         table, expr, rows = f"{table_slice.schema}.{table_slice.table}", dimension.partition_expr, 0
-        for days, frame in obj:
+        # Arrow straight into DuckDB: no pandas copy of the month.
+        for days, month in obj.tables():
             end = days[-1] + dt.timedelta(days=1)
             if _table_exists(connection, table_slice):
                 connection.execute(
                     f"DELETE FROM {table} WHERE {expr} >= '{days[0]}' AND {expr} < '{end}'"
                 ).fetchall()
-            if not frame.empty:
-                connection.register("month_rows", frame)
+            if month.num_rows:
+                connection.register("month_rows", month)
                 # DuckDB wants each statement's result consumed before the next one runs.
                 connection.execute(
                     f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM month_rows LIMIT 0"
                 ).fetchall()
                 connection.execute(f"INSERT INTO {table} SELECT * FROM month_rows").fetchall()
                 connection.unregister("month_rows")
-            rows += len(frame)
-            del frame  # before the next month loads, not after
+            rows += month.num_rows
+            del month  # before the next month loads, not after
             connection.commit()
             connection.begin()
         return {"dagster/partition_row_count": rows}
