@@ -215,8 +215,8 @@ def part_ours(source: Path, work: Path) -> dict[str, object]:
 
 
 def part_ours_multiprocess(source: Path, work: Path) -> dict[str, object]:
-    """Dagster's multiprocess executor (the default of the UI, the CLI and the daemon): a process
-    per step, Postgres and daily → warehouse side by side.
+    """Dagster's multiprocess executor (Dagster's default, which this code location replaces with
+    the in-process one): a process per step.
     """
     return _run_ours(source, work, {"execution": {"config": {"multiprocess": {}}}})
 
