@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import requests
 import urllib3
+from isal import igzip, isal_zlib
 from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -165,20 +166,22 @@ def read_trips(source: SourceFile, schema: TripSchema) -> pa.Table:
     # Integers are read as float64 first: some published files write them as "1.0".
     column_types = {c.name: (pa.float64() if c.is_integer else c.type) for c in schema.columns}
     try:
-        table = pacsv.read_csv(
-            pa.input_stream(str(source.path), compression="gzip"),
-            read_options=pacsv.ReadOptions(block_size=16 << 20),
-            convert_options=pacsv.ConvertOptions(
-                column_types=column_types,
-                strings_can_be_null=True,
-                # Arrow's own ISO 8601 parser reads the TLC's "2021-01-01 00:30:10" several times
-                # faster than strptime; strptime stays as the fallback, so the same values parse.
-                timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S"],
-            ),
-        )
+        # ISA-L inflates about 3× faster than zlib; pyarrow's gzip stream is zlib.
+        with igzip.open(source.path, "rb") as stream:
+            table = pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=16 << 20),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=column_types,
+                    strings_can_be_null=True,
+                    # Arrow's own ISO 8601 parser reads the TLC's "2021-01-01 00:30:10" several times
+                    # faster than strptime; strptime stays as the fallback, so the same values parse.
+                    timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S"],
+                ),
+            )
     except pa.ArrowInvalid as exc:
         raise _conversion_error(exc, header, source.url) from exc
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, isal_zlib.error) as exc:
         raise SourceError(f"{source.url}: corrupt gzip data ({exc})") from exc
 
     columns = []
