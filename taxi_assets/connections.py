@@ -25,10 +25,10 @@ from taxi_assets.resources import (
     WAREHOUSE_IO_MANAGER,
     build_resources,
 )
-from taxi_assets.resources.bigquery import BigQueryWarehouse, open_connection
 from taxi_assets.resources.lake import ParquetLake
 from taxi_assets.resources.postgres import PostgresResource, quote_ident
 from taxi_assets.resources.settings import SettingError, resolved_config
+from taxi_assets.resources.warehouse import DuckDBWarehouse
 
 PROBE_DIR = "_connection_check"
 
@@ -64,7 +64,9 @@ def check_lake(lake: ParquetLake) -> tuple[str, str]:
 
 def check_warehouse(warehouse: Any) -> tuple[str, str]:
     config = resolved_config(warehouse)
-    if isinstance(warehouse, BigQueryWarehouse):
+    if not isinstance(warehouse, DuckDBWarehouse):
+        from taxi_assets.resources.bigquery import open_connection
+
         connection = open_connection(config)
         [(one,)] = [tuple(row.values()) for row in connection.run("SELECT 1").result()]
         return f"bigquery {connection.project}.{connection.dataset}", f"SELECT 1 returned {one}"

@@ -15,7 +15,7 @@ Every setting has an embedded default, so a first run needs nothing but Python:
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -26,12 +26,14 @@ from taxi_assets.constants import (
     DEFAULT_SOURCE_URL_TEMPLATE,
     DEFAULT_WAREHOUSE_SCHEMA,
 )
-from taxi_assets.resources.bigquery import BigQueryWarehouse
 from taxi_assets.resources.lake import ParquetLake
 from taxi_assets.resources.postgres import PostgresPandasIOManager, PostgresResource
 from taxi_assets.resources.settings import SettingError, int_setting, setting
 from taxi_assets.resources.warehouse import DuckDBWarehouse
 from taxi_assets.source import TaxiSource
+
+if TYPE_CHECKING:
+    from taxi_assets.resources.bigquery import BigQueryWarehouse
 
 LAKE_IO_MANAGER = "io_manager"
 WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
@@ -66,6 +68,10 @@ def warehouse_kind() -> str:
 def warehouse_io_manager() -> DuckDBWarehouse | BigQueryWarehouse:
     """The one place that picks the warehouse; the assets never know which one they got."""
     if warehouse_kind() == "bigquery":
+        # Imported only when chosen: Google's client libraries add half a second to every
+        # code-location load (each run, each CLI call) of a DuckDB deployment.
+        from taxi_assets.resources.bigquery import BigQueryWarehouse
+
         return BigQueryWarehouse(
             # Required: unset, the run fails on resource start-up naming GCP_PROJECT.
             project=dg.EnvVar("GCP_PROJECT"),
