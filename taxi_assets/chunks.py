@@ -2,7 +2,7 @@
 
 Assets of daily partitions pass these between IO managers instead of one DataFrame: the lake
 loads a month only when the next chunk is asked for, and each writer writes it and lets it go.
-Months load as Arrow tables; writers that want pandas iterate and get DataFrames.
+Months load as Arrow tables.
 """
 
 import datetime as dt
@@ -10,10 +10,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
-import pandas as pd
 import pyarrow as pa
 
-from taxi_assets.schema import pandas_types_mapper
 from taxi_assets.transform import rows_in_window
 
 
@@ -31,15 +29,6 @@ class MonthChunks:
 
     chunks: tuple[MonthChunk, ...]
 
-    def __iter__(self) -> Iterator[tuple[tuple[dt.date, ...], pd.DataFrame]]:
-        for chunk in self.chunks:
-            # The month's Arrow buffers are freed column by column as pandas takes them over,
-            # so a month is in memory once, not twice.
-            table = chunk.load()
-            frame = table.to_pandas(types_mapper=pandas_types_mapper, split_blocks=True, self_destruct=True)
-            del table
-            yield chunk.days, frame
-
     def tables(self) -> Iterator[tuple[tuple[dt.date, ...], pa.Table]]:
         for chunk in self.chunks:
             yield chunk.days, chunk.load()
@@ -54,10 +43,15 @@ class MonthChunks:
 
         def restricted(chunk: MonthChunk) -> MonthChunk:
             own = tuple(d for d in chunk.days if d in keep)
-            first, end = own[0], own[-1] + dt.timedelta(days=1)
+            first, end = span(own)
             return MonthChunk(own, lambda: rows_in_window(chunk.load(), first, end))
 
         return MonthChunks(tuple(restricted(c) for c in self.chunks if keep.intersection(c.days)))
+
+
+def span(days: Sequence[dt.date]) -> tuple[dt.date, dt.date]:
+    """The first of ``days`` and the day after the last: the window ``[first, end)`` they fill."""
+    return days[0], days[-1] + dt.timedelta(days=1)
 
 
 def by_month(days: Sequence[dt.date]) -> list[tuple[dt.date, ...]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import re
 import tempfile
@@ -139,9 +138,9 @@ _CSV_ERROR = re.compile(
 
 def read_header(source: SourceFile) -> list[str]:
     try:
-        with gzip.open(source.path, "rt", newline="") as f:
+        with igzip.open(source.path, "rt", newline="") as f:
             line = f.readline()
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, zlib.error, isal_zlib.error, UnicodeDecodeError) as exc:
         raise SourceError(f"{source.url}: not a readable gzip CSV file ({exc})") from exc
     return [name.strip().strip('"') for name in line.rstrip("\r\n").split(",")]
 

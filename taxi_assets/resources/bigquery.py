@@ -28,7 +28,9 @@ from dagster._core.storage.db_io_manager import DbClient, DbIOManager, DbTypeHan
 from dagster_gcp.bigquery.io_manager import BigQueryIOManager
 from pydantic import Field
 
-from taxi_assets.chunks import DayCounts, MonthChunks
+from taxi_assets.chunks import DayCounts, MonthChunks, span
+from taxi_assets.metadata import descriptions_of
+from taxi_assets.partitions import slice_window
 from taxi_assets.resources.google import key_file, load_key_file
 from taxi_assets.transform import to_pandas
 
@@ -72,28 +74,24 @@ def bigquery_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> list[
     ]
 
 
-def to_arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
-    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-    # Parquet timestamps without a zone load as DATETIME; the TLC's wall-clock times are stored
-    # as TIMESTAMP, as the course's tables have them.
+def _with_timestamps(table: pa.Table, tz: str | None) -> pa.Table:
     return table.cast(
         pa.schema(
-            pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type) else f
+            pa.field(f.name, pa.timestamp("us", tz=tz)) if pa.types.is_timestamp(f.type) else f
             for f in table.schema
         )
     )
 
 
+def to_arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    # Parquet timestamps without a zone load as DATETIME; the TLC's wall-clock times are stored
+    # as TIMESTAMP, as the course's tables have them.
+    return _with_timestamps(table, "UTC")
+
+
 def _descriptions(context: OutputContext) -> dict[str, str]:
-    column_schema = (context.definition_metadata or {}).get("dagster/column_schema")
-    return {c.name: c.description for c in getattr(column_schema, "columns", []) if c.description}
-
-
-def _window(table_slice: TableSlice) -> tuple[str, dt.date, dt.date]:
-    """The partition column and the slice's days, ``[first, end)``."""
-    [dimension] = table_slice.partition_dimensions
-    start, end = dimension.partitions
-    return dimension.partition_expr, start.date(), end.date()
+    return descriptions_of(context.definition_metadata or {})
 
 
 @dataclass
@@ -215,7 +213,7 @@ class _BigQueryClient(DbClient):
         table = f"`{table_slice.database}.{table_slice.schema}.{table_slice.table}`"
         if not table_slice.partition_dimensions:
             return f"SELECT * FROM {table}"
-        expr, first, end = _window(table_slice)
+        expr, first, end = slice_window(table_slice)
         return f"SELECT * FROM {table} WHERE `{expr}` >= DATE '{first}' AND `{expr}` < DATE '{end}'"
 
 
@@ -278,14 +276,13 @@ class BigQueryMonthChunksTypeHandler(DbTypeHandler[MonthChunks]):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: MonthChunks, connection: Any
     ) -> dict[str, Any]:
-        expr, rows = _window(table_slice)[0], 0
+        expr, rows = slice_window(table_slice)[0], 0
         for days, month in obj.tables():
             rows += connection.replace_days(
                 table_slice.table,
                 to_arrow(month),
                 expr,
-                days[0],
-                days[-1] + dt.timedelta(days=1),
+                *span(days),
                 _descriptions(context),
             )
             del month  # before the next month loads, not after
@@ -308,7 +305,7 @@ class BigQueryDayCountsTypeHandler(DbTypeHandler[DayCounts]):
         raise TypeError("DayCounts are read from BigQuery, not written")
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection: Any) -> DayCounts:
-        return DayCounts(connection.day_counts(table_slice.table, *_window(table_slice)))
+        return DayCounts(connection.day_counts(table_slice.table, *slice_window(table_slice)))
 
     @property
     def supported_types(self) -> list[type]:
@@ -322,12 +319,12 @@ class BigQueryFrameTypeHandler(DbTypeHandler[pd.DataFrame]):
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
     ) -> dict[str, Any]:
         rows = connection.replace_days(
-            table_slice.table, to_arrow(obj), *_window(table_slice), _descriptions(context)
+            table_slice.table, to_arrow(obj), *slice_window(table_slice), _descriptions(context)
         )
         return {"dagster/partition_row_count": rows, "bigquery_table": connection.table_id(table_slice.table)}
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection: Any) -> pd.DataFrame:
-        expr, first, end = _window(table_slice)
+        expr, first, end = slice_window(table_slice)
         columns = ", ".join(f"`{c}`" for c in table_slice.columns or []) or "*"
         rows = connection.read(
             f"SELECT {columns} FROM `{connection.table_id(table_slice.table)}` "
@@ -336,14 +333,7 @@ class BigQueryFrameTypeHandler(DbTypeHandler[pd.DataFrame]):
             end=end,
         )
         # Back to the wall-clock times the lake holds.
-        return to_pandas(
-            rows.cast(
-                pa.schema(
-                    pa.field(f.name, pa.timestamp("us")) if pa.types.is_timestamp(f.type) else f
-                    for f in rows.schema
-                )
-            )
-        )
+        return to_pandas(_with_timestamps(rows, None))
 
     @property
     def supported_types(self) -> list[type]:
@@ -376,7 +366,3 @@ class BigQueryWarehouse(BigQueryIOManager):
             type_handlers=self.type_handlers(),
             default_load_type=self.default_load_type(),
         )
-
-    @contextmanager
-    def yield_for_execution(self, context: Any) -> Iterator[DbIOManager]:
-        yield self.create_io_manager(context)

@@ -15,6 +15,7 @@ import pyarrow as pa
 from adbc_driver_postgresql import dbapi
 from pydantic import Field
 
+from taxi_assets.metadata import descriptions_of
 from taxi_assets.transform import to_pandas
 
 _DDL_LOCK = 7_142_021  # advisory lock id: parallel steps must not race on CREATE SCHEMA/TABLE
@@ -183,16 +184,13 @@ class PostgresPandasIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pa.Table | pd.DataFrame) -> None:
         pg, name = self.postgres, context.asset_key.path[-1]
         metadata = context.definition_metadata or {}
-        column_schema = metadata.get("dagster/column_schema")
         replace_rows(
             pg,
             name,
             obj if isinstance(obj, pa.Table) else pa.Table.from_pandas(obj, preserve_index=False),
             partition_expr=self._partition_expr(metadata),
             window=context.asset_partitions_time_window if context.has_asset_partitions else None,
-            descriptions={
-                c.name: c.description for c in getattr(column_schema, "columns", []) if c.description
-            },
+            descriptions=descriptions_of(metadata),
         )
         context.add_output_metadata(
             {

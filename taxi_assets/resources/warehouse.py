@@ -12,16 +12,13 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb.io_manager import DuckDbClient, _get_cleanup_statement
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
-from taxi_assets.chunks import DayCounts, MonthChunks
+from taxi_assets.chunks import DayCounts, MonthChunks, span
+from taxi_assets.partitions import slice_window
 
 
-def _window_where(table_slice: TableSlice) -> str:
-    """The partition window of a slice as SQL; its bounds are Dagster's partition dates."""
-    [dimension] = table_slice.partition_dimensions
-    start, end = dimension.partitions
-    return (
-        f"{dimension.partition_expr} >= '{start:%Y-%m-%d}' AND {dimension.partition_expr} < '{end:%Y-%m-%d}'"
-    )
+def _window_where(expr: str, first: dt.date, end: dt.date) -> str:
+    """A window of days as SQL; its bounds are Dagster's partition dates, not user input."""
+    return f"{expr} >= '{first}' AND {expr} < '{end}'"
 
 
 def _table_exists(connection, table_slice: TableSlice) -> bool:
@@ -44,15 +41,12 @@ class DuckDBMonthChunksTypeHandler(DbTypeHandler[MonthChunks]):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: MonthChunks, connection
     ) -> dict[str, int]:
-        [dimension] = table_slice.partition_dimensions
-        table, expr, rows = f"{table_slice.schema}.{table_slice.table}", dimension.partition_expr, 0
+        expr = slice_window(table_slice)[0]
+        table, rows = f"{table_slice.schema}.{table_slice.table}", 0
         # Arrow straight into DuckDB: no pandas copy of the month.
         for days, month in obj.tables():
-            end = days[-1] + dt.timedelta(days=1)
             if _table_exists(connection, table_slice):
-                connection.execute(
-                    f"DELETE FROM {table} WHERE {expr} >= '{days[0]}' AND {expr} < '{end}'"
-                ).fetchall()
+                connection.execute(f"DELETE FROM {table} WHERE {_window_where(expr, *span(days))}").fetchall()
             if month.num_rows:
                 connection.register("month_rows", month)
                 # DuckDB wants each statement's result consumed before the next one runs.
@@ -84,11 +78,12 @@ class DuckDBDayCountsTypeHandler(DbTypeHandler[DayCounts]):
         raise TypeError("DayCounts are read from DuckDB, not written")
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection) -> DayCounts:
-        [dimension] = table_slice.partition_dimensions
+        expr, first, end = slice_window(table_slice)
+        table = f"{table_slice.schema}.{table_slice.table}"
         try:
             rows = connection.execute(
-                f"SELECT strftime(CAST({dimension.partition_expr} AS DATE), '%Y-%m-%d'), count(*) "
-                f"FROM {table_slice.schema}.{table_slice.table} WHERE {_window_where(table_slice)} GROUP BY 1"
+                f"SELECT strftime(CAST({expr} AS DATE), '%Y-%m-%d'), count(*) "
+                f"FROM {table} WHERE {_window_where(expr, first, end)} GROUP BY 1"
             ).fetchall()
         except duckdb.CatalogException:
             rows = []  # no table yet: no rows on any day
