@@ -202,7 +202,7 @@ class GcsEmulator:
 def gcs() -> Iterator[GcsEmulator]:
     from gcp_storage_emulator.server import create_server
 
-    port = _free_port()
+    port = free_port()
     server = create_server("127.0.0.1", port, in_memory=True, default_bucket="taxi-lake")
     server.start()
     yield GcsEmulator(endpoint=f"http://127.0.0.1:{port}", bucket="taxi-lake")
@@ -249,10 +249,10 @@ class _BigQueryServer:
         from bqemulator.server import EmulatorServer
 
         _make_bqemulator_work_offline()
-        self.port = _free_port()
+        self.port = free_port()
         settings = Settings(
             rest_port=self.port,
-            grpc_port=_free_port(),
+            grpc_port=free_port(),
             default_project_id="taxi-test",
             log_level=LogLevel.ERROR,
         )
@@ -300,7 +300,7 @@ def _make_bqemulator_work_offline() -> None:
         upload._PERMITTED_MEDIA_CONTENT_TYPES = (*upload._PERMITTED_MEDIA_CONTENT_TYPES, "*/*")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

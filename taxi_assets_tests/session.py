@@ -128,6 +128,17 @@ def course_cleaning(published: Path, service: str, month: str) -> pd.DataFrame:
     return frame[keep]
 
 
+def rows_per_pickup_day(trips: pd.DataFrame, service: str) -> dict[str, int]:
+    """Rows per pickup day (``2021-01-15``) of trips with the published column names."""
+    pickup = trips[SCHEMAS[service].pickup_column]
+    return trips.groupby(pickup.dt.date.astype(str)).size().to_dict()
+
+
+def oracle_per_day(published: Path, service: str, month: str) -> dict[str, int]:
+    """Rows per pickup day the course's cleaning keeps of a published month."""
+    return rows_per_pickup_day(course_cleaning(published, service, month), service)
+
+
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """What the UI shows for a failed run: each failed step's error and its causes."""
     messages = []

@@ -13,9 +13,15 @@ from pathlib import Path
 import pytest
 
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import SourceServer
-from taxi_assets_tests.session import course_cleaning, lake_days, postgres_months, warehouse_rows_per_day
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, free_port, graphql, postgres_instance_env
+from taxi_assets_tests.conftest import SourceServer, free_port
+from taxi_assets_tests.session import (
+    course_cleaning,
+    lake_days,
+    postgres_months,
+    rows_per_pickup_day,
+    warehouse_rows_per_day,
+)
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql, postgres_instance_env
 
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
 DAYS = [f"2021-01-{d:02d}" for d in range(1, 6)]
@@ -164,7 +170,7 @@ def test_materialize_button_then_partition_backfill(
         stop(daemon)
 
     expected = course_cleaning(published, "yellow", "2021-01")
-    per_day = expected.groupby(expected["tpep_pickup_datetime"].dt.date.astype(str)).size().to_dict()
+    per_day = rows_per_pickup_day(expected, "yellow")
     assert list(lake_days(tmp_path / "lake", "yellow")) == [f"pickup_date={d}" for d in DAYS]
     assert warehouse_rows_per_day(tmp_path / "warehouse.duckdb", "yellow") == {d: per_day[d] for d in DAYS}
     assert postgres_months(postgres, "yellow")["2021-01"][0] == len(expected)

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import SourceServer
+from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.session import lake_days, read_lake_month, warehouse_rows_per_day
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,33 +60,42 @@ def dagster(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.Com
     )
 
 
-def test_asset_materialize_on_the_command_line(tmp_path: Path, source_server: SourceServer) -> None:
-    source_server.publish("yellow", "2021-01")
-    env = env_for(tmp_path, source_server)
-    monthly = dagster(
+def materialize_on_the_command_line(
+    selection: str, partition: tuple[str, str], env: dict[str, str], cwd: Path = REPO
+) -> subprocess.CompletedProcess:
+    """``dagster asset materialize`` of the code location, as a user types it."""
+    return dagster(
         "asset",
         "materialize",
         "-m",
         "taxi_assets.definitions",
         "--select",
-        "raw/yellow_trips,cleaned/yellow_trips,rejected/yellow_trips",
-        "--partition",
-        "2021-01",
+        selection,
+        *partition,
         env=env,
+        cwd=cwd,
+    )
+
+
+def loaded_asset_keys(location: dict) -> set[str]:
+    """The asset keys of the code location as the UI lists them, once it loaded without error."""
+    assert location["name"] == "taxi_assets"
+    assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location
+    [repository] = location["locationOrLoadError"]["repositories"]
+    return {"/".join(n["assetKey"]["path"]) for n in repository["assetNodes"]}
+
+
+def test_asset_materialize_on_the_command_line(tmp_path: Path, source_server: SourceServer) -> None:
+    source_server.publish("yellow", "2021-01")
+    env = env_for(tmp_path, source_server)
+    monthly = materialize_on_the_command_line(
+        "raw/yellow_trips,cleaned/yellow_trips,rejected/yellow_trips", ("--partition", "2021-01"), env
     )
     assert monthly.returncode == 0, monthly.stderr[-3000:]
     cleaned = read_lake_month(tmp_path / "lake", "cleaned", "yellow", "2021-01")
 
-    daily = dagster(
-        "asset",
-        "materialize",
-        "-m",
-        "taxi_assets.definitions",
-        "--select",
-        "daily/yellow_trips,warehouse/yellow_trips",
-        "--partition-range",
-        "2021-01-01...2021-01-31",
-        env=env,
+    daily = materialize_on_the_command_line(
+        "daily/yellow_trips,warehouse/yellow_trips", ("--partition-range", "2021-01-01...2021-01-31"), env
     )
     assert daily.returncode == 0, daily.stderr[-3000:]
     assert len(lake_days(tmp_path / "lake", "yellow")) == 31
@@ -97,26 +105,12 @@ def test_asset_materialize_on_the_command_line(tmp_path: Path, source_server: So
 def test_asset_materialize_of_a_missing_month_fails_with_the_reason(
     tmp_path: Path, source_server: SourceServer
 ) -> None:
-    result = dagster(
-        "asset",
-        "materialize",
-        "-m",
-        "taxi_assets.definitions",
-        "--select",
-        "raw/green_trips",
-        "--partition",
-        "2021-05",
-        env=env_for(tmp_path, source_server),
+    result = materialize_on_the_command_line(
+        "raw/green_trips", ("--partition", "2021-05"), env_for(tmp_path, source_server)
     )
     assert result.returncode != 0
     assert "month not published" in result.stdout + result.stderr
     assert not (tmp_path / "lake" / "raw").exists()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def graphql(port: int, query: str) -> dict:
@@ -161,11 +155,9 @@ def test_dagster_dev_loads_the_location_without_errors(tmp_path: Path, source_se
             time.sleep(1)
         assert entries, "dagster dev never answered on its GraphQL API"
         [location] = entries
-        assert location["name"] == "taxi_assets"
-        assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location
-        [repository] = location["locationOrLoadError"]["repositories"]
-        keys = {"/".join(n["assetKey"]["path"]) for n in repository["assetNodes"]}
-        assert {"raw/yellow_trips", "warehouse/green_trips", "rejected/green_trips"} <= keys
+        assert {"raw/yellow_trips", "warehouse/green_trips", "rejected/green_trips"} <= loaded_asset_keys(
+            location
+        )
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -184,18 +176,7 @@ def test_the_repo_instance_config_works_with_no_variables(
     source_server.publish("green", "2021-01")
     (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     env = {k: v for k, v in env_for(tmp_path, source_server).items() if k != "DAGSTER_HOME"}
-    result = dagster(
-        "asset",
-        "materialize",
-        "-m",
-        "taxi_assets.definitions",
-        "--select",
-        "raw/green_trips",
-        "--partition",
-        "2021-01",
-        env=env,
-        cwd=tmp_path,
-    )
+    result = materialize_on_the_command_line("raw/green_trips", ("--partition", "2021-01"), env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / ".dagster_home" / "storage").is_dir()
     assert (tmp_path / "lake" / "raw" / "green_trips" / "2021-01.parquet").is_file()

@@ -2,7 +2,6 @@
 the real PostgreSQL, a lake folder, DuckDB and the BigQuery emulator.
 """
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 from taxi_assets.connections import PROBE_DIR, check_connections, check_environment, main
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import BigQueryEmulator
+from taxi_assets_tests.conftest import BigQueryEmulator, free_port
 
 
 @pytest.fixture
@@ -59,12 +58,6 @@ def test_every_sink_answers_ok_and_nothing_is_left_behind(
     assert not schema_exists(postgres)
 
 
-def _closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return str(s.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("sink", "setting", "value"),
     [
@@ -72,7 +65,7 @@ def _closed_port() -> str:
         ("warehouse", "DUCKDB_DATABASE", "/nonexistent/folder/warehouse.duckdb"),
         ("postgres", "POSTGRES_USER", "nobody_here"),
         ("postgres", "POSTGRES_DBNAME", "no_such_database"),
-        ("postgres", "POSTGRES_PORT", _closed_port()),
+        ("postgres", "POSTGRES_PORT", str(free_port())),
         ("postgres", "POSTGRES_HOST", "no-such-host.invalid"),
     ],
 )

@@ -11,9 +11,9 @@ import hcl2
 import yaml
 
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import SourceServer
+from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, free_port, graphql, postgres_instance_env
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql, loaded_asset_keys, postgres_instance_env
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -158,10 +158,7 @@ def test_code_server_as_compose_runs_it_serves_the_web_ui(
             return entries if entries and entries[0]["loadStatus"] == "LOADED" else None
 
         [location] = wait_for("the web server to load the location", loaded, timeout=120)
-        assert location["name"] == "taxi_assets"
-        assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location
-        [repository] = location["locationOrLoadError"]["repositories"]
-        keys = {"/".join(n["assetKey"]["path"]) for n in repository["assetNodes"]}
+        keys = loaded_asset_keys(location)
         assert {"raw/yellow_trips", "postgres/green_cab_data", "warehouse/green_trips"} <= keys
     finally:
         if webserver:

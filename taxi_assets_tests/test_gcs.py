@@ -16,6 +16,7 @@ from taxi_assets_tests.session import (
     materialize_days,
     materialize_month,
     postgres_months,
+    rows_per_pickup_day,
     warehouse_rows_per_day,
 )
 
@@ -67,9 +68,9 @@ def test_a_month_on_gs_flows_through_every_stage(
         partitioning="hive",
     )
     per_day = dataset.to_table().to_pandas().groupby("pickup_date").size()
-    oracle = expected.groupby(expected["tpep_pickup_datetime"].dt.date.astype(str)).size()
-    assert {str(k)[:10]: int(v) for k, v in per_day.items()} == oracle.to_dict()
-    assert warehouse_rows_per_day(sinks.duckdb_path, "yellow") == oracle.to_dict()
+    oracle = rows_per_pickup_day(expected, "yellow")
+    assert {str(k)[:10]: int(v) for k, v in per_day.items()} == oracle
+    assert warehouse_rows_per_day(sinks.duckdb_path, "yellow") == oracle
 
     [daily] = [m for m in days.get_asset_materialization_events() if m.asset_key.path[0] == "daily"][:1]
     metadata = daily.materialization.metadata

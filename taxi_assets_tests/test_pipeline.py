@@ -16,6 +16,7 @@ from taxi_assets_tests.session import (
     materialize_month,
     read_lake_days,
     read_lake_month,
+    rows_per_pickup_day,
     snapshot,
     warehouse_rows_per_day,
 )
@@ -66,9 +67,7 @@ def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: S
     lake = read_lake_days(sinks.lake_dir, service)
     assert len(lake) == len(cleaned)
     lake_per_day = lake.groupby(lake["pickup_date"].astype(str)).size().to_dict()
-    expected_per_day = (
-        expected.groupby(expected[SCHEMAS[service].pickup_column].dt.date.astype(str)).size().to_dict()
-    )
+    expected_per_day = rows_per_pickup_day(expected, service)
     assert lake_per_day == expected_per_day
     assert warehouse_rows_per_day(sinks.duckdb_path, service) == expected_per_day
 

@@ -26,10 +26,10 @@ from taxi_assets.resources.warehouse import DuckDBWarehouse
 from taxi_assets.schema import SCHEMAS, YELLOW
 from taxi_assets_tests.conftest import BigQueryEmulator, GcsEmulator, Sinks, SourceServer
 from taxi_assets_tests.session import (
-    course_cleaning,
     failure_message,
     materialize_days,
     materialize_month,
+    oracle_per_day,
     warehouse_rows_per_day,
 )
 
@@ -93,12 +93,6 @@ def warehouse(request: pytest.FixtureRequest, sinks: Sinks) -> Warehouse:
 
 def with_warehouse(sinks: Sinks, warehouse: Warehouse) -> dict[str, Any]:
     return {**sinks.resources, WAREHOUSE_IO_MANAGER: warehouse.io_manager}
-
-
-def oracle_per_day(published: Path, service: str, month: str) -> dict[str, int]:
-    expected = course_cleaning(published, service, month)
-    pickup = expected[SCHEMAS[service].pickup_column]
-    return expected.groupby(pickup.dt.date.astype(str)).size().to_dict()
 
 
 def test_a_month_of_days_lands_per_day_with_typed_columns(
