@@ -48,7 +48,8 @@ def _true_where_null(mask: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def clean_trips(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> CleanedMonth:
     """The course's cleaning, made explicit: keep trips with passengers and distance whose pickup
-    falls in ``[start, end)``, rename to snake_case and add ``pickup_date``.
+    falls in ``[start, end)``, rename to snake_case and add ``pickup_date``; kept rows come in
+    pickup order, rejected ones in published order.
     """
     pickup = raw.column(schema.pickup_column)
     passengers = raw.column("passenger_count")
@@ -73,7 +74,11 @@ def clean_trips(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.d
 
     frame = raw.rename_columns([schema.renames[name] for name in raw.column_names])
     frame = frame.append_column(PICKUP_DATE, pc.cast(pickup, pa.date32()))
-    cleaned = frame.filter(keep)
+    # Kept rows in pickup order (a stable sort: ties stay in published order), taken in the one
+    # gather a filter would cost: each day is then a run of rows that the day files and the
+    # warehouse slice without copying, and DuckDB compresses it better.
+    by_pickup = pc.sort_indices(pickup)
+    cleaned = frame.take(pc.filter(by_pickup, pc.take(keep, by_pickup)))
     rejected_codes = pc.filter(code, pc.invert(keep))
     reasons = pc.take(pa.array(("", *REJECT_REASONS), pa.string()), rejected_codes)
     rejected = frame.filter(pc.invert(keep)).append_column(REJECT_REASON, reasons)

@@ -1,15 +1,25 @@
 """The Postgres sink on the machine's real server: typed tables, months replaced atomically."""
 
+import datetime as dt
 import uuid
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from taxi_assets.constants import CLEANED
 from taxi_assets.resources import POSTGRES_IO_MANAGER
-from taxi_assets.resources.postgres import PostgresPandasIOManager, PostgresResource, quote_ident
+from taxi_assets.resources.postgres import (
+    PostgresError,
+    PostgresPandasIOManager,
+    PostgresResource,
+    postgres_type,
+    quote_ident,
+    replace_rows,
+)
 from taxi_assets.schema import SCHEMAS
 from taxi_assets_tests.conftest import Sinks, SourceServer
 from taxi_assets_tests.session import (
@@ -57,14 +67,30 @@ def test_a_month_lands_with_the_cleaned_rows_and_typed_columns(
     pickup = SCHEMAS[service].pickup_snake
     assert types[pickup] == "timestamp without time zone"
     with sinks.postgres.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT col_description('{sinks.postgres.schema_name}.{service}_cab_data'::regclass, 1)")
+        assert "Creative Mobile" in cur.fetchone()[0]
+    assert partitions(sinks.postgres, f"{service}_cab_data") == {
+        f"{service}_cab_data_2021_01": "FOR VALUES FROM ('2021-01-01') TO ('2021-02-01')"
+    }
+
+
+def partitions(postgres: PostgresResource, table: str) -> dict[str, str]:
+    """The table's partitions and their bounds, as ``\\d+`` lists them."""
+    with postgres.connect() as conn, conn.cursor() as cur:
         cur.execute(
-            f"SELECT col_description('{sinks.postgres.schema_name}.{service}_cab_data'::regclass, 1), "
-            f"(SELECT count(*) FROM pg_indexes WHERE schemaname = '{sinks.postgres.schema_name}' "
-            f"AND indexdef LIKE '%(pickup_date)%')"
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid "
+            f"WHERE i.inhparent = to_regclass('{postgres.table(table).replace(chr(39), chr(39) * 2)}')"
         )
-        description, indexes = cur.fetchone()
-    assert "Creative Mobile" in description
-    assert indexes == 1
+        return dict(cur.fetchall())
+
+
+def tables(postgres: PostgresResource) -> list[str]:
+    with postgres.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{postgres.schema_name}'"
+        )
+        return sorted(name for (name,) in cur.fetchall())
 
 
 def test_rematerialising_a_month_keeps_the_counts_and_other_months(
@@ -89,7 +115,7 @@ def test_a_load_failing_halfway_leaves_the_previous_rows(source_server: SourceSe
     materialize_month(sinks.resources, "yellow", "2021-01")
     before = postgres_months(sinks.postgres, "yellow")
     # Someone narrowed a column: the COPY of the re-published month fails on its first large value,
-    # after the month's DELETE ran in the same transaction.
+    # some of it loaded already by the other connections.
     with sinks.postgres.connect() as conn, conn.cursor() as cur:
         cur.execute(
             f"ALTER TABLE {sinks.postgres.table('yellow_cab_data')} "
@@ -107,6 +133,89 @@ def test_a_load_failing_halfway_leaves_the_previous_rows(source_server: SourceSe
     message = failure_message(result)
     assert "yellow_cab_data" in message and "previous rows are kept" in message
     assert postgres_months(sinks.postgres, "yellow") == before
+    assert tables(sinks.postgres) == ["yellow_cab_data", "yellow_cab_data_2021_01"]  # nothing half-loaded
+
+
+def test_a_month_split_between_copy_connections_lands_whole_and_once(
+    postgres: PostgresResource,
+) -> None:
+    """A month large enough to be split between COPY connections lands whole, once, on a re-run."""
+    pg = postgres
+    window = dg.TimeWindow(dt.datetime(2021, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 2, 1, tzinfo=dt.UTC))
+    rows = 450_000  # more than one connection's share
+    first = (dt.date(2021, 1, 1) - dt.date(1970, 1, 1)).days
+    days = pa.array(first + np.arange(rows, dtype=np.int32) % 31).cast(pa.date32())
+    month = pa.table({"trip": pa.array(np.arange(rows)), "pickup_date": days})
+
+    for _ in range(2):
+        replace_rows(pg, "trips", month, partition_expr="pickup_date", window=window)
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*), count(DISTINCT trip), min(pickup_date), max(pickup_date) "
+            f"FROM {pg.table('trips')}"
+        )
+        assert cur.fetchone() == (rows, rows, dt.date(2021, 1, 1), dt.date(2021, 1, 31))
+    assert tables(pg) == ["trips", "trips_2021_01"]
+
+
+def test_rows_outside_the_month_fail_the_load_and_change_nothing(postgres: PostgresResource) -> None:
+    pg = postgres
+    window = dg.TimeWindow(dt.datetime(2021, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 2, 1, tzinfo=dt.UTC))
+    january = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 31)]})
+    replace_rows(pg, "trips", january, partition_expr="pickup_date", window=window)
+    stray = pa.table({"trip": [3, 4], "pickup_date": [dt.date(2021, 1, 2), dt.date(2021, 2, 1)]})
+
+    with pytest.raises(PostgresError, match=r"trips .*previous rows are kept.*check constraint"):
+        replace_rows(pg, "trips", stray, partition_expr="pickup_date", window=window)
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT trip FROM {pg.table('trips')} ORDER BY trip")
+        assert cur.fetchall() == [(1,), (2,)]
+    assert tables(pg) == ["trips", "trips_2021_01"]
+
+
+def test_a_load_killed_midway_leaves_nothing_in_the_way_of_the_next(postgres: PostgresResource) -> None:
+    """A process killed mid-COPY leaves its loading table behind (nothing else: the month is swapped
+    in only at the end); the next load of that month drops it and lands.
+    """
+    pg = postgres
+    window = dg.TimeWindow(dt.datetime(2021, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 2, 1, tzinfo=dt.UTC))
+    january = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 31)]})
+    replace_rows(pg, "trips", january, partition_expr="pickup_date", window=window)
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {pg.table('trips_2021_01_loading')} AS SELECT 99 AS half_loaded")
+
+    replace_rows(pg, "trips", january.slice(1), partition_expr="pickup_date", window=window)
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT trip FROM {pg.table('trips')}")
+        assert cur.fetchall() == [(2,)]
+    assert tables(pg) == ["trips", "trips_2021_01"]
+
+
+def test_a_table_from_before_partitioning_is_still_replaced_by_month(
+    source_server: SourceServer, sinks: Sinks
+) -> None:
+    """A plain yellow_cab_data (as earlier versions made it) keeps working: a month is deleted and
+    copied in one transaction, other months stay.
+    """
+    source_server.publish("yellow", "2021-01")
+    pg = sinks.postgres
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {quote_ident(pg.schema_name)}")
+        columns = ", ".join(
+            f"{quote_ident(f.name)} {postgres_type(f.type)}" for f in SCHEMAS["yellow"].cleaned_arrow_schema
+        )
+        cur.execute(f"CREATE TABLE {pg.table('yellow_cab_data')} ({columns})")
+        cur.execute(
+            f"INSERT INTO {pg.table('yellow_cab_data')} (vendor_id, pickup_date) "
+            "VALUES (1, DATE '2020-12-31'), (2, DATE '2021-01-05')"
+        )
+    for _ in range(2):
+        assert materialize_month(sinks.resources, "yellow", "2021-01").success
+    months = postgres_months(pg, "yellow")
+    cleaned = read_lake_month(sinks.lake_dir, CLEANED, "yellow", "2021-01")
+    assert months["2021-01"][0] == len(cleaned)
+    assert months["2020-12"][0] == 1
+    assert partitions(pg, "yellow_cab_data") == {}
 
 
 def test_the_table_reads_back_as_an_asset_input(source_server: SourceServer, sinks: Sinks) -> None:

@@ -77,3 +77,29 @@ def test_rows_in_window_keeps_only_those_days() -> None:
     cleaned = clean_trips(as_raw(frame), YELLOW, JAN, FEB).cleaned
     window = rows_in_window(cleaned, dt.date(2021, 1, 2), dt.date(2021, 1, 4))
     assert window["pickup_date"].to_pylist() == [dt.date(2021, 1, 2), dt.date(2021, 1, 3)]
+
+
+def test_kept_rows_come_in_pickup_order_and_rejected_ones_as_published() -> None:
+    published = [
+        ("2021-01-20 08:00", 1),
+        ("2021-01-03 09:00", 0),
+        ("2021-01-03 07:00", 2),
+        ("2020-12-31 23:00", 1),
+        ("2021-01-03 07:00", 3),
+        ("2021-01-11 12:00", 0),
+    ]
+    frame = pd.concat(
+        [one_trip(tpep_pickup_datetime=pd.Timestamp(t), passenger_count=n) for t, n in published]
+    )
+    result = clean_trips(as_raw(frame), YELLOW, JAN, FEB)
+    kept = result.cleaned.select(["tpep_pickup_datetime", "passenger_count"]).to_pylist()
+    assert [(row["tpep_pickup_datetime"], row["passenger_count"]) for row in kept] == [
+        (dt.datetime(2021, 1, 3, 7), 2),  # ties keep their published order
+        (dt.datetime(2021, 1, 3, 7), 3),
+        (dt.datetime(2021, 1, 20, 8), 1),
+    ]
+    assert result.rejected["tpep_pickup_datetime"].to_pylist() == [
+        dt.datetime(2021, 1, 3, 9),
+        dt.datetime(2020, 12, 31, 23),
+        dt.datetime(2021, 1, 11, 12),
+    ]

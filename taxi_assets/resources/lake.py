@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from taxi_assets.chunks import DayCounts, MonthChunk, MonthChunks, by_month
 from taxi_assets.metadata import descriptions_of, frame_metadata
@@ -187,6 +187,14 @@ class ParquetLake(dg.ConfigurableIOManager):
     )
     gcp_project: str | None = Field(default=None, description="GCP project id. Env: GCP_PROJECT.")
 
+    # Monthly files this run wrote, by URI, until a later step of the run takes one instead of
+    # reading it back: on the in-process executor a run's steps share this object. Each run gets
+    # a fresh copy of the IO manager; its teardown drops what no step took.
+    _handed_over: dict[str, pa.Table] = PrivateAttr(default_factory=dict)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._handed_over.clear()
+
     def open(self) -> LakeLocation:
         """The one place that turns the setting into a filesystem."""
         uri = self.base_uri.rstrip("/")
@@ -263,8 +271,9 @@ class ParquetLake(dg.ConfigurableIOManager):
                     f"materialise one partition per run (got {len(context.asset_partition_keys)})"
                 )
             name = context.partition_key if context.has_asset_partitions else "data"
-            path = f"{base}/{name}.parquet"
-            written = {lake.uri(path): lake.write(path, as_table(obj))}
+            path, table = f"{base}/{name}.parquet", as_table(obj)
+            written = {lake.uri(path): lake.write(path, table)}
+            self._handed_over[lake.uri(path)] = table
         context.add_output_metadata(
             {
                 **metadata,
@@ -285,18 +294,24 @@ class ParquetLake(dg.ConfigurableIOManager):
                 f"{lake.uri(base)}: rows with {expr} outside {days[0]} … {days[-1]} would land in "
                 "partitions this run does not own"
             )
-        # Rows in a stable order of their day, each day taken by its writer: no sorted copy of
-        # the whole table is ever made.
-        order = pc.sort_indices(table.column(expr))
-        keys = pc.take(table.column(expr), order).cast(pa.int32()).to_numpy()
+        keys = table.column(expr).cast(pa.int32()).to_numpy()
         data = table.drop_columns([expr])
+        in_day_order = bool(np.all(keys[1:] >= keys[:-1]))
+        if not in_day_order:
+            # Each day is taken by its writer: no sorted copy of the whole table is ever made.
+            order = pc.sort_indices(keys)
+            keys = keys[order.to_numpy()]
+
+        def rows(first: int, length: int) -> pa.Table:
+            # A cleaned month comes in pickup order: its days are slices, no row is copied.
+            return data.slice(first, length) if in_day_order else data.take(order.slice(first, length))
 
         def write_day(day: dt.date) -> tuple[str, int]:
             ordinal = (day - _EPOCH).days
             lo, hi = np.searchsorted(keys, [ordinal, ordinal + 1])
             day_dir = f"{base}/{expr}={day.isoformat()}"
             path = f"{day_dir}/{PART_FILE}"
-            size = lake.write(path, data.take(order.slice(lo, hi - lo)))
+            size = lake.write(path, rows(lo, hi - lo))
             # Files an earlier writer left beside ours (e.g. the course's write_to_dataset) go.
             for stale in lake.files(day_dir):
                 if stale != path:
@@ -339,5 +354,11 @@ class ParquetLake(dg.ConfigurableIOManager):
                         for k in keys
                     )
                 )
-            return convert(lake.read_files([f"{base}/{k}.parquet" for k in keys], what))
-        return convert(lake.read_files([f"{base}/data.parquet"], what))
+            return convert(self._read_files(lake, [f"{base}/{k}.parquet" for k in keys], what))
+        return convert(self._read_files(lake, [f"{base}/data.parquet"], what))
+
+    def _read_files(self, lake: LakeLocation, paths: list[str], what: str) -> pa.Table:
+        """The files' rows; one this run wrote is taken as it was written, not read back."""
+        if len(paths) == 1 and (table := self._handed_over.pop(lake.uri(paths[0]), None)) is not None:
+            return table
+        return lake.read_files(paths, what)

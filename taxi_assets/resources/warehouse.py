@@ -43,6 +43,8 @@ class DuckDBMonthChunksTypeHandler(DbTypeHandler[MonthChunks]):
     ) -> dict[str, int]:
         expr = slice_window(table_slice)[0]
         table, rows = f"{table_slice.schema}.{table_slice.table}", 0
+        # A table's rows have no order to keep: DuckDB then inserts a month on every core.
+        connection.execute("SET preserve_insertion_order = false").fetchall()
         # Arrow straight into DuckDB: no pandas copy of the month.
         for days, month in obj.tables():
             if _table_exists(connection, table_slice):
