@@ -61,6 +61,10 @@ def as_table(obj: pa.Table | pd.DataFrame) -> pa.Table:
     return table
 
 
+def _days_key(uri: str, days: Sequence[dt.date]) -> str:
+    return f"{uri}#{days[0]}/{days[-1]}/{len(days)}"
+
+
 class LakeError(Exception):
     """The lake cannot be reached, or holds no data for what was asked."""
 
@@ -187,9 +191,9 @@ class ParquetLake(dg.ConfigurableIOManager):
     )
     gcp_project: str | None = Field(default=None, description="GCP project id. Env: GCP_PROJECT.")
 
-    # Monthly files this run wrote, by URI, until a later step of the run takes one instead of
-    # reading it back: on the in-process executor a run's steps share this object. Each run gets
-    # a fresh copy of the IO manager; its teardown drops what no step took.
+    # Monthly files (and a month of day files) this run wrote, until a later step of the run takes
+    # them instead of reading them back: on the in-process executor a run's steps share this
+    # object. Each run gets a fresh copy of the IO manager; its teardown drops what no step took.
     _handed_over: dict[str, pa.Table] = PrivateAttr(default_factory=dict)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -259,6 +263,9 @@ class ParquetLake(dg.ConfigurableIOManager):
                 if not metadata or (rows == 0 and len(table)):
                     metadata = frame_metadata(table, descriptions_of(context.definition_metadata or {}))
                 rows += len(table)
+                if len(obj.chunks) == 1:
+                    # A single month (not a long range, which would then sit in memory whole).
+                    self._handed_over[_days_key(lake.uri(base), days)] = table
                 del month, table  # before the next month loads, not after
             metadata["dagster/partition_row_count"] = rows
         elif expr and context.has_asset_partitions:
@@ -336,7 +343,7 @@ class ParquetLake(dg.ConfigurableIOManager):
             if wanted is MonthChunks:
                 return MonthChunks(
                     tuple(
-                        MonthChunk(month, lambda month=month: lake.read_days(base, expr, month))
+                        MonthChunk(month, lambda month=month: self._read_days(lake, base, expr, month))
                         for month in by_month(days)
                     )
                 )
@@ -356,6 +363,11 @@ class ParquetLake(dg.ConfigurableIOManager):
                 )
             return convert(self._read_files(lake, [f"{base}/{k}.parquet" for k in keys], what))
         return convert(self._read_files(lake, [f"{base}/data.parquet"], what))
+
+    def _read_days(self, lake: LakeLocation, base: str, expr: str, days: Sequence[dt.date]) -> pa.Table:
+        """The days' rows; a month this run wrote is taken as it was written, not read back."""
+        table = self._handed_over.pop(_days_key(lake.uri(base), days), None)
+        return table if table is not None else lake.read_days(base, expr, days)
 
     def _read_files(self, lake: LakeLocation, paths: list[str], what: str) -> pa.Table:
         """The files' rows; one this run wrote is taken as it was written, not read back."""
