@@ -264,8 +264,11 @@ class ParquetLake(dg.ConfigurableIOManager):
                     metadata = frame_metadata(table, descriptions_of(context.definition_metadata or {}))
                 rows += len(table)
                 if len(obj.chunks) == 1:
-                    # A single month (not a long range, which would then sit in memory whole).
-                    self._handed_over[_days_key(lake.uri(base), days)] = table
+                    # A single month (not a long range, which would then sit in memory whole),
+                    # with the day last, as the hive dataset reads back.
+                    day = table.schema.field(expr)
+                    as_read = table.drop_columns([expr]).append_column(day, table.column(expr))
+                    self._handed_over[_days_key(lake.uri(base), days)] = as_read
                 del month, table  # before the next month loads, not after
             metadata["dagster/partition_row_count"] = rows
         elif expr and context.has_asset_partitions:
