@@ -19,7 +19,7 @@ from taxi_assets.constants import (
     postgres_table,
     trips_table,
 )
-from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets.resources.postgres import PostgresResource, quote_literal
 from taxi_assets.schema import SCHEMAS
 
 if TYPE_CHECKING:
@@ -92,8 +92,7 @@ def postgres_months(postgres: PostgresResource, service: str) -> dict[str, tuple
     """Per pickup month: the row count and a fingerprint of every row's content."""
     table = postgres_table(service)
     with postgres.connect() as conn, conn.cursor() as cur:
-        qualified = postgres.table(table).replace("'", "''")
-        cur.execute(f"SELECT to_regclass('{qualified}') IS NOT NULL")
+        cur.execute(f"SELECT to_regclass({quote_literal(postgres.table(table))}) IS NOT NULL")
         if not cur.fetchone()[0]:
             return {}
         cur.execute(

@@ -18,6 +18,7 @@ from taxi_assets.resources.postgres import (
     PostgresResource,
     postgres_type,
     quote_ident,
+    quote_literal,
     replace_rows,
 )
 from taxi_assets.schema import SCHEMAS
@@ -41,6 +42,10 @@ EXPECTED_TYPES = {
     "total_amount": "double precision",
     "pickup_date": "date",
 }
+
+JANUARY = dg.TimeWindow(dt.datetime(2021, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 2, 1, tzinfo=dt.UTC))
+# Two trips of January, on its first and last day.
+JANUARY_TRIPS = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 31)]})
 
 
 def column_types(postgres: PostgresResource, table: str) -> dict[str, str]:
@@ -80,7 +85,7 @@ def partitions(postgres: PostgresResource, table: str) -> dict[str, str]:
         cur.execute(
             "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
             "JOIN pg_class c ON c.oid = i.inhrelid "
-            f"WHERE i.inhparent = to_regclass('{postgres.table(table).replace(chr(39), chr(39) * 2)}')"
+            f"WHERE i.inhparent = to_regclass({quote_literal(postgres.table(table))})"
         )
         return dict(cur.fetchall())
 
@@ -141,14 +146,13 @@ def test_a_month_split_between_copy_connections_lands_whole_and_once(
 ) -> None:
     """A month large enough to be split between COPY connections lands whole, once, on a re-run."""
     pg = postgres
-    window = dg.TimeWindow(dt.datetime(2021, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 2, 1, tzinfo=dt.UTC))
     rows = 450_000  # more than one connection's share
     first = (dt.date(2021, 1, 1) - dt.date(1970, 1, 1)).days
     days = pa.array(first + np.arange(rows, dtype=np.int32) % 31).cast(pa.date32())
     month = pa.table({"trip": pa.array(np.arange(rows)), "pickup_date": days})
 
     for _ in range(2):
-        replace_rows(pg, "trips", month, partition_expr="pickup_date", window=window)
+        replace_rows(pg, "trips", month, partition_expr="pickup_date", window=JANUARY)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT count(*), count(DISTINCT trip), min(pickup_date), max(pickup_date) "
@@ -160,13 +164,11 @@ def test_a_month_split_between_copy_connections_lands_whole_and_once(
 
 def test_rows_outside_the_month_fail_the_load_and_change_nothing(postgres: PostgresResource) -> None:
     pg = postgres
-    window = dg.TimeWindow(dt.datetime(2021, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 2, 1, tzinfo=dt.UTC))
-    january = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 31)]})
-    replace_rows(pg, "trips", january, partition_expr="pickup_date", window=window)
+    replace_rows(pg, "trips", JANUARY_TRIPS, partition_expr="pickup_date", window=JANUARY)
     stray = pa.table({"trip": [3, 4], "pickup_date": [dt.date(2021, 1, 2), dt.date(2021, 2, 1)]})
 
     with pytest.raises(PostgresError, match=r"trips .*previous rows are kept.*check constraint"):
-        replace_rows(pg, "trips", stray, partition_expr="pickup_date", window=window)
+        replace_rows(pg, "trips", stray, partition_expr="pickup_date", window=JANUARY)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT trip FROM {pg.table('trips')} ORDER BY trip")
         assert cur.fetchall() == [(1,), (2,)]
@@ -178,13 +180,11 @@ def test_a_load_killed_midway_leaves_nothing_in_the_way_of_the_next(postgres: Po
     in only at the end); the next load of that month drops it and lands.
     """
     pg = postgres
-    window = dg.TimeWindow(dt.datetime(2021, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 2, 1, tzinfo=dt.UTC))
-    january = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 31)]})
-    replace_rows(pg, "trips", january, partition_expr="pickup_date", window=window)
+    replace_rows(pg, "trips", JANUARY_TRIPS, partition_expr="pickup_date", window=JANUARY)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(f"CREATE TABLE {pg.table('trips_2021_01_loading')} AS SELECT 99 AS half_loaded")
 
-    replace_rows(pg, "trips", january.slice(1), partition_expr="pickup_date", window=window)
+    replace_rows(pg, "trips", JANUARY_TRIPS.slice(1), partition_expr="pickup_date", window=JANUARY)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT trip FROM {pg.table('trips')}")
         assert cur.fetchall() == [(2,)]

@@ -16,7 +16,7 @@ import os
 import re
 import urllib.parse
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -368,12 +368,13 @@ class ParquetLake(dg.ConfigurableIOManager):
         return convert(self._read_files(lake, [f"{base}/data.parquet"], what))
 
     def _read_days(self, lake: LakeLocation, base: str, expr: str, days: Sequence[dt.date]) -> pa.Table:
-        """The days' rows; a month this run wrote is taken as it was written, not read back."""
-        table = self._handed_over.pop(_days_key(lake.uri(base), days), None)
-        return table if table is not None else lake.read_days(base, expr, days)
+        return self._handed_or_read(_days_key(lake.uri(base), days), lambda: lake.read_days(base, expr, days))
 
     def _read_files(self, lake: LakeLocation, paths: list[str], what: str) -> pa.Table:
-        """The files' rows; one this run wrote is taken as it was written, not read back."""
-        if len(paths) == 1 and (table := self._handed_over.pop(lake.uri(paths[0]), None)) is not None:
-            return table
-        return lake.read_files(paths, what)
+        key = lake.uri(paths[0]) if len(paths) == 1 else ""
+        return self._handed_or_read(key, lambda: lake.read_files(paths, what))
+
+    def _handed_or_read(self, key: str, read: Callable[[], pa.Table]) -> pa.Table:
+        """What this run wrote under ``key``, taken as it was written; else read back from the lake."""
+        table = self._handed_over.pop(key, None)
+        return table if table is not None else read()

@@ -128,15 +128,24 @@ class PostgresResource(dg.ConfigurableResource):
         return f"{quote_ident(self.schema_name)}.{quote_ident(name)}"
 
 
+def _dates(window: dg.TimeWindow) -> tuple[dt.date, dt.date]:
+    # Dates from Dagster's own partition window, not user input: safe to inline in SQL.
+    return window.start.date(), window.end.date()
+
+
 def _window_clause(expr: str, window: dg.TimeWindow) -> str:
-    # Dates from Dagster's own partition window, not user input: safe to inline.
-    start, end = window.start.date().isoformat(), window.end.date().isoformat()
+    start, end = _dates(window)
     return f"{quote_ident(expr)} >= DATE '{start}' AND {quote_ident(expr)} < DATE '{end}'"
+
+
+def _regclass(pg: PostgresResource, name: str) -> str:
+    """SQL for the table ``name``'s oid, NULL where there is no such table."""
+    return f"to_regclass({quote_literal(pg.table(name))})"
 
 
 def partition_name(name: str, window: dg.TimeWindow) -> str:
     """The table holding one window of ``name``: ``yellow_cab_data_2021_01`` for a month."""
-    start, end = window.start.date(), window.end.date()
+    start, end = _dates(window)
     if start.day == 1 and end == (start + dt.timedelta(days=32)).replace(day=1):
         return f"{name}_{start:%Y_%m}"
     return f"{name}_{start:%Y%m%d}_{end:%Y%m%d}"
@@ -174,23 +183,12 @@ def replace_rows(
     with pg.connect(autocommit=True) as lock_conn, lock_conn.cursor() as lock:
         lock.execute(f"SELECT pg_advisory_lock({_LOAD_LOCK}, hashtext({quote_literal(pg.table(partition))}))")
         with pg.connect() as conn, conn.cursor() as cur:
-            partitioned = _ensure_table(cur, pg, name, data.schema, descriptions, partition_expr)
-            if not partitioned:
+            if not _ensure_table(cur, pg, name, data.schema, descriptions, partition_expr):
                 # A table from before months were partitions: replaced as it was, in one transaction.
                 cur.execute(f"DELETE FROM {pg.table(name)} WHERE {_window_clause(partition_expr, window)}")
                 _copy(cur, pg, name, data, name)
                 return
-            cur.execute(f"DROP TABLE IF EXISTS {pg.table(loading)}")
-            cur.execute(
-                f"CREATE TABLE {pg.table(loading)} "
-                f"(LIKE {pg.table(name)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-            )
-            # The partition's bounds as constraints: a row outside the window fails its COPY, and
-            # ATTACH PARTITION trusts them instead of scanning the month again under its lock.
-            cur.execute(
-                f"ALTER TABLE {pg.table(loading)} ALTER COLUMN {quote_ident(partition_expr)} SET NOT NULL, "
-                f"ADD CHECK ({_window_clause(partition_expr, window)})"
-            )
+            _create_loading_table(cur, pg, name, loading, partition_expr, window)
         try:
             _copy_in_parallel(pg, loading, data, name)
             _swap_in(pg, name, loading, partition, window, data)
@@ -199,14 +197,30 @@ def replace_rows(
             raise
 
 
+def _create_loading_table(
+    cur: Any, pg: PostgresResource, name: str, loading: str, partition_expr: str, window: dg.TimeWindow
+) -> None:
+    """An empty table shaped like ``name``, bound to ``window``; what a killed load left is dropped."""
+    cur.execute(f"DROP TABLE IF EXISTS {pg.table(loading)}")
+    cur.execute(
+        f"CREATE TABLE {pg.table(loading)} (LIKE {pg.table(name)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    )
+    # The partition's bounds as constraints: a row outside the window fails its COPY, and
+    # ATTACH PARTITION trusts them instead of scanning the month again under its lock.
+    cur.execute(
+        f"ALTER TABLE {pg.table(loading)} ALTER COLUMN {quote_ident(partition_expr)} SET NOT NULL, "
+        f"ADD CHECK ({_window_clause(partition_expr, window)})"
+    )
+
+
 def _swap_in(
     pg: PostgresResource, name: str, loading: str, partition: str, window: dg.TimeWindow, data: pa.Table
 ) -> None:
     """In one transaction: the window's old partition detached and dropped, ``loading`` attached."""
-    start, end = window.start.date().isoformat(), window.end.date().isoformat()
+    start, end = _dates(window)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT pg_advisory_xact_lock({_DDL_LOCK})")
-        cur.execute(f"SELECT to_regclass({quote_literal(pg.table(partition))}) IS NOT NULL")
+        cur.execute(f"SELECT {_regclass(pg, partition)} IS NOT NULL")
         if cur.fetchone()[0]:
             cur.execute(f"ALTER TABLE {pg.table(name)} DETACH PARTITION {pg.table(partition)}")
             cur.execute(f"DROP TABLE {pg.table(partition)}")
@@ -229,8 +243,8 @@ def _load_failed(pg: PostgresResource, name: str, data: pa.Table, exc: Exception
 
 def _copy(cur: Any, pg: PostgresResource, table: str, data: pa.Table, name: str) -> None:
     """Binary COPY of ``data`` into ``table``, streamed from Arrow by ADBC."""
-    # ADBC encodes a record batch at a time; a month after cleaning is one batch, so it goes in
-    # slices to keep the encoded copy small.
+    # ADBC encodes a whole record batch before sending it, and a month comes in batches of up to a
+    # million rows: in small batches, encoding overlaps the server's work and stays small.
     batches = data.to_reader(max_chunksize=_ROWS_PER_BATCH)
     try:
         cur.adbc_ingest(table, batches, mode="append", db_schema_name=pg.schema_name)
@@ -277,7 +291,7 @@ def _ensure_table(
     for column, text in descriptions.items():
         if column in schema.names:
             cur.execute(f"COMMENT ON COLUMN {pg.table(name)}.{quote_ident(column)} IS {quote_literal(text)}")
-    cur.execute(f"SELECT relkind FROM pg_class WHERE oid = to_regclass({quote_literal(pg.table(name))})")
+    cur.execute(f"SELECT relkind FROM pg_class WHERE oid = {_regclass(pg, name)}")
     return cur.fetchone()[0] == "p"
 
 
