@@ -1,17 +1,18 @@
 """A window's rows one month at a time, so a range of days never holds more than a month in memory.
 
-Assets of daily partitions pass these between IO managers instead of one DataFrame: the lake
-loads a month only when the next chunk is asked for, and each writer writes it and lets it go.
-Months load as Arrow tables.
+The daily lake and the warehouse pass these between steps instead of one table: a month is read
+only when the next chunk is asked for, and each writer writes it and lets it go.
 """
 
+from __future__ import annotations
+
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import groupby
 
 import pyarrow as pa
 
+from taxi_assets.partitions import span
 from taxi_assets.transform import rows_in_window
 
 
@@ -37,7 +38,7 @@ class MonthChunks:
     def days(self) -> list[dt.date]:
         return [day for chunk in self.chunks for day in chunk.days]
 
-    def within(self, days: Iterable[dt.date]) -> "MonthChunks":
+    def within(self, days: Iterable[dt.date]) -> MonthChunks:
         """Only ``days`` of each chunk, rows and all."""
         keep = set(days)
 
@@ -47,19 +48,3 @@ class MonthChunks:
             return MonthChunk(own, lambda: rows_in_window(chunk.load(), first, end))
 
         return MonthChunks(tuple(restricted(c) for c in self.chunks if keep.intersection(c.days)))
-
-
-def span(days: Sequence[dt.date]) -> tuple[dt.date, dt.date]:
-    """The first of ``days`` and the day after the last: the window ``[first, end)`` they fill."""
-    return days[0], days[-1] + dt.timedelta(days=1)
-
-
-def by_month(days: Sequence[dt.date]) -> list[tuple[dt.date, ...]]:
-    return [tuple(group) for _, group in groupby(sorted(days), key=lambda d: (d.year, d.month))]
-
-
-@dataclass(frozen=True)
-class DayCounts:
-    """Rows per day of a window, as a storage counts them without reading the rows."""
-
-    counts: dict[str, int]

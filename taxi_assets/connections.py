@@ -16,19 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pyarrow as pa
 
-from taxi_assets.resources import (
-    LAKE_IO_MANAGER,
-    POSTGRES_IO_MANAGER,
-    WAREHOUSE_IO_MANAGER,
-    build_resources,
-)
-from taxi_assets.resources.lake import ParquetLake
-from taxi_assets.resources.postgres import PostgresResource, quote_ident
-from taxi_assets.resources.settings import SettingError, resolved_config
-from taxi_assets.resources.warehouse import DuckDBWarehouse
+from taxi_assets.resources import build_resources
+from taxi_assets.resources.lake import Lake
+from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets.resources.settings import SettingError
+from taxi_assets.resources.sql import quote_ident
+from taxi_assets.resources.warehouse import Warehouse
 
 PROBE_DIR = "_connection_check"
 
@@ -52,8 +47,8 @@ class ConnectionCheck:
     detail: str
 
 
-def check_lake(lake: ParquetLake) -> tuple[str, str]:
-    location = ParquetLake(**resolved_config(lake)).open()
+def check_lake(lake: Lake) -> tuple[str, str]:
+    location = lake.process_config_and_initialize().open()  # with the environment's values, as a run
     probe = location.path(PROBE_DIR, f"{uuid.uuid4().hex}.parquet")
     written = location.write(probe, pa.table({"ok": [1]}))
     location.fs.delete_file(probe)
@@ -62,21 +57,9 @@ def check_lake(lake: ParquetLake) -> tuple[str, str]:
     return location.base_uri, f"wrote and deleted a {written}-byte probe file"
 
 
-def check_warehouse(warehouse: Any) -> tuple[str, str]:
-    config = resolved_config(warehouse)
-    if not isinstance(warehouse, DuckDBWarehouse):
-        from taxi_assets.resources.bigquery import open_connection
-
-        connection = open_connection(config)
-        [(one,)] = [tuple(row.values()) for row in connection.run("SELECT 1").result()]
-        return f"bigquery {connection.project}.{connection.dataset}", f"SELECT 1 returned {one}"
-    database = config["database"]
-    try:
-        with duckdb.connect(database) as con:
-            [(one,)] = con.execute("SELECT 1").fetchall()
-    except duckdb.Error as exc:
-        raise RuntimeError(f"DUCKDB_DATABASE {database!r}: {exc}") from exc
-    return f"duckdb {database}", f"SELECT 1 returned {one}"
+def check_warehouse(warehouse: Warehouse) -> tuple[str, str]:
+    where, detail = warehouse.process_config_and_initialize().check().split(": ", 1)
+    return where, detail
 
 
 def postgres_setting_at_fault(message: str) -> str | None:
@@ -84,7 +67,7 @@ def postgres_setting_at_fault(message: str) -> str | None:
 
 
 def check_postgres(postgres: PostgresResource) -> tuple[str, str]:
-    pg = PostgresResource(**resolved_config(postgres))
+    pg = postgres.process_config_and_initialize()
     try:
         with pg.connect() as conn, conn.cursor() as cur:
             cur.execute("SELECT current_setting('server_version')")
@@ -112,9 +95,9 @@ def check_environment() -> list[ConnectionCheck]:
 
 def check_all(resources: Mapping[str, Any]) -> list[ConnectionCheck]:
     checks: list[tuple[str, Callable[[], tuple[str, str]]]] = [
-        ("lake", lambda: check_lake(resources[LAKE_IO_MANAGER])),
-        ("warehouse", lambda: check_warehouse(resources[WAREHOUSE_IO_MANAGER])),
-        ("postgres", lambda: check_postgres(resources[POSTGRES_IO_MANAGER].postgres)),
+        ("lake", lambda: check_lake(resources["lake"])),
+        ("warehouse", lambda: check_warehouse(resources["warehouse"])),
+        ("postgres", lambda: check_postgres(resources["postgres"])),
     ]
     outcomes = []
     for sink, check in checks:

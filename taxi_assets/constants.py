@@ -23,18 +23,6 @@ DEFAULT_DATA_DIR = Path("data")
 DEFAULT_LAKE_DIR = DEFAULT_DATA_DIR / "lake"
 DEFAULT_DUCKDB_PATH = DEFAULT_DATA_DIR / "warehouse.duckdb"
 DEFAULT_WAREHOUSE_SCHEMA = "ny_taxi"
-
-# Asset key prefixes, one per stage; the group is the service.
-RAW, CLEANED, REJECTED, DAILY, WAREHOUSE, POSTGRES = (
-    "raw",
-    "cleaned",
-    "rejected",
-    "daily",
-    "warehouse",
-    "postgres",
-)
-
-
 DEFAULT_POSTGRES_SCHEMA = "ny_taxi"
 
 
@@ -43,6 +31,6 @@ def postgres_table(service: str) -> str:
     return f"{service}_cab_data"
 
 
-def trips_table(service: str) -> str:
-    """The table/asset name of a service's trips at every stage (``yellow_trips``)."""
+def warehouse_table(service: str) -> str:
+    """The warehouse table of a service's trips (``yellow_trips``), as the course's BigQuery has it."""
     return f"{service}_trips"

@@ -1,7 +1,7 @@
 """The README's first command: one synthetic month through every asset, on the embedded defaults.
 
 It writes a synthetic source month, materialises the monthly assets for that month and the
-daily assets for each of its days with ``dagster asset materialize`` (as a user would), and
+daily assets for each of its days with ``dg launch`` (as a user would), and
 prints where every result is. Everything lands under ``./data``; nothing reaches the network.
 With no ``POSTGRES_HOST`` set, a throwaway PostgreSQL keeps its data in ``data/postgres``.
 """
@@ -18,18 +18,13 @@ import duckdb
 import pandas as pd
 
 from taxi_assets.constants import (
-    CLEANED,
-    DAILY,
     DEFAULT_DATA_DIR,
-    POSTGRES,
-    RAW,
-    REJECTED,
     SERVICES,
     SOURCE_FILE_NAME,
-    WAREHOUSE,
     postgres_table,
-    trips_table,
+    warehouse_table,
 )
+from taxi_assets.keys import CLEANED, DAILY, DAILY_STAGES, MONTHLY_STAGES, RAW, REJECTED, selection_string
 from taxi_assets.local_postgres import start_local_postgres
 from taxi_assets.resources import postgres_resource
 from taxi_assets.synthetic import write_month
@@ -56,24 +51,15 @@ def demo_environment(data_dir: Path) -> dict[str, str]:
     }
 
 
-def materialize(keys: Sequence[str], partition_args: Sequence[str]) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        MODULE,
-        "--select",
-        ",".join(keys),
-        *partition_args,
-    ]
-    print("$", " ".join(command[2:]), flush=True)
+def launch(selection: str, partition_args: Sequence[str]) -> None:
+    """``dg launch`` of the code location, as a user types it."""
+    dg_cli = Path(sys.executable).with_name("dg")
+    command = [str(dg_cli), "launch", "-m", MODULE, "--assets", selection, *partition_args]
+    print("$ dg", " ".join(command[1:]), flush=True)
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-20_000:] + completed.stderr[-20_000:])
-        raise SystemExit(f"dagster asset materialize failed (exit {completed.returncode}); see the log above")
+        raise SystemExit(f"dg launch failed (exit {completed.returncode}); see the log above")
 
 
 def postgres_rows(service: str) -> int:
@@ -88,20 +74,20 @@ def summary(env: dict[str, str], month: str) -> str:
     lines = [f"Done. Results of {month}:"]
     with duckdb.connect(env["DUCKDB_DATABASE"], read_only=True) as warehouse:
         for service in SERVICES:
-            table = trips_table(service)
+            table = warehouse_table(service)
             counts = {
-                stage: len(pd.read_parquet(lake / stage / table / f"{month}.parquet", columns=[]))
+                stage: len(pd.read_parquet(lake / service / stage / f"{month}.parquet", columns=[]))
                 for stage in (RAW, CLEANED, REJECTED)
             }
-            days = sorted((lake / DAILY / table).glob("pickup_date=*"))
+            days = sorted((lake / service / DAILY).glob("pickup_date=*"))
             rows, n_days = warehouse.execute(
                 f"select count(*), count(distinct pickup_date) from ny_taxi.{table}"
             ).fetchone()
             lines += [
                 f"  {service}: raw {counts[RAW]:,} rows → cleaned {counts[CLEANED]:,} + rejected "
                 f"{counts[REJECTED]:,}",
-                f"    lake      {lake / CLEANED / table / f'{month}.parquet'}",
-                f"    daily     {lake / DAILY / table}/pickup_date=…/ ({len(days)} days)",
+                f"    lake      {lake / service / CLEANED / f'{month}.parquet'}",
+                f"    daily     {lake / service / DAILY}/pickup_date=…/ ({len(days)} days)",
                 f"    postgres  {os.environ.get('POSTGRES_HOST', '127.0.0.1')} "
                 f"table ny_taxi.{postgres_table(service)} ({postgres_rows(service):,} rows)",
                 f"    warehouse {env['DUCKDB_DATABASE']} table ny_taxi.{table} "
@@ -136,11 +122,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"synthetic source: {path} ({args.rows:,} rows)")
 
     first = pd.Period(args.month, "M")
-    monthly = [f"{stage}/{trips_table(s)}" for s in SERVICES for stage in (RAW, CLEANED, REJECTED)]
-    monthly += [f"{POSTGRES}/{postgres_table(s)}" for s in SERVICES]
-    daily = [f"{stage}/{trips_table(s)}" for s in SERVICES for stage in (DAILY, WAREHOUSE)]
-    materialize(monthly, ["--partition", args.month])
-    materialize(daily, ["--partition-range", f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"])
+    monthly = ",".join(selection_string(s, MONTHLY_STAGES) for s in SERVICES)
+    daily = ",".join(selection_string(s, DAILY_STAGES) for s in SERVICES)
+    launch(monthly, ["--partition", args.month])
+    launch(daily, ["--partition-range", f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"])
     print(summary(env, args.month))
 
 

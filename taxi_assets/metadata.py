@@ -1,4 +1,4 @@
-"""Metadata every materialisation carries: row count, column schema with descriptions, a preview."""
+"""Metadata the assets carry: row count, column schema with descriptions, a preview, files written."""
 
 from collections.abc import Mapping
 
@@ -21,17 +21,24 @@ def column_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> dg.Tabl
     )
 
 
-def frame_metadata(frame: pa.Table | pd.DataFrame, descriptions: Mapping[str, str]) -> dict[str, object]:
+def frame_metadata(frame: pa.Table, descriptions: Mapping[str, str]) -> dict[str, object]:
     """What a user looks at first: how many rows, which columns, and a few of them."""
-    if isinstance(frame, pa.Table):
-        arrow, head = frame.schema, to_pandas(frame.slice(0, PREVIEW_ROWS))
-    else:
-        arrow, head = pa.Schema.from_pandas(frame.head(0), preserve_index=False), frame.head(PREVIEW_ROWS)
+    head: pd.DataFrame = to_pandas(frame.slice(0, PREVIEW_ROWS))
     return {
         # Every asset here is partitioned: the count is the partition's, as Dagster's UI expects.
         "dagster/partition_row_count": len(frame),
-        "dagster/column_schema": column_schema(arrow, descriptions),
+        "dagster/column_schema": column_schema(frame.schema, descriptions),
         "preview": dg.MetadataValue.md(head.to_markdown(index=False)),
+    }
+
+
+def written_files(where: str, written: Mapping[str, int]) -> dict[str, object]:
+    """Where a lake write went: the asset's folder, and each file with its size."""
+    return {
+        "lake_uri": dg.MetadataValue.path(where),
+        "files_written": len(written),
+        "bytes_written": sum(written.values()),
+        "files": dg.MetadataValue.md("\n".join(f"- `{uri}` ({size:,} B)" for uri, size in written.items())),
     }
 
 
@@ -39,3 +46,11 @@ def descriptions_of(metadata: Mapping[str, object]) -> dict[str, str]:
     """Column descriptions from an asset's ``dagster/column_schema`` definition metadata."""
     schema = metadata.get("dagster/column_schema")
     return {c.name: c.description for c in getattr(schema, "columns", []) if c.description}
+
+
+def table_name(metadata: Mapping[str, object]) -> str:
+    """The table an asset is stored in, from its ``dagster/table_name`` definition metadata."""
+    name = metadata.get("dagster/table_name")
+    if not isinstance(name, str):
+        raise ValueError("an asset stored in a table needs dagster/table_name in its definition metadata")
+    return name

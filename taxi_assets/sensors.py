@@ -6,12 +6,10 @@ import json
 import dagster as dg
 import pandas as pd
 
-from taxi_assets.assets.cleaned import cleaned_key
-from taxi_assets.assets.raw import raw_key
 from taxi_assets.constants import FIRST_MONTH, SERVICES
-from taxi_assets.jobs import DAILY_ASSETS, MONTHLY_ASSETS, daily_job, monthly_job, service_keys
+from taxi_assets.jobs import daily_job, monthly_job
+from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES, RAW, asset_key, asset_keys
 from taxi_assets.partitions import daily_partitions
-from taxi_assets.schema import SCHEMAS
 from taxi_assets.source import TaxiSource
 
 # A first tick on an empty instance would otherwise ask for every month since 2019 at once.
@@ -35,11 +33,10 @@ def _last_complete_month(now: dt.datetime) -> str:
 )
 def new_month_sensor(context: dg.SensorEvaluationContext, taxi_source: TaxiSource) -> dg.SensorResult:
     cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    graph = context.repository_def.asset_graph
     last = _last_complete_month(dt.datetime.now(dt.UTC))
     requests, waiting = [], []
     for service in SERVICES:
-        done = context.instance.get_materialized_partitions(raw_key(SCHEMAS[service]))
+        done = context.instance.get_materialized_partitions(asset_key(service, RAW))
         month = _next_month(cursor[service]) if service in cursor else FIRST_MONTH
         while month <= last and len(requests) < MAX_MONTHS_PER_TICK:
             if month not in done:
@@ -50,7 +47,7 @@ def new_month_sensor(context: dg.SensorEvaluationContext, taxi_source: TaxiSourc
                     dg.RunRequest(
                         run_key=f"{service}-{month}",
                         partition_key=month,
-                        asset_selection=service_keys(MONTHLY_ASSETS, service, graph),
+                        asset_selection=asset_keys(service, MONTHLY_STAGES),
                     )
                 )
             cursor[service] = month
@@ -72,13 +69,12 @@ def new_month_sensor(context: dg.SensorEvaluationContext, taxi_source: TaxiSourc
     "the warehouse in one run. Acts only on materialisations after it was turned on.",
 )
 def days_of_new_months_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    graph = context.repository_def.asset_graph
     after = int(context.cursor) if context.cursor else None
     newest, requests = after or 0, []
     last_day = daily_partitions.get_last_partition_key()
     for service in SERVICES:
         records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=cleaned_key(SCHEMAS[service]), after_storage_id=after),
+            dg.AssetRecordsFilter(asset_key=asset_key(service, CLEANED), after_storage_id=after),
             limit=100,
         ).records
         for record in records:
@@ -90,7 +86,7 @@ def days_of_new_months_sensor(context: dg.SensorEvaluationContext) -> dg.SensorR
             requests.append(
                 dg.RunRequest(
                     run_key=f"{service}-{record.partition_key}-{record.storage_id}",
-                    asset_selection=service_keys(DAILY_ASSETS, service, graph),
+                    asset_selection=asset_keys(service, DAILY_STAGES),
                     tags={
                         "dagster/asset_partition_range_start": first,
                         "dagster/asset_partition_range_end": min(end, last_day),

@@ -20,10 +20,11 @@ import pytest
 
 from taxi_assets.constants import SOURCE_FILE_NAME
 from taxi_assets.local_postgres import server_reachable, start_local_postgres
-from taxi_assets.resources import POSTGRES_IO_MANAGER
-from taxi_assets.resources.lake import ParquetLake
-from taxi_assets.resources.postgres import PostgresPandasIOManager, PostgresResource, quote_ident
-from taxi_assets.resources.warehouse import DuckDBWarehouse
+from taxi_assets.resources import io_managers
+from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
+from taxi_assets.resources.lake import Lake
+from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets.resources.sql import quote_ident
 from taxi_assets.source import TaxiSource
 from taxi_assets.synthetic import write_month
 
@@ -160,6 +161,19 @@ class Sinks:
     resources: dict[str, Any]
 
 
+def resources_for(
+    source: TaxiSource, lake: Lake, warehouse: Any, postgres: PostgresResource
+) -> dict[str, Any]:
+    """Every resource and IO manager a run needs, as the code location builds them."""
+    return {
+        "taxi_source": source,
+        "lake": lake,
+        "warehouse": warehouse,
+        "postgres": postgres,
+        **io_managers(lake, warehouse, postgres),
+    }
+
+
 @pytest.fixture
 def sinks(tmp_path: Path, source_server: SourceServer, postgres: PostgresResource) -> Sinks:
     lake_dir, duckdb_path = tmp_path / "lake", tmp_path / "warehouse.duckdb"
@@ -167,12 +181,12 @@ def sinks(tmp_path: Path, source_server: SourceServer, postgres: PostgresResourc
         lake_dir=lake_dir,
         duckdb_path=duckdb_path,
         postgres=postgres,
-        resources={
-            "taxi_source": TaxiSource(url_template=source_server.url_template, backoff_seconds=0.01),
-            "io_manager": ParquetLake(base_uri=str(lake_dir)),
-            "warehouse_io_manager": DuckDBWarehouse(database=str(duckdb_path), schema="ny_taxi"),
-            POSTGRES_IO_MANAGER: PostgresPandasIOManager(postgres=postgres),
-        },
+        resources=resources_for(
+            TaxiSource(url_template=source_server.url_template, backoff_seconds=0.01),
+            Lake(base_uri=str(lake_dir)),
+            DuckDBWarehouse(database=str(duckdb_path), schema_name="ny_taxi"),
+            postgres,
+        ),
     )
 
 

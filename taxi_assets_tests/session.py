@@ -9,17 +9,10 @@ import duckdb
 import pandas as pd
 
 from taxi_assets.assets import service_definitions
-from taxi_assets.constants import (
-    CLEANED,
-    DAILY,
-    POSTGRES,
-    RAW,
-    REJECTED,
-    WAREHOUSE,
-    postgres_table,
-    trips_table,
-)
-from taxi_assets.resources.postgres import PostgresResource, quote_literal
+from taxi_assets.constants import postgres_table, warehouse_table
+from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, asset_key
+from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets.resources.sql import quote_literal
 from taxi_assets.schema import SCHEMAS
 
 if TYPE_CHECKING:
@@ -29,10 +22,7 @@ DEFINITIONS = service_definitions()
 
 
 def keys(service: str, *stages: str) -> list[dg.AssetKey]:
-    return [
-        dg.AssetKey([stage, postgres_table(service) if stage == POSTGRES else trips_table(service)])
-        for stage in stages
-    ]
+    return [asset_key(service, stage) for stage in stages]
 
 
 def materialize_month(
@@ -55,12 +45,12 @@ def materialize_days(
 
 
 def read_lake_month(lake: Path, stage: str, service: str, month: str) -> pd.DataFrame:
-    return pd.read_parquet(lake / stage / trips_table(service) / f"{month}.parquet")
+    return pd.read_parquet(lake / service / stage / f"{month}.parquet")
 
 
 def lake_days(lake: Path, service: str) -> dict[str, list[str]]:
     """Day folder → the files in it, as anyone listing the lake would see it."""
-    root = lake / DAILY / trips_table(service)
+    root = lake / service / DAILY
     return (
         {d.name: sorted(f.name for f in d.iterdir()) for d in sorted(root.iterdir())} if root.exists() else {}
     )
@@ -68,7 +58,7 @@ def lake_days(lake: Path, service: str) -> dict[str, list[str]]:
 
 def read_lake_days(lake: Path, service: str) -> pd.DataFrame:
     """The daily dataset read by another engine (DuckDB over hive paths), not by our IO manager."""
-    pattern = lake / DAILY / trips_table(service) / "*" / "*.parquet"
+    pattern = lake / service / DAILY / "*" / "*.parquet"
     with duckdb.connect() as con:
         return con.execute(f"select * from read_parquet('{pattern}', hive_partitioning = true)").df()
 
@@ -80,10 +70,10 @@ def warehouse_rows_per_day(path: Path, service: str) -> dict[str, int]:
         tables = {
             name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()
         }
-        if trips_table(service) not in tables:
+        if warehouse_table(service) not in tables:
             return {}
         rows = con.execute(
-            f"select pickup_date, count(*) from ny_taxi.{trips_table(service)} group by 1 order by 1"
+            f"select pickup_date, count(*) from ny_taxi.{warehouse_table(service)} group by 1 order by 1"
         ).fetchall()
     return {str(day): n for day, n in rows}
 

@@ -79,7 +79,11 @@ def test_materialize_button_then_partition_backfill(
         env,
         tmp_path / "webserver.log",
     )
-    daemon = start([sys.executable, "-m", "dagster._daemon", "run", *workspace], env, tmp_path / "daemon.log")
+    daemon = start(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", *workspace],
+        env,
+        tmp_path / "daemon.log",
+    )
     try:
 
         def location_loaded() -> bool:
@@ -108,12 +112,12 @@ def test_materialize_button_then_partition_backfill(
         assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED"
 
         monthly = [
-            ["raw", "yellow_trips"],
-            ["cleaned", "yellow_trips"],
-            ["rejected", "yellow_trips"],
-            ["postgres", "yellow_cab_data"],
+            ["yellow", "raw_trips"],
+            ["yellow", "cleaned_trips"],
+            ["yellow", "rejected_trips"],
+            ["yellow", "postgres_trips"],
         ]
-        nodes = graphql(port, '{ assetNodes(assetKeys: [{path: ["raw", "yellow_trips"]}]) { jobNames } }')[
+        nodes = graphql(port, '{ assetNodes(assetKeys: [{path: ["yellow", "raw_trips"]}]) { jobNames } }')[
             "assetNodes"
         ]
         job = next(name for name in nodes[0]["jobNames"] if name.startswith("__ASSET_JOB"))
@@ -137,7 +141,7 @@ def test_materialize_button_then_partition_backfill(
         backfill = graphql(
             port,
             f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{names}], "
-            'assetSelection: [{path: ["daily", "yellow_trips"]}, {path: ["warehouse", "yellow_trips"]}] }) '
+            'assetSelection: [{path: ["yellow", "daily_trips"]}, {path: ["yellow", "warehouse_trips"]}] }) '
             "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
         )["launchPartitionBackfill"]
         assert backfill["__typename"] == "LaunchBackfillSuccess", backfill

@@ -91,5 +91,5 @@ def test_days_of_a_month_never_cleaned_fail_naming_what_is_missing(
 ) -> None:
     result = materialize_days(sinks.resources, "yellow", "2021-03-01", "2021-03-02", raise_on_error=False)
     assert not result.success
-    assert "cleaned/yellow_trips is not in the lake yet" in failure_message(result)
+    assert "yellow/cleaned_trips 2021-03 is not in the lake yet" in failure_message(result)
     assert snapshot(sinks) == january_done

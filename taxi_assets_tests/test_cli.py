@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from taxi_assets.keys import CLEANED
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.session import lake_days, read_lake_month, warehouse_rows_per_day
@@ -34,10 +35,10 @@ def env_for(tmp_path: Path, source_server: SourceServer) -> dict[str, str]:
 def postgres_instance_env(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource, database: str
 ) -> dict[str, str]:
-    """env_for, with a DAGSTER_HOME holding the repo's dagster.yaml on PostgreSQL ``database``."""
+    """env_for, with a DAGSTER_HOME holding the deployment's dagster.yaml on PostgreSQL ``database``."""
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    (home / "dagster.yaml").write_text((REPO / "deploy" / "dagster.yaml").read_text())
     return {
         **env_for(tmp_path, source_server),
         "DAGSTER_HOME": str(home),
@@ -89,13 +90,13 @@ def test_asset_materialize_on_the_command_line(tmp_path: Path, source_server: So
     source_server.publish("yellow", "2021-01")
     env = env_for(tmp_path, source_server)
     monthly = materialize_on_the_command_line(
-        "raw/yellow_trips,cleaned/yellow_trips,rejected/yellow_trips", ("--partition", "2021-01"), env
+        "yellow/raw_trips,yellow/cleaned_trips,yellow/rejected_trips", ("--partition", "2021-01"), env
     )
     assert monthly.returncode == 0, monthly.stderr[-3000:]
-    cleaned = read_lake_month(tmp_path / "lake", "cleaned", "yellow", "2021-01")
+    cleaned = read_lake_month(tmp_path / "lake", CLEANED, "yellow", "2021-01")
 
     daily = materialize_on_the_command_line(
-        "daily/yellow_trips,warehouse/yellow_trips", ("--partition-range", "2021-01-01...2021-01-31"), env
+        "yellow/daily_trips,yellow/warehouse_trips", ("--partition-range", "2021-01-01...2021-01-31"), env
     )
     assert daily.returncode == 0, daily.stderr[-3000:]
     assert len(lake_days(tmp_path / "lake", "yellow")) == 31
@@ -106,11 +107,11 @@ def test_asset_materialize_of_a_missing_month_fails_with_the_reason(
     tmp_path: Path, source_server: SourceServer
 ) -> None:
     result = materialize_on_the_command_line(
-        "raw/green_trips", ("--partition", "2021-05"), env_for(tmp_path, source_server)
+        "green/raw_trips", ("--partition", "2021-05"), env_for(tmp_path, source_server)
     )
     assert result.returncode != 0
     assert "month not published" in result.stdout + result.stderr
-    assert not (tmp_path / "lake" / "raw").exists()
+    assert not (tmp_path / "lake" / "green").exists()
 
 
 def graphql(port: int, query: str) -> dict:
@@ -155,7 +156,7 @@ def test_dagster_dev_loads_the_location_without_errors(tmp_path: Path, source_se
             time.sleep(1)
         assert entries, "dagster dev never answered on its GraphQL API"
         [location] = entries
-        assert {"raw/yellow_trips", "warehouse/green_trips", "rejected/green_trips"} <= loaded_asset_keys(
+        assert {"yellow/raw_trips", "green/warehouse_trips", "green/rejected_trips"} <= loaded_asset_keys(
             location
         )
     finally:
@@ -170,13 +171,10 @@ def test_dagster_dev_loads_the_location_without_errors(tmp_path: Path, source_se
 def test_the_repo_instance_config_works_with_no_variables(
     tmp_path: Path, source_server: SourceServer
 ) -> None:
-    """Dagster reads the working folder's dagster.yaml when DAGSTER_HOME is unset: with no
-    DAGSTER_POSTGRES_* set, the repo's file must give a working SQLite instance.
-    """
+    """The repo's dagster.yaml, where Dagster finds it with DAGSTER_HOME unset, needs no variable."""
     source_server.publish("green", "2021-01")
     (tmp_path / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
     env = {k: v for k, v in env_for(tmp_path, source_server).items() if k != "DAGSTER_HOME"}
-    result = materialize_on_the_command_line("raw/green_trips", ("--partition", "2021-01"), env, cwd=tmp_path)
+    result = materialize_on_the_command_line("green/raw_trips", ("--partition", "2021-01"), env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / ".dagster_home" / "storage").is_dir()
-    assert (tmp_path / "lake" / "raw" / "green_trips" / "2021-01.parquet").is_file()
+    assert (tmp_path / "lake" / "green" / "raw_trips" / "2021-01.parquet").is_file()

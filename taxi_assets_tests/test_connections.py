@@ -96,7 +96,7 @@ def test_the_bigquery_warehouse_is_checked_with_select_1(
     monkeypatch.setenv("TAXI_WAREHOUSE", "bigquery")
     monkeypatch.delenv("GCP_PROJECT")
     ok, detail = outcome_of("warehouse")
-    assert not ok and "GCP_PROJECT not set" in detail
+    assert not ok and "GCP_PROJECT is not set" in detail
 
     monkeypatch.setenv("TAXI_WAREHOUSE", "snowflake")
     assert [(c.sink, c.ok) for c in check_environment()] == [("settings", False)]

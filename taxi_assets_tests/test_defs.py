@@ -4,6 +4,9 @@ import dagster as dg
 import pytest
 
 from taxi_assets.constants import SERVICES
+from taxi_assets.keys import POSTGRES, WAREHOUSE, asset_key
+from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets.source import TaxiSource
 
 
 @pytest.fixture
@@ -17,22 +20,29 @@ def test_definitions_load(defs: dg.Definitions) -> None:
     dg.Definitions.validate_loadable(defs)
 
 
-def test_each_service_is_a_group_with_a_prefix_per_stage(defs: dg.Definitions) -> None:
+def test_each_service_is_a_group_and_a_prefix_with_a_key_per_stage(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     for service in SERVICES:
         keys = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).group_name == service}
-        stages = ("raw", "cleaned", "rejected", "daily", "warehouse")
-        assert keys == {f"{stage}/{service}_trips" for stage in stages} | {f"postgres/{service}_cab_data"}
+        stages = ("raw", "cleaned", "rejected", "postgres", "daily", "warehouse")
+        assert keys == {f"{service}/{stage}_trips" for stage in stages}
+
+
+def test_the_course_s_table_names_are_kept(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    for service in SERVICES:
+        assert graph.get(asset_key(service, POSTGRES)).metadata["dagster/table_name"] == f"{service}_cab_data"
+        assert graph.get(asset_key(service, WAREHOUSE)).metadata["dagster/table_name"] == f"{service}_trips"
 
 
 def test_upstream_of_the_warehouse_is_the_whole_flow(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
-    upstream = dg.AssetSelection.assets(dg.AssetKey(["warehouse", "yellow_trips"])).upstream().resolve(graph)
+    upstream = dg.AssetSelection.assets(asset_key("yellow", WAREHOUSE)).upstream().resolve(graph)
     assert {k.to_user_string() for k in upstream} == {
-        "raw/yellow_trips",
-        "cleaned/yellow_trips",
-        "daily/yellow_trips",
-        "warehouse/yellow_trips",
+        "yellow/raw_trips",
+        "yellow/cleaned_trips",
+        "yellow/daily_trips",
+        "yellow/warehouse_trips",
     }
 
 
@@ -48,11 +58,11 @@ def test_checks_are_attached_to_what_they_check(defs: dg.Definitions) -> None:
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     for service in SERVICES:
         assert {
-            (f"cleaned/{service}_trips", "passengers_and_distance_positive"),
-            (f"cleaned/{service}_trips", "pickups_inside_partition"),
-            (f"cleaned/{service}_trips", "reconciles_with_raw"),
-            (f"cleaned/{service}_trips", "known_vendor_ids"),
-            (f"warehouse/{service}_trips", "matches_lake"),
+            (f"{service}/cleaned_trips", "passengers_and_distance_positive"),
+            (f"{service}/cleaned_trips", "pickups_inside_partition"),
+            (f"{service}/cleaned_trips", "reconciles_with_raw"),
+            (f"{service}/cleaned_trips", "known_vendor_ids"),
+            (f"{service}/warehouse_trips", "matches_lake"),
         } <= checks
 
 
@@ -61,7 +71,56 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, cle
 
     monkeypatch.setenv("TAXI_LAKE_URI", "/srv/lake")
     resources = build_resources()
-    assert isinstance(resources["io_manager"].base_uri, dg.EnvVar)
-    assert resources["io_manager"].base_uri.get_value() == "/srv/lake"
+    assert isinstance(resources["lake"].base_uri, dg.EnvVar)
+    assert resources["lake"].process_config_and_initialize().base_uri == "/srv/lake"
     monkeypatch.delenv("TAXI_LAKE_URI")
-    assert build_resources()["io_manager"].base_uri == "data/lake"
+    assert build_resources()["lake"].base_uri == "data/lake"
+
+
+def test_a_run_config_that_sets_some_fields_keeps_the_environment_s_others(
+    monkeypatch: pytest.MonkeyPatch, clean_env: None, tmp_path
+) -> None:
+    """The launchpad's partial override: only timeout and retries for the source, only the port
+    for PostgreSQL; every other field keeps what the environment says, not the built-in value.
+    """
+    from taxi_assets.resources import build_resources
+
+    monkeypatch.setenv("TAXI_SOURCE_URL_TEMPLATE", "http://127.0.0.1:9/{service}_{month}.csv.gz")
+    monkeypatch.setenv("POSTGRES_HOST", "db.internal")
+    monkeypatch.setenv("POSTGRES_SCHEMA", "taxi")
+    resources = build_resources()
+    seen = {}
+
+    @dg.asset
+    def probe(taxi_source: TaxiSource, postgres: PostgresResource) -> None:
+        seen.update(url=taxi_source.url_template, timeout=taxi_source.timeout_seconds)
+        seen.update(host=postgres.host, port=postgres.port, schema=postgres.schema_name)
+
+    run_config = {
+        "resources": {
+            "taxi_source": {"config": {"timeout_seconds": 5, "retries": 1}},
+            "postgres": {"config": {"port": 6543}},
+        }
+    }
+    assert dg.materialize(
+        [probe],
+        resources={"taxi_source": resources["taxi_source"], "postgres": resources["postgres"]},
+        run_config=run_config,
+    ).success
+    assert seen == {
+        "url": "http://127.0.0.1:9/{service}_{month}.csv.gz",
+        "timeout": 5,
+        "host": "db.internal",
+        "port": 6543,
+        "schema": "taxi",
+    }
+
+
+def test_a_whole_number_setting_that_is_not_one_is_named(
+    monkeypatch: pytest.MonkeyPatch, clean_env: None
+) -> None:
+    from taxi_assets.resources import SettingError, build_resources
+
+    monkeypatch.setenv("POSTGRES_PORT", "abc")
+    with pytest.raises(SettingError, match=r"^POSTGRES_PORT 'abc' is not a whole number$"):
+        build_resources()

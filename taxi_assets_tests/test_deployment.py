@@ -159,7 +159,7 @@ def test_code_server_as_compose_runs_it_serves_the_web_ui(
 
         [location] = wait_for("the web server to load the location", loaded, timeout=120)
         keys = loaded_asset_keys(location)
-        assert {"raw/yellow_trips", "postgres/green_cab_data", "warehouse/green_trips"} <= keys
+        assert {"yellow/raw_trips", "green/postgres_trips", "green/warehouse_trips"} <= keys
     finally:
         if webserver:
             stop(webserver)

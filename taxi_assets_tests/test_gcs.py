@@ -8,8 +8,9 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from taxi_assets.resources.lake import ParquetLake
-from taxi_assets_tests.conftest import GcsEmulator, Sinks, SourceServer
+from taxi_assets.keys import DAILY
+from taxi_assets.resources.lake import Lake
+from taxi_assets_tests.conftest import GcsEmulator, Sinks, SourceServer, resources_for
 from taxi_assets_tests.session import (
     course_cleaning,
     failure_message,
@@ -24,13 +25,14 @@ JANUARY = [f"2021-01-{d:02d}" for d in range(1, 32)]
 
 
 def on_gcs(sinks: Sinks, gcs: GcsEmulator, uri: str | None = None, **settings: str) -> dict:
-    lake = ParquetLake(
+    lake = Lake(
         base_uri=uri or f"gs://{gcs.bucket}/lake",
         gcs_endpoint=gcs.endpoint,
         gcp_project=gcs.project,
         **settings,
     )
-    return {**sinks.resources, "io_manager": lake}
+    resources = sinks.resources
+    return resources_for(resources["taxi_source"], lake, resources["warehouse"], resources["postgres"])
 
 
 def gcs_filesystem(gcs: GcsEmulator) -> pafs.GcsFileSystem:
@@ -50,19 +52,19 @@ def test_a_month_on_gs_flows_through_every_stage(
 
     assert gcs.objects() == sorted(
         [
-            "lake/raw/yellow_trips/2021-01.parquet",
-            "lake/cleaned/yellow_trips/2021-01.parquet",
-            "lake/rejected/yellow_trips/2021-01.parquet",
-            *(f"lake/daily/yellow_trips/pickup_date={d}/part-0.parquet" for d in JANUARY),
+            "lake/yellow/raw_trips/2021-01.parquet",
+            "lake/yellow/cleaned_trips/2021-01.parquet",
+            "lake/yellow/rejected_trips/2021-01.parquet",
+            *(f"lake/yellow/daily_trips/pickup_date={d}/part-0.parquet" for d in JANUARY),
         ]
     )
     expected = course_cleaning(published, "yellow", "2021-01")
-    blob = gcs.client().bucket(gcs.bucket).blob("lake/cleaned/yellow_trips/2021-01.parquet")
+    blob = gcs.client().bucket(gcs.bucket).blob("lake/yellow/cleaned_trips/2021-01.parquet")
     cleaned = pq.read_table(pa.BufferReader(blob.download_as_bytes()))
     assert cleaned.num_rows == len(expected)
 
     dataset = ds.dataset(
-        f"{gcs.bucket}/lake/daily/yellow_trips",
+        f"{gcs.bucket}/lake/yellow/daily_trips",
         filesystem=gcs_filesystem(gcs),
         format="parquet",
         partitioning="hive",
@@ -72,12 +74,12 @@ def test_a_month_on_gs_flows_through_every_stage(
     assert {str(k)[:10]: int(v) for k, v in per_day.items()} == oracle
     assert warehouse_rows_per_day(sinks.duckdb_path, "yellow") == oracle
 
-    [daily] = [m for m in days.get_asset_materialization_events() if m.asset_key.path[0] == "daily"][:1]
+    [daily] = [m for m in days.get_asset_materialization_events() if m.asset_key.path[-1] == DAILY][:1]
     metadata = daily.materialization.metadata
-    assert metadata["lake_uri"].value == f"gs://{gcs.bucket}/lake/daily/yellow_trips"
+    assert metadata["lake_uri"].value == f"gs://{gcs.bucket}/lake/yellow/daily_trips"
     assert metadata["files_written"].value == 31 and metadata["bytes_written"].value > 0
     assert (
-        f"gs://{gcs.bucket}/lake/daily/yellow_trips/pickup_date=2021-01-01/part-0.parquet"
+        f"gs://{gcs.bucket}/lake/yellow/daily_trips/pickup_date=2021-01-01/part-0.parquet"
         in metadata["files"].value
     )
 
@@ -89,7 +91,7 @@ def test_rewriting_days_leaves_exactly_one_file_per_day(
     resources = on_gcs(sinks, gcs)
     materialize_month(resources, "green", "2021-01")
     materialize_days(resources, "green", "2021-01-01", "2021-01-31")
-    day = "lake/daily/green_trips/pickup_date=2021-01-05"
+    day = "lake/green/daily_trips/pickup_date=2021-01-05"
     # What re-running the course's write_to_dataset leaves: another file beside the first.
     bucket = gcs.client().bucket(gcs.bucket)
     bucket.blob(f"{day}/5d1c0e2f-0.parquet").upload_from_string(
@@ -100,11 +102,11 @@ def test_rewriting_days_leaves_exactly_one_file_per_day(
     for _ in range(2):
         assert materialize_days(resources, "green", "2021-01-05", "2021-01-06").success
     for d in ("2021-01-05", "2021-01-06"):
-        assert gcs.objects(f"lake/daily/green_trips/pickup_date={d}/") == [
-            f"lake/daily/green_trips/pickup_date={d}/part-0.parquet"
+        assert gcs.objects(f"lake/green/daily_trips/pickup_date={d}/") == [
+            f"lake/green/daily_trips/pickup_date={d}/part-0.parquet"
         ]
     assert bucket.blob(f"{day}/part-0.parquet").download_as_bytes() == before
-    assert len(gcs.objects("lake/daily/green_trips/")) == 31
+    assert len(gcs.objects("lake/green/daily_trips/")) == 31
 
 
 @pytest.mark.parametrize(
@@ -149,7 +151,7 @@ def test_a_key_file_that_is_not_a_key_names_the_setting(tmp_path, gcs: GcsEmulat
     key.write_text('{"type": "service_account", "project_id": "x"}')
     monkeypatch.delenv("GOOGLE_SERVICE_ACC_KEY_FILEPATH", raising=False)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
-    lake = ParquetLake(base_uri=f"gs://{gcs.bucket}/lake", gcs_endpoint=gcs.endpoint)
+    lake = Lake(base_uri=f"gs://{gcs.bucket}/lake", gcs_endpoint=gcs.endpoint)
     with pytest.raises(
         Exception,
         match=r"GOOGLE_APPLICATION_CREDENTIALS: .*key.json' is not a usable Google credentials file",
@@ -168,11 +170,11 @@ def test_a_write_failing_midway_leaves_the_previous_day_readable(
     resources = on_gcs(sinks, gcs)
     materialize_month(resources, "yellow", "2021-01")
     materialize_days(resources, "yellow", "2021-01-01", "2021-01-31")
-    day = "lake/daily/yellow_trips/pickup_date=2021-01-07/part-0.parquet"
+    day = "lake/yellow/daily_trips/pickup_date=2021-01-07/part-0.parquet"
     before = gcs.client().bucket(gcs.bucket).blob(day).download_as_bytes()
     objects = gcs.objects()
 
-    import taxi_assets.resources.lake as lake_module
+    import taxi_assets.resources.lake_files as lake_module
 
     real_write = pq.write_table
 

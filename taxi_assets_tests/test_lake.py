@@ -1,39 +1,48 @@
-"""The lake IO manager on its own: a daily asset's rows land in their day's file, whatever their order."""
+"""The lake on its own: a day's rows land in their day's file whatever their order, and nothing else."""
 
 import datetime as dt
 from pathlib import Path
 
-import dagster as dg
-import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pytest
 
-from taxi_assets.resources.lake import ParquetLake
+from taxi_assets.resources.lake import Lake
+from taxi_assets.resources.lake_files import LakeError
+
+DAYS = [dt.date(2021, 1, d) for d in (1, 2, 3)]
 
 
 def test_days_in_any_row_order_land_in_their_own_files(tmp_path: Path) -> None:
-    days = dg.DailyPartitionsDefinition(start_date="2021-01-01", end_date="2021-01-04")
+    # Not in day order, as a hand-made table may be.
+    rows = pa.table({"trip": [5, 1, 4, 2, 3], "pickup_date": [dt.date(2021, 1, d) for d in (3, 1, 3, 2, 2)]})
+    Lake(base_uri=str(tmp_path)).replace_days(["trips"], "pickup_date", rows, DAYS)
 
-    @dg.asset(partitions_def=days, metadata={"partition_expr": "pickup_date"})
-    def trips() -> pd.DataFrame:
-        # Not in day order, as a hand-made or pandas-built frame may be.
-        return pd.DataFrame(
-            {
-                "trip": [5, 1, 4, 2, 3],
-                "pickup_date": [dt.date(2021, 1, d) for d in (3, 1, 3, 2, 2)],
-            }
-        )
-
-    result = dg.materialize(
-        [trips],
-        resources={"io_manager": ParquetLake(base_uri=str(tmp_path))},
-        tags={
-            "dagster/asset_partition_range_start": "2021-01-01",
-            "dagster/asset_partition_range_end": "2021-01-03",
-        },
-    )
-    assert result.success
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.parquet"))
     assert files == [f"trips/pickup_date=2021-01-0{d}/part-0.parquet" for d in (1, 2, 3)]
     written = ds.dataset(tmp_path / "trips", partitioning="hive").to_table().to_pandas()
     per_day = written.groupby(written["pickup_date"].astype(str))["trip"].apply(sorted).to_dict()
     assert per_day == {"2021-01-01": [1], "2021-01-02": [2, 3], "2021-01-03": [4, 5]}
+    assert Lake(base_uri=str(tmp_path)).day_counts(["trips"], "pickup_date", DAYS) == {
+        "2021-01-01": 1,
+        "2021-01-02": 2,
+        "2021-01-03": 2,
+    }
+
+
+def test_rows_of_a_day_the_write_does_not_own_change_nothing(tmp_path: Path) -> None:
+    lake = Lake(base_uri=str(tmp_path))
+    rows = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 9)]})
+    with pytest.raises(LakeError, match="outside 2021-01-01 … 2021-01-03"):
+        lake.replace_days(["trips"], "pickup_date", rows, DAYS)
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_a_month_file_is_replaced_whole_and_read_back(tmp_path: Path) -> None:
+    lake = Lake(base_uri=str(tmp_path))
+    lake.write_month(["yellow", "raw_trips"], "2021-01", pa.table({"trip": [1, 2, 3]}))
+    lake.write_month(["yellow", "raw_trips"], "2021-01", pa.table({"trip": [7]}))
+    assert lake.read_month(["yellow", "raw_trips"], "2021-01").column("trip").to_pylist() == [7]
+    assert [p.name for p in (tmp_path / "yellow" / "raw_trips").iterdir()] == ["2021-01.parquet"]
+    with pytest.raises(LakeError, match=r"yellow/raw_trips 2021-02 is not in the lake yet"):
+        lake.read_month(["yellow", "raw_trips"], "2021-02")

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from taxi_assets.definitions import defs as repo_defs
+from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE
 from taxi_assets.schedules import daily_schedule as DAILY_SCHEDULE
 from taxi_assets.schedules import monthly_schedule as MONTHLY_SCHEDULE
 from taxi_assets.sensors import days_of_new_months_sensor, new_month_sensor
@@ -56,7 +57,7 @@ def new_month_tick(instance: dg.DagsterInstance, server: SourceServer, cursor: s
 
 
 def requested(result: dg.SensorResult) -> list[tuple[str, str]]:
-    return [(r.asset_selection[0].path[-1].split("_")[0], r.partition_key) for r in result.run_requests]
+    return [(r.asset_selection[0].path[0], r.partition_key) for r in result.run_requests]
 
 
 def test_new_month_sensor_requests_published_months_and_explains_the_rest(
@@ -72,7 +73,7 @@ def test_new_month_sensor_requests_published_months_and_explains_the_rest(
     assert requested(first) == [("yellow", "2021-02"), ("yellow", "2021-03"), ("green", "2021-01")]
     assert json.loads(first.cursor) == {"yellow": "2021-03", "green": "2021-01"}
     [yellow_feb, *_] = first.run_requests
-    assert set(yellow_feb.asset_selection) == set(keys("yellow", "raw", "cleaned", "rejected", "postgres"))
+    assert set(yellow_feb.asset_selection) == set(keys("yellow", RAW, CLEANED, REJECTED, POSTGRES))
     assert set(source_server.faults.methods) == {"HEAD", "GET"}  # GETs are the materialisation's
     source_server.faults.methods.clear()
 
@@ -109,7 +110,7 @@ def test_days_follow_each_new_cleaned_month(
     materialize_month(sinks.resources, "green", "2021-02", instance=instance)
     second = tick(first.cursor)
     [request] = second.run_requests
-    assert set(request.asset_selection) == set(keys("green", "daily", "warehouse"))
+    assert set(request.asset_selection) == set(keys("green", DAILY, WAREHOUSE))
     assert request.tags["dagster/asset_partition_range_start"] == "2021-02-01"
     assert request.tags["dagster/asset_partition_range_end"] == "2021-02-28"
     assert tick(second.cursor).run_requests == []
@@ -134,10 +135,10 @@ def test_a_run_can_point_the_source_elsewhere_from_the_launchpad(
     template = f"{source_server.base_url}/mirror/{{service}}_tripdata_{{month}}.csv.gz"
     result = dg.materialize(
         DEFINITIONS,
-        selection=dg.AssetSelection.assets(*keys("yellow", "raw")),
+        selection=dg.AssetSelection.assets(*keys("yellow", RAW)),
         resources=sinks.resources,
         partition_key="2021-01",
         run_config={"resources": {"taxi_source": {"config": {"url_template": template}}}},
     )
-    [materialization] = result.asset_materializations_for_node("raw__yellow_trips")
+    [materialization] = result.asset_materializations_for_node("yellow__raw_trips")
     assert materialization.metadata["source_url"].value == template.format(service="yellow", month="2021-01")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from taxi_assets.constants import CLEANED, RAW, REJECTED
+from taxi_assets.keys import CLEANED, RAW, REJECTED
 from taxi_assets.schema import SCHEMAS
 from taxi_assets_tests.conftest import MONTH_ROWS, Sinks, SourceServer
 from taxi_assets_tests.session import (
@@ -52,12 +52,10 @@ def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: S
         "trip_distance_not_positive",
     }
     metadata = month.asset_materializations_for_node(f"{service}_clean_trips")
-    by_key = {m.asset_key.path[0]: m.metadata for m in metadata}
-    assert (
-        by_key["rejected"]["rejected_by_reason"].value == rejected["reject_reason"].value_counts().to_dict()
-    )
-    assert by_key["cleaned"]["dagster/partition_row_count"].value == len(cleaned)
-    assert "preview" in by_key["cleaned"] and "dagster/column_schema" in by_key["cleaned"]
+    by_key = {m.asset_key.path[-1]: m.metadata for m in metadata}
+    assert by_key[REJECTED]["rejected_by_reason"].value == rejected["reject_reason"].value_counts().to_dict()
+    assert by_key[CLEANED]["dagster/partition_row_count"].value == len(cleaned)
+    assert "preview" in by_key[CLEANED] and "dagster/column_schema" in by_key[CLEANED]
 
     days = materialize_days(sinks.resources, service, "2021-01-01", "2021-01-31")
     assert days.success
@@ -88,7 +86,7 @@ def test_a_day_rewritten_leaves_no_stale_files(source_server: SourceServer, sink
     source_server.publish("yellow", "2021-01")
     materialize_month(sinks.resources, "yellow", "2021-01")
     materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31")
-    day = sinks.lake_dir / "daily" / "yellow_trips" / "pickup_date=2021-01-05"
+    day = sinks.lake_dir / "yellow" / "daily_trips" / "pickup_date=2021-01-05"
     # What the course's write_to_dataset leaves behind when re-run: another file beside ours.
     (day / "3f2c9b1e0a-0.parquet").write_bytes((day / "part-0.parquet").read_bytes())
 
@@ -140,7 +138,7 @@ def test_lake_written_by_us_is_readable_by_pyarrow_dataset(source_server: Source
     source_server.publish("yellow", "2021-01")
     materialize_month(sinks.resources, "yellow", "2021-01")
     materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31")
-    dataset = ds.dataset(Path(sinks.lake_dir, "daily", "yellow_trips"), format="parquet", partitioning="hive")
+    dataset = ds.dataset(Path(sinks.lake_dir, "yellow", "daily_trips"), format="parquet", partitioning="hive")
     one_day = dataset.to_table(filter=ds.field("pickup_date") == "2021-01-15").to_pandas()
     assert len(one_day) == warehouse_rows_per_day(sinks.duckdb_path, "yellow")["2021-01-15"]
     assert (pd.to_datetime(one_day["tpep_pickup_datetime"]).dt.date == dt.date(2021, 1, 15)).all()

@@ -6,21 +6,15 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 
-from taxi_assets.constants import CLEANED
+from taxi_assets.io_managers.postgres import PostgresIOManager
+from taxi_assets.keys import CLEANED, POSTGRES
 from taxi_assets.resources import POSTGRES_IO_MANAGER
-from taxi_assets.resources.postgres import (
-    PostgresError,
-    PostgresPandasIOManager,
-    PostgresResource,
-    postgres_type,
-    quote_ident,
-    quote_literal,
-    replace_rows,
-)
+from taxi_assets.resources.column_types import postgres_type
+from taxi_assets.resources.postgres import PostgresError, PostgresResource
+from taxi_assets.resources.sql import quote_ident, quote_literal
 from taxi_assets.schema import SCHEMAS
 from taxi_assets_tests.conftest import Sinks, SourceServer
 from taxi_assets_tests.session import (
@@ -43,9 +37,15 @@ EXPECTED_TYPES = {
     "pickup_date": "date",
 }
 
-JANUARY = dg.TimeWindow(dt.datetime(2021, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 2, 1, tzinfo=dt.UTC))
+JANUARY = (dt.date(2021, 1, 1), dt.date(2021, 2, 1))
 # Two trips of January, on its first and last day.
 JANUARY_TRIPS = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 31)]})
+
+
+def replace_january(pg: PostgresResource, rows: pa.Table) -> None:
+    """What the PostgreSQL IO manager does for a month: evolve the table, swap the month in."""
+    pg.evolve_table("trips", rows.schema, "pickup_date", {})
+    pg.replace_month("trips", "pickup_date", rows, *JANUARY)
 
 
 def column_types(postgres: PostgresResource, table: str) -> dict[str, str]:
@@ -129,7 +129,7 @@ def test_a_load_failing_halfway_leaves_the_previous_rows(source_server: SourceSe
     source_server.publish("yellow", "2021-01", seed=3)
     result = dg.materialize(
         DEFINITIONS,
-        selection=dg.AssetSelection.assets(*keys("yellow", "postgres")),
+        selection=dg.AssetSelection.assets(*keys("yellow", POSTGRES)),
         resources=sinks.resources,
         partition_key="2021-01",
         raise_on_error=False,
@@ -152,7 +152,7 @@ def test_a_month_split_between_copy_connections_lands_whole_and_once(
     month = pa.table({"trip": pa.array(np.arange(rows)), "pickup_date": days})
 
     for _ in range(2):
-        replace_rows(pg, "trips", month, partition_expr="pickup_date", window=JANUARY)
+        replace_january(pg, month)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT count(*), count(DISTINCT trip), min(pickup_date), max(pickup_date) "
@@ -164,11 +164,11 @@ def test_a_month_split_between_copy_connections_lands_whole_and_once(
 
 def test_rows_outside_the_month_fail_the_load_and_change_nothing(postgres: PostgresResource) -> None:
     pg = postgres
-    replace_rows(pg, "trips", JANUARY_TRIPS, partition_expr="pickup_date", window=JANUARY)
+    replace_january(pg, JANUARY_TRIPS)
     stray = pa.table({"trip": [3, 4], "pickup_date": [dt.date(2021, 1, 2), dt.date(2021, 2, 1)]})
 
     with pytest.raises(PostgresError, match=r"trips .*previous rows are kept.*check constraint"):
-        replace_rows(pg, "trips", stray, partition_expr="pickup_date", window=JANUARY)
+        replace_january(pg, stray)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT trip FROM {pg.table('trips')} ORDER BY trip")
         assert cur.fetchall() == [(1,), (2,)]
@@ -180,11 +180,11 @@ def test_a_load_killed_midway_leaves_nothing_in_the_way_of_the_next(postgres: Po
     in only at the end); the next load of that month drops it and lands.
     """
     pg = postgres
-    replace_rows(pg, "trips", JANUARY_TRIPS, partition_expr="pickup_date", window=JANUARY)
+    replace_january(pg, JANUARY_TRIPS)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(f"CREATE TABLE {pg.table('trips_2021_01_loading')} AS SELECT 99 AS half_loaded")
 
-    replace_rows(pg, "trips", JANUARY_TRIPS.slice(1), partition_expr="pickup_date", window=JANUARY)
+    replace_january(pg, JANUARY_TRIPS.slice(1))
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT trip FROM {pg.table('trips')}")
         assert cur.fetchall() == [(2,)]
@@ -224,16 +224,14 @@ def test_the_table_reads_back_as_an_asset_input(source_server: SourceServer, sin
 
     @dg.asset(
         partitions_def=dg.MonthlyPartitionsDefinition(start_date="2019-01", fmt="%Y-%m"),
-        ins={"trips": dg.AssetIn(key=keys("green", "postgres")[0], input_manager_key=POSTGRES_IO_MANAGER)},
+        ins={"trips": dg.AssetIn(key=keys("green", POSTGRES)[0], input_manager_key=POSTGRES_IO_MANAGER)},
     )
-    def trips_per_day(trips: pd.DataFrame) -> dg.MaterializeResult:
-        per_day = trips.groupby("pickup_date").size()
+    def trips_per_day(trips: pa.Table) -> dg.MaterializeResult:
+        per_day = trips.to_pandas().groupby("pickup_date").size()
         return dg.MaterializeResult(metadata={"days": len(per_day), "rows": int(per_day.sum())})
 
     source = [
-        d
-        for d in DEFINITIONS
-        if isinstance(d, dg.AssetsDefinition) and keys("green", "postgres")[0] in d.keys
+        d for d in DEFINITIONS if isinstance(d, dg.AssetsDefinition) and keys("green", POSTGRES)[0] in d.keys
     ]
     result = dg.materialize(
         [trips_per_day, *(s.to_source_asset() for s in source)],
@@ -270,7 +268,7 @@ def test_odd_schema_names_are_quoted_not_executed(
         **{**dict(postgres_server), "schema_name": f"{schema_name} {uuid.uuid4().hex[:6]}"}
     )
     source_server.publish("green", "2021-01")
-    resources = {**sinks.resources, POSTGRES_IO_MANAGER: PostgresPandasIOManager(postgres=odd)}
+    resources = {**sinks.resources, "postgres": odd, POSTGRES_IO_MANAGER: PostgresIOManager(postgres=odd)}
     try:
         assert materialize_month(resources, "green", "2021-01").success
         cleaned = read_lake_month(sinks.lake_dir, CLEANED, "green", "2021-01")
@@ -290,13 +288,17 @@ def test_dagster_instance_on_postgres_records_the_runs(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The repo's dagster.yaml, with DAGSTER_POSTGRES_* pointing at the real server, in a fresh database."""
+    """The deployment's dagster.yaml, with DAGSTER_POSTGRES_* pointing at the real server, in a fresh
+    database.
+    """
     database = f"dagster_{uuid.uuid4().hex[:10]}"
     _create_database(postgres_server, database)
     try:
         home = tmp_path / "dagster_home"
         home.mkdir()
-        (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
+        (home / "dagster.yaml").write_text(
+            (Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text()
+        )
         for name, value in {
             "DAGSTER_POSTGRES_HOST": postgres_server.host,
             "DAGSTER_POSTGRES_PORT": str(postgres_server.port),
@@ -313,7 +315,7 @@ def test_dagster_instance_on_postgres_records_the_runs(
         with dg.DagsterInstance.from_config(str(home)) as instance:
             [run] = instance.get_runs()
             assert run.run_id == result.run_id and run.is_success
-            events = instance.fetch_materializations(keys("yellow", "postgres")[0], limit=10).records
+            events = instance.fetch_materializations(keys("yellow", POSTGRES)[0], limit=10).records
             assert [e.partition_key for e in events] == ["2021-01"]
             assert events[0].run_id == run.run_id
     finally:

@@ -7,20 +7,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from taxi_assets.assets.raw import raw_key
-from taxi_assets.constants import CLEANED, KNOWN_VENDOR_IDS, REJECTED, trips_table
+from taxi_assets.constants import KNOWN_VENDOR_IDS
+from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
-from taxi_assets.partitions import monthly_partitions
+from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
 from taxi_assets.schema import REJECT_REASON, TripSchema
 from taxi_assets.transform import CleanedMonth, clean_trips
-
-
-def cleaned_key(schema: TripSchema) -> dg.AssetKey:
-    return dg.AssetKey([CLEANED, trips_table(schema.service)])
-
-
-def rejected_key(schema: TripSchema) -> dg.AssetKey:
-    return dg.AssetKey([REJECTED, trips_table(schema.service)])
 
 
 def _count_false(mask: pa.ChunkedArray) -> int:
@@ -30,7 +22,7 @@ def _count_false(mask: pa.ChunkedArray) -> int:
 def _checks(
     schema: TripSchema, result: CleanedMonth, raw: pa.Table, start: pd.Timestamp, end: pd.Timestamp
 ) -> Iterator[dg.AssetCheckResult]:
-    key = cleaned_key(schema)
+    key = asset_key(schema.service, CLEANED)
     cleaned = result.cleaned
     # Missing values fail each test, as they did when the checks were pandas comparisons.
     positive = pc.and_(
@@ -77,7 +69,7 @@ def _checks(
 
 def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
     service = schema.service
-    key = cleaned_key(schema)
+    key, raw_key, rejected_key = (asset_key(service, stage) for stage in (CLEANED, RAW, REJECTED))
     descriptions = schema.descriptions(snake=True)
 
     @dg.multi_asset(
@@ -91,7 +83,7 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
                 kinds={"parquet", "pyarrow"},
             ),
             "rejected": dg.AssetOut(
-                key=rejected_key(schema),
+                key=rejected_key,
                 description=f"{service.title()}-cab rows cleaning dropped, each with its reject_reason.",
                 metadata={
                     "dagster/column_schema": column_schema(
@@ -102,9 +94,9 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
                 kinds={"parquet", "pyarrow"},
             ),
         },
-        ins={"raw": dg.AssetIn(key=raw_key(schema))},
+        ins={"raw": dg.AssetIn(key=raw_key)},
         partitions_def=monthly_partitions,
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        backfill_policy=MONTHLY_BACKFILL,
         group_name=service,
         check_specs=[
             dg.AssetCheckSpec(
@@ -123,7 +115,7 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
                 "reconciles_with_raw",
                 asset=key,
                 blocking=True,
-                additional_deps=[raw_key(schema), rejected_key(schema)],
+                additional_deps=[raw_key, rejected_key],
                 description="Cleaned rows + rejected rows = raw rows: nothing is lost.",
             ),
             dg.AssetCheckSpec(

@@ -2,21 +2,12 @@
 
 import dagster as dg
 
-from taxi_assets.assets.cleaned import cleaned_key
 from taxi_assets.chunks import MonthChunks
-from taxi_assets.constants import DAILY, trips_table
+from taxi_assets.keys import CLEANED, DAILY, asset_key
 from taxi_assets.metadata import column_schema
-from taxi_assets.partitions import daily_partitions, days_in
+from taxi_assets.partitions import DAILY_BACKFILL, daily_partitions, days_in
+from taxi_assets.resources import LAKE_DAYS_IO_MANAGER, LAKE_MONTHS
 from taxi_assets.schema import PICKUP_DATE, TripSchema
-
-
-def daily_key(schema: TripSchema) -> dg.AssetKey:
-    return dg.AssetKey([DAILY, trips_table(schema.service)])
-
-
-# A range of days runs as one run (one process per step, not per day) that reads each cleaned
-# month once, a month at a time; this is also what `--partition-range` on the CLI requires.
-DAILY_BACKFILL = dg.BackfillPolicy.single_run()
 
 
 def build_daily_trips(schema: TripSchema) -> dg.AssetsDefinition:
@@ -24,13 +15,15 @@ def build_daily_trips(schema: TripSchema) -> dg.AssetsDefinition:
     descriptions = schema.descriptions(snake=True)
 
     @dg.asset(
-        key=daily_key(schema),
+        key=asset_key(service, DAILY),
         description=f"{service.title()}-cab cleaned trips as a parquet dataset partitioned by pickup_date.",
-        ins={"cleaned": dg.AssetIn(key=cleaned_key(schema))},
+        # The cleaned months a range of days needs, read one month at a time.
+        ins={"cleaned": dg.AssetIn(key=asset_key(service, CLEANED), input_manager_key=LAKE_MONTHS)},
         partitions_def=daily_partitions,
         backfill_policy=DAILY_BACKFILL,
+        io_manager_key=LAKE_DAYS_IO_MANAGER,
         group_name=service,
-        kinds={"parquet", "pandas"},
+        kinds={"parquet", "pyarrow"},
         metadata={
             "partition_expr": PICKUP_DATE,
             "dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions),

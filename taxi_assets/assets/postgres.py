@@ -1,18 +1,14 @@
-"""The course's Postgres tables: a service's cleaned trips, one month replaced per run."""
+"""The course's PostgreSQL tables: a service's cleaned trips, one month replaced per run."""
 
 import dagster as dg
 import pyarrow as pa
 
-from taxi_assets.assets.cleaned import cleaned_key
-from taxi_assets.constants import POSTGRES, postgres_table
+from taxi_assets.constants import postgres_table
+from taxi_assets.keys import CLEANED, POSTGRES, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
-from taxi_assets.partitions import monthly_partitions
+from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
 from taxi_assets.resources import POSTGRES_IO_MANAGER
 from taxi_assets.schema import PICKUP_DATE, TripSchema
-
-
-def postgres_key(schema: TripSchema) -> dg.AssetKey:
-    return dg.AssetKey([POSTGRES, postgres_table(schema.service)])
 
 
 def build_postgres_trips(schema: TripSchema) -> dg.AssetsDefinition:
@@ -20,18 +16,19 @@ def build_postgres_trips(schema: TripSchema) -> dg.AssetsDefinition:
     descriptions = schema.descriptions(snake=True)
 
     @dg.asset(
-        key=postgres_key(schema),
+        key=asset_key(service, POSTGRES),
         description=f"{service.title()}-cab cleaned trips in PostgreSQL (the course's "
         f"{postgres_table(service)}), one month replaced per run.",
-        ins={"cleaned": dg.AssetIn(key=cleaned_key(schema))},
+        ins={"cleaned": dg.AssetIn(key=asset_key(service, CLEANED))},
         partitions_def=monthly_partitions,
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        backfill_policy=MONTHLY_BACKFILL,
         io_manager_key=POSTGRES_IO_MANAGER,
         pool="postgres",  # dagster.yaml limits concurrent writers per pool
         group_name=service,
         kinds={"postgres", "pyarrow"},
         metadata={
             "partition_expr": PICKUP_DATE,
+            "dagster/table_name": postgres_table(service),
             "dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions),
         },
     )

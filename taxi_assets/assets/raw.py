@@ -3,27 +3,23 @@
 import dagster as dg
 import pyarrow as pa
 
-from taxi_assets.constants import RAW, trips_table
+from taxi_assets.keys import RAW, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
-from taxi_assets.partitions import monthly_partitions
+from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
 from taxi_assets.schema import TripSchema
 from taxi_assets.source import TaxiSource, read_trips
-
-
-def raw_key(schema: TripSchema) -> dg.AssetKey:
-    return dg.AssetKey([RAW, trips_table(schema.service)])
 
 
 def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
     service = schema.service
 
     @dg.asset(
-        key=raw_key(schema),
+        key=asset_key(service, RAW),
         description=f"{service.title()}-cab trips of one month, typed, as published by the TLC.",
         partitions_def=monthly_partitions,
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        backfill_policy=MONTHLY_BACKFILL,
         group_name=service,
-        kinds={"csv", "pyarrow"},
+        kinds={"csv", "pyarrow", "parquet"},
         metadata={
             "dagster/column_schema": column_schema(schema.raw_arrow_schema, schema.descriptions(snake=False))
         },

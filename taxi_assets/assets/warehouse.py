@@ -2,35 +2,35 @@
 
 import dagster as dg
 
-from taxi_assets.assets.daily import DAILY_BACKFILL, daily_key
-from taxi_assets.chunks import DayCounts, MonthChunks
-from taxi_assets.constants import WAREHOUSE, trips_table
+from taxi_assets.chunks import MonthChunks
+from taxi_assets.constants import warehouse_table
+from taxi_assets.keys import DAILY, WAREHOUSE, asset_key
 from taxi_assets.metadata import column_schema
-from taxi_assets.partitions import daily_partitions
-from taxi_assets.resources import WAREHOUSE_IO_MANAGER
+from taxi_assets.partitions import DAILY_BACKFILL, daily_partitions, days_in
+from taxi_assets.resources import WAREHOUSE_IO_MANAGER, warehouse_kind
+from taxi_assets.resources.lake import Lake
+from taxi_assets.resources.warehouse import Warehouse
 from taxi_assets.schema import PICKUP_DATE, TripSchema
-
-
-def warehouse_key(schema: TripSchema) -> dg.AssetKey:
-    return dg.AssetKey([WAREHOUSE, trips_table(schema.service)])
 
 
 def build_warehouse_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.AssetChecksDefinition]:
     service = schema.service
     descriptions = schema.descriptions(snake=True)
+    key, daily_key, table = asset_key(service, WAREHOUSE), asset_key(service, DAILY), warehouse_table(service)
 
     @dg.asset(
-        key=warehouse_key(schema),
+        key=key,
         description=f"{service.title()}-cab trips in the warehouse, one table partitioned by pickup_date.",
-        ins={"daily": dg.AssetIn(key=daily_key(schema))},
+        ins={"daily": dg.AssetIn(key=daily_key)},
         partitions_def=daily_partitions,
         backfill_policy=DAILY_BACKFILL,
         io_manager_key=WAREHOUSE_IO_MANAGER,
         pool="warehouse",  # DuckDB has one writer at a time; BigQuery has quotas
         group_name=service,
-        kinds={"pandas", "sql"},
+        kinds={warehouse_kind(), "pyarrow"},
         metadata={
             "partition_expr": PICKUP_DATE,
+            "dagster/table_name": table,
             "dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions),
         },
     )
@@ -38,23 +38,27 @@ def build_warehouse_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.A
         return daily
 
     @dg.asset_check(
-        asset=warehouse_trips,
+        asset=key,
         name="matches_lake",
-        additional_ins={"daily": dg.AssetIn(key=daily_key(schema))},
         partitions_def=daily_partitions,
         description="Each day has as many rows in the warehouse as in the lake.",
     )
-    def warehouse_matches_lake(warehouse: DayCounts, daily: DayCounts) -> dg.AssetCheckResult:
+    def warehouse_matches_lake(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
+    ) -> dg.AssetCheckResult:
+        window = context.partition_time_window
+        in_warehouse = warehouse.day_counts(table, PICKUP_DATE, window.start.date(), window.end.date())
+        in_lake = lake.day_counts(daily_key.path, PICKUP_DATE, days_in(window))
         differing = {
-            day: {"warehouse": warehouse.counts.get(day, 0), "lake": daily.counts.get(day, 0)}
-            for day in sorted(set(warehouse.counts) | set(daily.counts))
-            if warehouse.counts.get(day, 0) != daily.counts.get(day, 0)
+            day: {"warehouse": in_warehouse.get(day, 0), "lake": in_lake.get(day, 0)}
+            for day in sorted(set(in_warehouse) | set(in_lake))
+            if in_warehouse.get(day, 0) != in_lake.get(day, 0)
         }
         return dg.AssetCheckResult(
             passed=not differing,
             metadata={
-                "warehouse_rows": sum(warehouse.counts.values()),
-                "lake_rows": sum(daily.counts.values()),
+                "warehouse_rows": sum(in_warehouse.values()),
+                "lake_rows": sum(in_lake.values()),
                 "days_differing": dg.MetadataValue.json(differing),
             },
         )

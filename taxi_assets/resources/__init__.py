@@ -1,4 +1,4 @@
-"""Resources and IO managers for this environment, each configured from the environment.
+"""The resources and IO managers of this environment: the one place that reads its settings.
 
 Every setting has an embedded default, so a first run needs nothing but Python:
 - ``TAXI_SOURCE_URL_TEMPLATE``: where monthly files are published (the course's GitHub mirror);
@@ -15,9 +15,7 @@ Every setting has an embedded default, so a first run needs nothing but Python:
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
-
-import dagster as dg
+from typing import Any
 
 from taxi_assets.constants import (
     DEFAULT_DUCKDB_PATH,
@@ -26,30 +24,54 @@ from taxi_assets.constants import (
     DEFAULT_SOURCE_URL_TEMPLATE,
     DEFAULT_WAREHOUSE_SCHEMA,
 )
-from taxi_assets.resources.lake import ParquetLake
-from taxi_assets.resources.postgres import PostgresPandasIOManager, PostgresResource
-from taxi_assets.resources.settings import SettingError, int_setting, setting
-from taxi_assets.resources.warehouse import DuckDBWarehouse
+from taxi_assets.io_managers.lake import LakeDaysIOManager, LakeFilesIOManager, lake_months
+from taxi_assets.io_managers.postgres import PostgresIOManager
+from taxi_assets.io_managers.warehouse import WarehouseIOManager
+from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
+from taxi_assets.resources.lake import Lake
+from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets.resources.settings import Setting, SettingError, from_environment
+from taxi_assets.resources.warehouse import Warehouse
 from taxi_assets.source import TaxiSource
 
-if TYPE_CHECKING:
-    from taxi_assets.resources.bigquery import BigQueryWarehouse
-
-LAKE_IO_MANAGER = "io_manager"
+# The keys the assets and IO managers name.
+LAKE_FILES_IO_MANAGER = "io_manager"
+LAKE_DAYS_IO_MANAGER = "lake_days_io_manager"
+LAKE_MONTHS = "lake_months"
 WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
 POSTGRES_IO_MANAGER = "postgres_io_manager"
 WAREHOUSES = ("duckdb", "bigquery")
 
+GCP_PROJECT = Setting("GCP_PROJECT", None)
+KEY_FILE = Setting("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None)
+
+
+def taxi_source_resource() -> TaxiSource:
+    return from_environment(
+        TaxiSource, url_template=Setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE)
+    )
+
+
+def lake_resource() -> Lake:
+    return from_environment(
+        Lake,
+        base_uri=Setting("TAXI_LAKE_URI", str(DEFAULT_LAKE_DIR)),
+        gcs_key_path=KEY_FILE,
+        gcs_endpoint=Setting("GCS_ENDPOINT_URL", None),
+        gcp_project=GCP_PROJECT,
+    )
+
 
 def postgres_resource() -> PostgresResource:
-    return PostgresResource(
-        host=setting("POSTGRES_HOST", "127.0.0.1"),
-        port=int_setting("POSTGRES_PORT", 5432),
-        dbname=setting("POSTGRES_DBNAME", "postgres"),
-        user=setting("POSTGRES_USER", "postgres"),
-        password=setting("POSTGRES_PASSWORD", ""),
-        schema_name=setting("POSTGRES_SCHEMA", DEFAULT_POSTGRES_SCHEMA),
-        connect_timeout=int_setting("POSTGRES_CONNECT_TIMEOUT", 10),
+    return from_environment(
+        PostgresResource,
+        host=Setting("POSTGRES_HOST", "127.0.0.1"),
+        port=Setting("POSTGRES_PORT", 5432, whole_number=True),
+        dbname=Setting("POSTGRES_DBNAME", "postgres"),
+        user=Setting("POSTGRES_USER", "postgres"),
+        password=Setting("POSTGRES_PASSWORD", ""),
+        schema_name=Setting("POSTGRES_SCHEMA", DEFAULT_POSTGRES_SCHEMA),
+        connect_timeout=Setting("POSTGRES_CONNECT_TIMEOUT", 10, whole_number=True),
     )
 
 
@@ -59,44 +81,50 @@ def warehouse_kind() -> str:
     """
     chosen = os.environ.get("TAXI_WAREHOUSE", "").strip().lower()
     if not chosen:
-        return "bigquery" if os.environ.get("GCP_PROJECT") else "duckdb"
+        return "bigquery" if GCP_PROJECT.is_set else "duckdb"
     if chosen not in WAREHOUSES:
         raise SettingError(f"TAXI_WAREHOUSE {chosen!r} is not one of {', '.join(WAREHOUSES)}")
     return chosen
 
 
-def warehouse_io_manager() -> DuckDBWarehouse | BigQueryWarehouse:
+def warehouse_resource() -> Warehouse:
     """The one place that picks the warehouse; the assets never know which one they got."""
     if warehouse_kind() == "bigquery":
         # Imported only when chosen: Google's client libraries add half a second to every
         # code-location load (each run, each CLI call) of a DuckDB deployment.
-        from taxi_assets.resources.bigquery import BigQueryWarehouse
+        from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
 
-        return BigQueryWarehouse(
-            # Required: unset, the run fails on resource start-up naming GCP_PROJECT.
-            project=dg.EnvVar("GCP_PROJECT"),
-            dataset=setting("BIGQUERY_DATASET", DEFAULT_WAREHOUSE_SCHEMA),
-            location=setting("GOOGLE_LOCATION", None),
-            key_file=setting("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None),
+        return from_environment(
+            BigQueryWarehouse,
+            project=Setting("GCP_PROJECT", ""),
+            dataset=Setting("BIGQUERY_DATASET", DEFAULT_WAREHOUSE_SCHEMA),
+            location=Setting("GOOGLE_LOCATION", None),
+            key_file=KEY_FILE,
         )
-    return DuckDBWarehouse(
-        database=setting("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
-        schema=setting("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),
+    return from_environment(
+        DuckDBWarehouse,
+        database=Setting("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
+        schema_name=Setting("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),
     )
+
+
+def io_managers(lake: Lake, warehouse: Warehouse, postgres: PostgresResource) -> dict[str, Any]:
+    """The IO managers over the given resources, under the keys the assets name."""
+    return {
+        LAKE_FILES_IO_MANAGER: LakeFilesIOManager(lake=lake),
+        LAKE_DAYS_IO_MANAGER: LakeDaysIOManager(lake=lake),
+        LAKE_MONTHS: lake_months,
+        WAREHOUSE_IO_MANAGER: WarehouseIOManager(warehouse=warehouse),
+        POSTGRES_IO_MANAGER: PostgresIOManager(postgres=postgres),
+    }
 
 
 def build_resources() -> dict[str, Any]:
     """The resources of the current environment, under the keys the assets use."""
-    return {
-        "taxi_source": TaxiSource(
-            url_template=setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE)
-        ),
-        LAKE_IO_MANAGER: ParquetLake(
-            base_uri=setting("TAXI_LAKE_URI", str(DEFAULT_LAKE_DIR)),
-            gcs_key_path=setting("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None),
-            gcs_endpoint=setting("GCS_ENDPOINT_URL", None),
-            gcp_project=setting("GCP_PROJECT", None),
-        ),
-        WAREHOUSE_IO_MANAGER: warehouse_io_manager(),
-        POSTGRES_IO_MANAGER: PostgresPandasIOManager(postgres=postgres_resource()),
+    resources = {
+        "taxi_source": taxi_source_resource(),
+        "lake": lake_resource(),
+        "warehouse": warehouse_resource(),
+        "postgres": postgres_resource(),
     }
+    return {**resources, **io_managers(resources["lake"], resources["warehouse"], resources["postgres"])}

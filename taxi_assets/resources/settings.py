@@ -1,41 +1,68 @@
-"""Reading settings from the environment: every setting the project reads is named here."""
+"""Settings from the environment, as the defaults of a resource's config fields.
+
+A resource built here has, for each setting, ``EnvVar(name)`` as its field's default when the
+variable is set (the UI shows the name, never the value), else the embedded default. Defaults,
+not configured values: a run configuration that sets only some fields of a resource keeps the
+environment's value for the others (configured values would be replaced as a whole).
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import dagster as dg
+from pydantic import Field, create_model
 
-
-def setting(name: str, default: str | None) -> str | dg.EnvVar | None:
-    """``EnvVar(name)`` when the variable is set, so the UI shows its name and not its value;
-    else the embedded default, so a first run needs no configuration.
-    """
-    return dg.EnvVar(name) if os.environ.get(name) else default
-
-
-def int_setting(name: str, default: int) -> int | dg.EnvVar:
-    """As :func:`setting`, for a whole number (Dagster converts the variable when it runs)."""
-    return dg.EnvVar.int(name) if os.environ.get(name) else default
+R = TypeVar("R", bound=dg.ConfigurableResource)
 
 
 class SettingError(ValueError):
     """A setting with a value the project cannot use; the message names it."""
 
 
-def resolved_config(resource: Any) -> dict[str, Any]:
-    """A resource's config with each ``EnvVar`` replaced by its value, as Dagster does when a run
-    starts, so that code outside a run (the connection check) sees what a run would.
-    """
-    from dagster._config.post_process import post_process_config
+@dataclass(frozen=True)
+class Setting:
+    """An environment variable that configures one field, and the field's value when it is unset."""
 
-    config = resource._convert_to_config_dictionary()
-    names = [value["env"] for value in config.values() if isinstance(value, dict) and "env" in value]
-    unset = [name for name in names if not os.environ.get(name)]
-    if unset:
-        raise SettingError(f"{', '.join(unset)} not set")
-    result = post_process_config(resource._config_schema.config_type, config)
-    if not result.success:
-        raise SettingError("; ".join(error.message for error in result.errors))
-    return dict(result.value)
+    name: str
+    default: Any = None
+    whole_number: bool = False
+
+    @property
+    def is_set(self) -> bool:
+        return bool(os.environ.get(self.name))
+
+    def value(self) -> Any:
+        """The setting's value now: what a run in this environment gets."""
+        if not self.is_set:
+            return self.default
+        raw = os.environ[self.name]
+        if not self.whole_number:
+            return raw
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingError(f"{self.name} {raw!r} is not a whole number") from None
+
+    def config_default(self) -> Any:
+        if not self.is_set:
+            return self.default
+        self.value()  # a bad value fails here, naming the variable, not when a run starts
+        return dg.EnvVar.int(self.name) if self.whole_number else dg.EnvVar(self.name)
+
+
+def from_environment(cls: type[R], **settings: Setting) -> R:
+    """``cls`` configured by the environment: each named field defaults to its setting."""
+    fields: dict[str, Any] = {
+        name: (
+            cls.model_fields[name].annotation,
+            Field(default=setting.config_default(), description=cls.model_fields[name].description),
+        )
+        for name, setting in settings.items()
+    }
+    # A subclass of the same name: the UI and `isinstance` see the class the code defines.
+    configured = create_model(cls.__name__, __base__=cls, __module__=cls.__module__, **fields)
+    configured.__doc__ = cls.__doc__
+    return configured()

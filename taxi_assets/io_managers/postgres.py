@@ -1,0 +1,34 @@
+"""The PostgreSQL tables' IO manager: a month replaced per run, read back as Arrow."""
+
+import dagster as dg
+import pyarrow as pa
+
+from taxi_assets.metadata import descriptions_of, table_name
+from taxi_assets.resources.postgres import PostgresResource
+
+
+class PostgresIOManager(dg.ConfigurableIOManager):
+    """A month of cleaned trips in the course's table, swapped in at once."""
+
+    postgres: dg.ResourceDependency[PostgresResource]
+
+    def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
+        pg, metadata = self.postgres, context.definition_metadata
+        table, column = table_name(metadata), metadata["partition_expr"]
+        window = context.asset_partitions_time_window
+        pg.evolve_table(table, obj.schema, column, descriptions_of(metadata))
+        pg.replace_month(table, column, obj, window.start.date(), window.end.date())
+        context.add_output_metadata(
+            {
+                "dagster/table_name": f"{pg.dbname}.{pg.schema_name}.{table}",
+                "dagster/partition_row_count": len(obj),
+                "postgres": f"{pg.where} table {pg.schema_name}.{table}",
+            }
+        )
+
+    def load_input(self, context: dg.InputContext) -> pa.Table:
+        metadata = context.upstream_output.definition_metadata if context.upstream_output else {}
+        window = context.asset_partitions_time_window
+        return self.postgres.read_days(
+            table_name(metadata), metadata["partition_expr"], window.start.date(), window.end.date()
+        )

@@ -1,0 +1,33 @@
+"""Asset keys, made in one place: ``{service}/{stage}``, so the graph titles each box by its stage.
+
+The UI's lineage shows the last part of a key; the Catalog folds keys by their first part. So a
+group (one service) reads ``raw_trips → cleaned_trips → postgres_trips …``, and the Catalog
+lists ``yellow/…``, ``green/…``.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+RAW = "raw_trips"
+CLEANED = "cleaned_trips"
+REJECTED = "rejected_trips"
+POSTGRES = "postgres_trips"
+DAILY = "daily_trips"
+WAREHOUSE = "warehouse_trips"
+
+MONTHLY_STAGES = (RAW, CLEANED, REJECTED, POSTGRES)
+DAILY_STAGES = (DAILY, WAREHOUSE)
+
+
+def asset_key(service: str, stage: str) -> dg.AssetKey:
+    return dg.AssetKey([service, stage])
+
+
+def asset_keys(service: str, stages: tuple[str, ...]) -> list[dg.AssetKey]:
+    return [asset_key(service, stage) for stage in stages]
+
+
+def selection_string(service: str, stages: tuple[str, ...]) -> str:
+    """The same keys as a command line's ``--select`` / ``--assets`` takes them."""
+    return ",".join(key.to_user_string() for key in asset_keys(service, stages))

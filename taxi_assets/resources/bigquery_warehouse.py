@@ -1,0 +1,234 @@
+"""The warehouse on BigQuery: one table per service, partitioned by day on ``pickup_date``.
+
+A window of days is replaced atomically: its rows go to a staging table by a load job, then one
+``MERGE`` deletes the window's old rows and inserts the new ones, so a reader sees the old days
+or the new ones, never neither and never both. (Dagster's stock BigQuery IO manager deletes in one
+job and loads in another, so a failed load leaves the days empty, and it upper-cases names.)
+Google's libraries are imported only here, when BigQuery is the chosen warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import Field, PrivateAttr
+
+from taxi_assets.resources.column_types import bigquery_type
+from taxi_assets.resources.google import key_file, load_key_file
+from taxi_assets.resources.sql import days_between
+from taxi_assets.resources.warehouse import Warehouse
+
+EMULATOR_SETTING = "BIGQUERY_EMULATOR_HOST"  # read by google-cloud-bigquery itself
+_SCOPES = ["https://www.googleapis.com/auth/bigquery"]
+# https://cloud.google.com/resource-manager/docs/creating-managing-projects (optionally domain-scoped)
+_PROJECT_ID = re.compile(r"^([a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+_STAGING_LIFETIME = dt.timedelta(hours=6)  # a crashed run's staging table removes itself
+
+
+class BigQueryError(Exception):
+    """A warehouse failure, worded for the user: it names the setting to change."""
+
+
+def bigquery_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> list[Any]:
+    from google.cloud import bigquery
+
+    return [
+        bigquery.SchemaField(f.name, bigquery_type(f.type), description=descriptions.get(f.name))
+        for f in schema
+    ]
+
+
+def with_timestamps(table: pa.Table, tz: str | None) -> pa.Table:
+    """Every timestamp column in microseconds with zone ``tz``: UTC going in (parquet timestamps
+    without a zone load as DATETIME), none coming back (the lake's wall-clock times).
+    """
+    return table.cast(
+        pa.schema(
+            pa.field(f.name, pa.timestamp("us", tz=tz)) if pa.types.is_timestamp(f.type) else f
+            for f in table.schema
+        )
+    )
+
+
+class BigQueryWarehouse(Warehouse):
+    """Trips tables in a BigQuery dataset, day-partitioned, each window replaced in one MERGE."""
+
+    project: str = Field(default="", description="GCP project id (required). Env: GCP_PROJECT.")
+    dataset: str = Field(default="ny_taxi", description="The dataset (must exist). Env: BIGQUERY_DATASET.")
+    location: str | None = Field(default=None, description="The dataset's location. Env: GOOGLE_LOCATION.")
+    key_file: str | None = Field(
+        default=None,
+        description="Service-account key file (env GOOGLE_SERVICE_ACC_KEY_FILEPATH); unset, "
+        "GOOGLE_APPLICATION_CREDENTIALS or Google's default credentials apply.",
+    )
+    timeout: float | None = Field(default=None, description="Seconds to wait for a job; unset, no limit.")
+
+    _client: Any = PrivateAttr(default=None)
+
+    def client(self) -> Any:
+        """A client on the configured dataset, checked once, or an error naming the setting to fix."""
+        if self._client is None:
+            self._client = self._open()
+        return self._client
+
+    def _open(self) -> Any:
+        from google.api_core import exceptions
+        from google.auth.exceptions import DefaultCredentialsError
+        from google.cloud import bigquery
+
+        project, dataset, location = self.project or "", self.dataset or "", self.location or None
+        if not project:
+            raise BigQueryError("GCP_PROJECT is not set: the BigQuery warehouse needs the project's id")
+        if not _PROJECT_ID.match(project):
+            raise BigQueryError(
+                f"GCP_PROJECT {project!r} is not a GCP project id (6-30 lowercase letters, digits, '-')"
+            )
+        if not _DATASET_ID.match(dataset):
+            raise BigQueryError(
+                f"BIGQUERY_DATASET {dataset!r} is not a BigQuery dataset name (letters, digits, '_')"
+            )
+        key = key_file(self.key_file)
+        credentials = load_key_file(*key, _SCOPES, BigQueryError) if key else None
+        via = f"the key in {key[1]}" if key else "Google's default credentials"
+        if os.environ.get(EMULATOR_SETTING):
+            from google.auth.credentials import AnonymousCredentials
+
+            credentials, via = AnonymousCredentials(), f"the emulator at {EMULATOR_SETTING}"
+        try:
+            client = bigquery.Client(project=project, location=location, credentials=credentials)
+            found = client.get_dataset(f"{project}.{dataset}", timeout=self.timeout)
+        except DefaultCredentialsError as exc:
+            raise BigQueryError(
+                "no Google credentials for BigQuery: set GOOGLE_SERVICE_ACC_KEY_FILEPATH or "
+                f"GOOGLE_APPLICATION_CREDENTIALS to a service-account key file ({exc})"
+            ) from exc
+        except exceptions.NotFound as exc:
+            raise BigQueryError(
+                f"BIGQUERY_DATASET {dataset!r} does not exist in GCP_PROJECT {project!r} "
+                f"(or {via} cannot see it); create it first (see terraform/)"
+            ) from exc
+        except (exceptions.Forbidden, exceptions.Unauthorized) as exc:
+            raise BigQueryError(
+                f"GCP_PROJECT {project!r}: {via} may not use dataset {dataset!r}: {exc.message}"
+            ) from exc
+        except exceptions.GoogleAPIError as exc:
+            raise BigQueryError(
+                f"GCP_PROJECT {project!r}: BigQuery cannot be reached with {via}: {exc}"
+            ) from exc
+        if location and found.location and found.location.lower() != location.lower():
+            raise BigQueryError(
+                f"GOOGLE_LOCATION {location!r}: dataset {dataset!r} is in {found.location!r}; "
+                "set GOOGLE_LOCATION to the dataset's location"
+            )
+        return client
+
+    def check(self) -> str:
+        [(one,)] = [tuple(row.values()) for row in self.query("SELECT 1").result()]
+        return f"bigquery {self.project}.{self.dataset}: SELECT 1 returned {one}"
+
+    def table_name(self, table: str) -> str:
+        return f"{self.project}.{self.dataset}.{table}"
+
+    def query(self, sql: str) -> Any:
+        """Run ``sql`` and wait for it."""
+        job = self.client().query(sql)
+        job.result(timeout=self.timeout)
+        return job
+
+    def _read(self, sql: str) -> pa.Table:
+        # The Storage Read API is faster for large reads but has no emulator endpoint.
+        use_storage_api = not os.environ.get(EMULATOR_SETTING)
+        return self.query(sql).to_arrow(create_bqstorage_client=use_storage_api)
+
+    def evolve_table(
+        self, table: str, schema: pa.Schema, day_column: str, descriptions: Mapping[str, str]
+    ) -> None:
+        from google.api_core.exceptions import NotFound
+        from google.cloud import bigquery
+
+        fields = bigquery_schema(schema, descriptions)
+        client = self.client()
+        try:
+            existing = client.get_table(self.table_name(table))
+        except NotFound:
+            target = bigquery.Table(self.table_name(table), schema=fields)
+            target.time_partitioning = bigquery.TimePartitioning(
+                type_=bigquery.TimePartitioningType.DAY, field=day_column
+            )
+            client.create_table(target, exists_ok=True)
+            return
+        known = {f.name for f in existing.schema}
+        added = [f for f in fields if f.name not in known]
+        if added:
+            existing.schema = [*existing.schema, *added]
+            client.update_table(existing, ["schema"])
+
+    def replace_days(self, table: str, day_column: str, rows: pa.Table, first: dt.date, end: dt.date) -> None:
+        from google.cloud import bigquery
+
+        if rows.num_rows:
+            days = rows.column(day_column)
+            outside = pc.sum(pc.or_(pc.less(days, first), pc.greater_equal(days, end))).as_py()
+            if outside:
+                raise BigQueryError(f"{table}: {outside} rows lie outside {first} … {end}; not loaded")
+        rows = with_timestamps(rows, "UTC")
+        client = self.client()
+        schema = client.get_table(self.table_name(table)).schema
+        loaded = [f for f in schema if f.name in rows.column_names]
+        rows = rows.select([f.name for f in loaded])  # in the table's order, as a load job maps them
+        staging = bigquery.Table(self.table_name(f"_load_{table}_{uuid.uuid4().hex[:12]}"), schema=loaded)
+        staging.expires = dt.datetime.now(dt.UTC) + _STAGING_LIFETIME
+        client.create_table(staging)
+        try:
+            if rows.num_rows:
+                buffer = io.BytesIO()
+                pq.write_table(rows, buffer, compression="snappy")
+                buffer.seek(0)
+                job = client.load_table_from_file(
+                    buffer,
+                    staging.reference,
+                    job_config=bigquery.LoadJobConfig(
+                        source_format=bigquery.SourceFormat.PARQUET,
+                        schema=loaded,
+                        write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+                    ),
+                    rewind=True,
+                )
+                job.result(timeout=self.timeout)
+            columns = ", ".join(f"`{f.name}`" for f in loaded)
+            self.query(
+                f"MERGE `{self.table_name(table)}` T USING `{staging.reference}` S ON FALSE "
+                f"WHEN NOT MATCHED BY SOURCE AND {days_between(f'T.`{day_column}`', first, end)} "
+                f"THEN DELETE WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({columns})"
+            )
+        finally:
+            client.delete_table(staging.reference, not_found_ok=True)
+
+    def day_counts(self, table: str, day_column: str, first: dt.date, end: dt.date) -> dict[str, int]:
+        from google.api_core.exceptions import NotFound
+
+        window = days_between(f"`{day_column}`", first, end)
+        try:
+            counted = self._read(
+                f"SELECT CAST(`{day_column}` AS STRING) AS day, COUNT(*) AS n "
+                f"FROM `{self.table_name(table)}` WHERE {window} GROUP BY day"
+            )
+        except NotFound:
+            return {}  # no table yet: no rows on any day
+        return dict(zip(counted.column("day").to_pylist(), counted.column("n").to_pylist(), strict=True))
+
+    def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
+        rows = self._read(
+            f"SELECT * FROM `{self.table_name(table)}` WHERE {days_between(f'`{day_column}`', first, end)}"
+        )
+        return with_timestamps(rows, None)

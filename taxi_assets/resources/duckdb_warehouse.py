@@ -1,0 +1,116 @@
+"""The warehouse on DuckDB, the embedded default: one file, one table per service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import duckdb
+import pyarrow as pa
+from pydantic import Field
+
+from taxi_assets.resources.column_types import duckdb_type
+from taxi_assets.resources.sql import days_between, quote_ident, quote_literal
+from taxi_assets.resources.warehouse import Warehouse
+
+
+class WarehouseError(Exception):
+    """The warehouse cannot be reached or refused the rows; the message names the setting."""
+
+
+class DuckDBWarehouse(Warehouse):
+    """Trips tables in a DuckDB file. Env: DUCKDB_DATABASE, DUCKDB_SCHEMA."""
+
+    database: str = Field(description="The DuckDB file. Env: DUCKDB_DATABASE.")
+    schema_name: str = Field(default="ny_taxi", description="Schema of the trips tables. Env: DUCKDB_SCHEMA.")
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        try:
+            connection = duckdb.connect(self.database)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"DUCKDB_DATABASE {self.database!r}: {exc}") from exc
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def check(self) -> str:
+        with self.connect() as con:
+            [(one,)] = con.execute("SELECT 1").fetchall()
+        return f"duckdb {self.database}: SELECT 1 returned {one}"
+
+    def table_name(self, table: str) -> str:
+        return f"{quote_ident(self.schema_name)}.{quote_ident(table)}"
+
+    def _columns(self, con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+        return [
+            name
+            for (name,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
+                " ORDER BY ordinal_position",
+                [self.schema_name, table],
+            ).fetchall()
+        ]
+
+    def evolve_table(
+        self, table: str, schema: pa.Schema, day_column: str, descriptions: Mapping[str, str]
+    ) -> None:
+        name = self.table_name(table)
+        with self.connect() as con:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema_name)}")
+            existing = self._columns(con, table)
+            if not existing:
+                columns = ", ".join(f"{quote_ident(f.name)} {duckdb_type(f.type)}" for f in schema)
+                con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+            for field in schema:
+                if existing and field.name not in existing:
+                    con.execute(
+                        f"ALTER TABLE {name} ADD COLUMN {quote_ident(field.name)} {duckdb_type(field.type)}"
+                    )
+            for column, text in descriptions.items():
+                if column in schema.names:
+                    con.execute(f"COMMENT ON COLUMN {name}.{quote_ident(column)} IS {quote_literal(text)}")
+
+    def replace_days(self, table: str, day_column: str, rows: pa.Table, first: dt.date, end: dt.date) -> None:
+        name, window = self.table_name(table), days_between(quote_ident(day_column), first, end)
+        with self.connect() as con:
+            # A table's rows have no order to keep: DuckDB then inserts on every core.
+            con.execute("SET preserve_insertion_order = false")
+            con.begin()
+            try:
+                con.execute(f"DELETE FROM {name} WHERE {window}")
+                con.register("new_rows", rows)
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM new_rows")
+                con.unregister("new_rows")
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+
+    def _select(self, table: str, sql: str) -> pa.Table | None:
+        with self.connect() as con:
+            if not self._columns(con, table):
+                return None
+            return con.sql(sql).to_arrow_table()
+
+    def day_counts(self, table: str, day_column: str, first: dt.date, end: dt.date) -> dict[str, int]:
+        column = quote_ident(day_column)
+        counted = self._select(
+            table,
+            f"SELECT strftime({column}, '%Y-%m-%d') AS day, count(*) AS n FROM {self.table_name(table)} "
+            f"WHERE {days_between(column, first, end)} GROUP BY 1",
+        )
+        if counted is None:
+            return {}
+        return dict(zip(counted.column("day").to_pylist(), counted.column("n").to_pylist(), strict=True))
+
+    def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
+        window = days_between(quote_ident(day_column), first, end)
+        rows = self._select(table, f"SELECT * FROM {self.table_name(table)} WHERE {window}")
+        if rows is None:
+            raise WarehouseError(
+                f"{self.database}: no table {self.schema_name}.{table}: materialise it first"
+            )
+        return rows

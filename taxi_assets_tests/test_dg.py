@@ -1,0 +1,130 @@
+"""The project as a `dg` project, from the repo root, as a user types it: check, list, launch, dev."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES, selection_string
+from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets_tests.conftest import SourceServer, free_port
+from taxi_assets_tests.session import lake_days, postgres_months, read_lake_month, warehouse_rows_per_day
+from taxi_assets_tests.test_cli import REPO, env_for, graphql
+
+BIN = Path(sys.executable).parent
+STAGE_WORDS = ("raw", "cleaned", "rejected", "postgres", "daily", "warehouse")
+
+
+def dg_env(tmp_path: Path, source_server: SourceServer, postgres: PostgresResource) -> dict[str, str]:
+    """A shell with the project's venv activated and this test's own sinks."""
+    return {
+        **env_for(tmp_path, source_server),
+        "VIRTUAL_ENV": str(BIN.parent),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "POSTGRES_HOST": postgres.host,
+        "POSTGRES_PORT": str(postgres.port),
+        "POSTGRES_USER": postgres.user,
+        "POSTGRES_DBNAME": postgres.dbname,
+        "POSTGRES_SCHEMA": postgres.schema_name,
+    }
+
+
+def dg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "dg"), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_loading_the_definitions_prints_no_warning() -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import taxi_assets.definitions"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stderr == ""
+
+
+def test_dg_check_and_list_defs(
+    tmp_path: Path, source_server: SourceServer, postgres: PostgresResource
+) -> None:
+    env = dg_env(tmp_path, source_server, postgres)
+    checked = dg("check", "defs", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
+    assert "Warning" not in checked.stdout + checked.stderr
+
+    listed = dg("list", "defs", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    for key in ("yellow/raw_trips", "green/postgres_trips", "yellow/warehouse_trips"):
+        assert key in listed.stdout
+
+
+def test_dg_launch_a_month_then_its_days(
+    tmp_path: Path, source_server: SourceServer, postgres: PostgresResource
+) -> None:
+    source_server.publish("green", "2021-01")
+    env = dg_env(tmp_path, source_server, postgres)
+    month = dg(
+        "launch", "--assets", selection_string("green", MONTHLY_STAGES), "--partition", "2021-01", env=env
+    )
+    assert month.returncode == 0, month.stdout[-3000:] + month.stderr[-3000:]
+    cleaned = read_lake_month(tmp_path / "lake", CLEANED, "green", "2021-01")
+    assert postgres_months(postgres, "green")["2021-01"][0] == len(cleaned)
+
+    days = dg(
+        "launch",
+        "--assets",
+        selection_string("green", DAILY_STAGES),
+        "--partition-range",
+        "2021-01-01...2021-01-31",
+        env=env,
+    )
+    assert days.returncode == 0, days.stdout[-3000:] + days.stderr[-3000:]
+    assert len(lake_days(tmp_path / "lake", "green")) == 31
+    assert sum(warehouse_rows_per_day(tmp_path / "warehouse.duckdb", "green").values()) == len(cleaned)
+
+
+def test_dg_dev_shows_each_stage_of_a_group_under_a_name_of_its_own(
+    tmp_path: Path, source_server: SourceServer, postgres: PostgresResource
+) -> None:
+    """The asset graph titles each box with the last part of its key: within a service's group,
+    every box must say which stage it is.
+    """
+    port = free_port()
+    log = (tmp_path / "dg-dev.log").open("w")
+    process = subprocess.Popen(
+        [str(BIN / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)],
+        env=dg_env(tmp_path, source_server, postgres),
+        cwd=REPO,
+        start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline, nodes = time.monotonic() + 180, None
+        while time.monotonic() < deadline and nodes is None:
+            assert process.poll() is None, (tmp_path / "dg-dev.log").read_text()[-3000:]
+            try:
+                nodes = graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+            except (OSError, TypeError, KeyError):
+                time.sleep(1)
+        assert nodes, "dg dev never answered on its GraphQL API"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        log.close()
+
+    for service in ("yellow", "green"):
+        shown = [n["assetKey"]["path"][-1] for n in nodes if n["groupName"] == service]
+        assert len(shown) == len(set(shown)) == 6, shown
+        for name in shown:
+            assert sum(word in name for word in STAGE_WORDS) == 1, name
