@@ -56,7 +56,8 @@ def postgres_settings(schema: str) -> dict[str, str]:
 
 
 def drop_schema(schema: str) -> None:
-    from taxi_assets.resources.postgres import PostgresResource, quote_ident
+    from taxi_assets.resources.postgres import PostgresResource
+    from taxi_assets.resources.sql import quote_ident
 
     settings = postgres_settings(schema)
     postgres = PostgresResource(
@@ -154,22 +155,17 @@ def bench_days_job() -> "dg.JobDefinition":
 
 
 def _keys() -> dict[str, "dg.AssetKey"]:
-    from taxi_assets.assets.cleaned import cleaned_key, rejected_key
-    from taxi_assets.assets.daily import daily_key
-    from taxi_assets.assets.postgres import postgres_key
-    from taxi_assets.assets.raw import raw_key
-    from taxi_assets.assets.warehouse import warehouse_key
-    from taxi_assets.schema import YELLOW
+    from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, asset_key
 
     stages = {
-        "raw": raw_key,
-        "cleaned": cleaned_key,
-        "rejected": rejected_key,
-        "postgres": postgres_key,
-        "daily": daily_key,
-        "warehouse": warehouse_key,
+        "raw": RAW,
+        "cleaned": CLEANED,
+        "rejected": REJECTED,
+        "postgres": POSTGRES,
+        "daily": DAILY,
+        "warehouse": WAREHOUSE,
     }
-    return {stage: key_of(YELLOW) for stage, key_of in stages.items()}
+    return {name: asset_key("yellow", stage) for name, stage in stages.items()}
 
 
 def _use_embedded_defaults(source: Path, work: Path) -> None:

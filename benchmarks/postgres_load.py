@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/postgres_load.py [--rows 1369765] [--repeat 5]
 
 Both load the same rows into a table with the same columns:
-- ours: ``replace_rows`` as the Postgres asset runs it (binary COPY via ADBC over several
-  connections into a new table, swapped in for the month's partition);
+- ours: ``PostgresResource.replace_month`` as the Postgres IO manager runs it (binary COPY via
+  ADBC over several connections into a new table, swapped in for the month's partition);
 - the machine's limit: ``COPY … FROM '/path.csv' (FORMAT csv)`` read by the server itself, one
   statement into an emptied plain table.
 Connection settings come from POSTGRES_* (default: postgres@127.0.0.1:5432/postgres).
@@ -19,18 +19,19 @@ import time
 import uuid
 from pathlib import Path
 
-import dagster as dg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from taxi_assets.resources import postgres_resource
-from taxi_assets.resources.postgres import PostgresResource, quote_ident, replace_rows
+from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets.resources.sql import quote_ident
 from taxi_assets.schema import PICKUP_DATE, YELLOW
 from taxi_assets.source import download, read_trips
 from taxi_assets.synthetic import write_month
 from taxi_assets.transform import clean_trips
 
 MONTH = dt.datetime(2021, 1, 1), dt.datetime(2021, 2, 1)
+DAYS = MONTH[0].date(), MONTH[1].date()
 
 
 def cleaned_month(rows: int, folder: Path) -> pa.Table:
@@ -54,7 +55,6 @@ def main() -> None:
 
     base = postgres_resource().process_config_and_initialize()
     pg = PostgresResource(**{**dict(base), "schema_name": f"bench_{uuid.uuid4().hex[:8]}"})
-    window = dg.TimeWindow(*(t.replace(tzinfo=dt.UTC) for t in MONTH))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.chmod(folder, 0o755)  # the server process reads the CSV itself
@@ -64,16 +64,15 @@ def main() -> None:
         os.chmod(csv, 0o644)
         print(f"{table.num_rows:,} cleaned rows of {args.rows:,}; CSV {csv.stat().st_size / 1e6:.0f} MB")
 
-        replace_rows(pg, "ours", table, partition_expr=PICKUP_DATE, window=window)
-        replace_rows(pg, "server_copy", table.slice(0, 0))
+        pg.evolve_table("ours", table.schema, PICKUP_DATE, {})
+        with pg.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE TABLE {pg.table('server_copy')} (LIKE {pg.table('ours')})")
         ours, server = [], []
         try:
             for _ in range(args.repeat):
                 with pg.connect() as conn, conn.cursor() as cur:
                     cur.execute(f"TRUNCATE {pg.table('ours')}, {pg.table('server_copy')}")
-                ours.append(
-                    timed(lambda: replace_rows(pg, "ours", table, partition_expr=PICKUP_DATE, window=window))
-                )
+                ours.append(timed(lambda: pg.replace_month("ours", PICKUP_DATE, table, *DAYS)))
 
                 def server_copy() -> None:
                     with pg.connect() as conn, conn.cursor() as cur:

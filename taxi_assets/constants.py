@@ -15,9 +15,6 @@ SOURCE_FILE_NAME = "{service}_tripdata_{month}.csv.gz"
 
 FIRST_MONTH = "2019-01"
 
-# TLC data dictionary: 1 = Creative Mobile Technologies, 2 = VeriFone Inc.
-KNOWN_VENDOR_IDS: frozenset[int] = frozenset({1, 2})
-
 # Embedded defaults: everything lives under ./data of the working directory unless set otherwise.
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_LAKE_DIR = DEFAULT_DATA_DIR / "lake"

@@ -52,8 +52,13 @@ def _col(name: str, type_: pa.DataType, description: str) -> Column:
     return Column(name, type_, description)
 
 
+# The TLC data dictionary's providers of trip records.
+VENDORS: dict[int, str] = {1: "Creative Mobile Technologies", 2: "VeriFone Inc"}
+
 # Descriptions follow the TLC data dictionaries for yellow and green trip records.
-_VENDOR = _col("VendorID", _INT, "TPEP/LPEP provider: 1 = Creative Mobile Technologies, 2 = VeriFone Inc.")
+_VENDOR = _col(
+    "VendorID", _INT, "TPEP/LPEP provider: " + ", ".join(f"{n} = {name}" for n, name in VENDORS.items()) + "."
+)
 _PASSENGERS = _col("passenger_count", _INT, "Number of passengers, entered by the driver.")
 _DISTANCE = _col("trip_distance", _FLOAT, "Elapsed trip distance in miles reported by the taximeter.")
 _RATECODE = _col(
@@ -85,6 +90,12 @@ _TOTAL = _col("total_amount", _FLOAT, "Total amount charged to passengers, exclu
 _CONGESTION = _col(
     "congestion_surcharge", _FLOAT, "New York State congestion surcharge for the trip, in USD."
 )
+
+
+# The columns cleaning and its checks read, by their names in the file and after cleaning.
+PASSENGER_COUNT = _PASSENGERS.name
+TRIP_DISTANCE = _DISTANCE.name
+VENDOR_ID = _VENDOR.snake_name
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from taxi_assets.schema import PICKUP_DATE, REJECT_REASON, TripSchema, pandas_types_mapper
+from taxi_assets.schema import (
+    PASSENGER_COUNT,
+    PICKUP_DATE,
+    REJECT_REASON,
+    TRIP_DISTANCE,
+    TripSchema,
+    pandas_types_mapper,
+)
 
 # Checked in this order; a row is rejected for the first reason that applies.
 PICKUP_OUTSIDE_MONTH = "pickup_outside_month"
@@ -52,8 +59,8 @@ def clean_trips(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.d
     pickup order, rejected ones in published order.
     """
     pickup = raw.column(schema.pickup_column)
-    passengers = raw.column("passenger_count")
-    distance = raw.column("trip_distance")
+    passengers = raw.column(PASSENGER_COUNT)
+    distance = raw.column(TRIP_DISTANCE)
     bound = pickup.type
     inside = pc.and_(
         pc.greater_equal(pickup, pa.scalar(start, bound)), pc.less(pickup, pa.scalar(end, bound))

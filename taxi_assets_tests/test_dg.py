@@ -73,6 +73,7 @@ def test_dg_launch_a_month_then_its_days(
         "launch", "--assets", selection_string("green", MONTHLY_STAGES), "--partition", "2021-01", env=env
     )
     assert month.returncode == 0, month.stdout[-3000:] + month.stderr[-3000:]
+    assert "Warning" not in month.stdout + month.stderr
     cleaned = read_lake_month(tmp_path / "lake", CLEANED, "green", "2021-01")
     assert postgres_months(postgres, "green")["2021-01"][0] == len(cleaned)
 

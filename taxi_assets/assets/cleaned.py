@@ -7,11 +7,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from taxi_assets.constants import KNOWN_VENDOR_IDS
 from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
-from taxi_assets.schema import REJECT_REASON, TripSchema
+from taxi_assets.schema import PASSENGER_COUNT, REJECT_REASON, TRIP_DISTANCE, VENDOR_ID, VENDORS, TripSchema
 from taxi_assets.transform import CleanedMonth, clean_trips
 
 
@@ -26,8 +25,8 @@ def _checks(
     cleaned = result.cleaned
     # Missing values fail each test, as they did when the checks were pandas comparisons.
     positive = pc.and_(
-        pc.fill_null(pc.greater(cleaned.column("passenger_count"), 0), False),
-        pc.fill_null(pc.greater(cleaned.column("trip_distance"), 0.0), False),
+        pc.fill_null(pc.greater(cleaned.column(PASSENGER_COUNT), 0), False),
+        pc.fill_null(pc.greater(cleaned.column(TRIP_DISTANCE), 0.0), False),
     )
     not_positive = _count_false(positive)
     yield dg.AssetCheckResult(
@@ -55,8 +54,8 @@ def _checks(
         passed=total == len(raw),
         metadata={"raw_rows": len(raw), "cleaned_rows": len(cleaned), "rejected_rows": len(result.rejected)},
     )
-    vendors = pc.drop_null(cleaned.column("vendor_id"))
-    known = pa.array(sorted(KNOWN_VENDOR_IDS), vendors.type)
+    vendors = pc.drop_null(cleaned.column(VENDOR_ID))
+    known = pa.array(sorted(VENDORS), vendors.type)
     unknown = pc.filter(vendors, pc.invert(pc.is_in(vendors, value_set=known)))
     yield dg.AssetCheckResult(
         asset_key=key,
