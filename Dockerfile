@@ -1,5 +1,8 @@
-# One image for the code server, the web server and the daemon: the package installed from
-# pyproject.toml, with the instance config (dagster.yaml) in DAGSTER_HOME. No secret is baked in.
+# One image for the code server, the web server, the daemon and the runs, under docker compose and
+# on Kubernetes (deploy/helm): the package installed from pyproject.toml with its `k8s` extra (the
+# K8sRunLauncher) and no test or dev tools, with the deployment's instance config
+# (deploy/dagster.yaml: storage on PostgreSQL from DAGSTER_POSTGRES_*) in DAGSTER_HOME.
+# No secret is baked in.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,9 +15,10 @@ WORKDIR /opt/dagster/app
 # Dependencies first, so editing code does not reinstall them.
 COPY pyproject.toml README.md ./
 COPY taxi_assets ./taxi_assets
-RUN pip install .
+RUN pip install ".[k8s]"
 
-COPY dagster.yaml workspace.yaml ./
+COPY deploy/dagster.yaml workspace.yaml ./
+COPY deploy/healthcheck.py /opt/dagster/healthcheck.py
 RUN useradd --create-home --uid 1000 dagster \
     && mkdir -p "$DAGSTER_HOME/storage" /opt/dagster/data /opt/dagster/keys \
     && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
@@ -22,3 +26,7 @@ RUN useradd --create-home --uid 1000 dagster \
 
 USER dagster
 EXPOSE 3000 4000
+# Whichever process the container runs (see deploy/healthcheck.py); Kubernetes uses the chart's
+# probes instead.
+HEALTHCHECK --interval=15s --timeout=25s --start-period=60s --retries=5 \
+    CMD ["python", "/opt/dagster/healthcheck.py"]

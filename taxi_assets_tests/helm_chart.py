@@ -1,0 +1,205 @@
+"""What Dagster's Helm chart (1.13) makes of deploy/helm/values.yaml, for the parts the tests need,
+read off the chart's templates: the instance ConfigMap's dagster.yaml
+(templates/configmap-instance.yaml and templates/helpers/instance/*.tpl) and the code server's
+command (charts/dagster-user-deployments/templates/deployment-user.yaml). No helm binary or chart
+is available here; this stands in for `helm template`, for the sections this project sets.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+VALUES_FILE = REPO / "deploy" / "helm" / "values.yaml"
+# README: `helm upgrade --install dagster dagster/dagster -n dagster`. The release name contains
+# the chart's name, so the chart's "fullname" is the release name.
+RELEASE = "dagster"
+NAMESPACE = "dagster"
+
+
+def values() -> dict[str, Any]:
+    return yaml.safe_load(VALUES_FILE.read_text())
+
+
+def code_deployment(chart_values: dict[str, Any]) -> dict[str, Any]:
+    [deployment] = chart_values["dagster-user-deployments"]["deployments"]
+    return deployment
+
+
+def code_server_command(deployment: dict[str, Any]) -> list[str]:
+    """The user-code container's args, as deployment-user.yaml writes them."""
+    port = str(deployment["port"])
+    if deployment.get("dagsterApiGrpcArgs"):
+        return ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", port, *deployment["dagsterApiGrpcArgs"]]
+    return ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", port, *deployment["codeServerArgs"]]
+
+
+def _postgres(v: dict[str, Any]) -> dict[str, Any]:
+    pg = v["postgresql"]
+    config: dict[str, Any] = {
+        "username": pg["postgresqlUsername"],
+        "password": {"env": "DAGSTER_PG_PASSWORD"},
+        "hostname": pg["postgresqlHost"],
+        "db_name": pg["postgresqlDatabase"],
+        "port": pg["service"]["port"],
+        "params": pg.get("postgresqlParams") or {},
+    }
+    if pg.get("postgresqlScheme"):
+        config["scheme"] = pg["postgresqlScheme"]
+    return {"postgres_db": config}
+
+
+def _k8s_run_launcher(v: dict[str, Any]) -> dict[str, Any]:
+    k8s = v["runLauncher"]["config"]["k8sRunLauncher"]
+    config: dict[str, Any] = {
+        "load_incluster_config": k8s["loadInclusterConfig"],
+        "job_namespace": k8s.get("jobNamespace") or NAMESPACE,
+        "image_pull_policy": k8s["imagePullPolicy"],
+        "service_account_name": v["global"]["serviceAccountName"],
+        "dagster_home": v["global"]["dagsterHome"],
+        "instance_config_map": f"{RELEASE}-instance",
+        "postgres_password_secret": v["global"]["postgresqlSecretName"],
+    }
+    if k8s.get("kubeconfigFile"):
+        config["kubeconfig_file"] = k8s["kubeconfigFile"]
+    if v.get("imagePullSecrets"):
+        config["image_pull_secrets"] = v["imagePullSecrets"]
+    if "image" in k8s:
+        config["job_image"] = f"{k8s['image']['repository']}:{k8s['image']['tag']}"
+    for key, name in (
+        ("envConfigMaps", "env_config_maps"),
+        ("envSecrets", "env_secrets"),
+    ):
+        if k8s.get(key):
+            config[name] = [source["name"] for source in k8s[key] if "name" in source]
+    for key, name in (
+        ("envVars", "env_vars"),
+        ("volumeMounts", "volume_mounts"),
+        ("volumes", "volumes"),
+        ("labels", "labels"),
+        ("resources", "resources"),
+        ("schedulerName", "scheduler_name"),
+        ("securityContext", "security_context"),
+    ):
+        if k8s.get(key):
+            config[name] = k8s[key]
+    if k8s.get("failPodOnRunFailure"):
+        config["fail_pod_on_run_failure"] = True
+    run_k8s = k8s.get("runK8sConfig") or {}
+    parts = {
+        "containerConfig": "container_config",
+        "podSpecConfig": "pod_spec_config",
+        "podTemplateSpecMetadata": "pod_template_spec_metadata",
+        "jobSpecConfig": "job_spec_config",
+        "jobMetadata": "job_metadata",
+    }
+    if run_k8s:
+        config["run_k8s_config"] = {parts[key]: part for key, part in run_k8s.items() if part}
+    return {"module": "dagster_k8s", "class": "K8sRunLauncher", "config": config}
+
+
+def _queued_run_coordinator(v: dict[str, Any]) -> dict[str, Any]:
+    queued = v["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    coordinator: dict[str, Any] = {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"}
+    # The template's `compact (values …)`: only a non-empty field renders a config block.
+    if any(queued.values()):
+        max_runs = queued.get("maxConcurrentRuns")
+        config: dict[str, Any] = {"max_concurrent_runs": -1 if max_runs is None else max_runs}
+        if queued.get("tagConcurrencyLimits"):
+            config["tag_concurrency_limits"] = queued["tagConcurrencyLimits"]
+        for key, name in (
+            ("dequeueIntervalSeconds", "dequeue_interval_seconds"),
+            ("dequeueUseThreads", "dequeue_use_threads"),
+            ("dequeueNumWorkers", "dequeue_num_workers"),
+        ):
+            if queued.get(key):
+                config[name] = queued[key]
+        coordinator["config"] = config
+    return coordinator
+
+
+def _gcs_compute_logs(v: dict[str, Any]) -> dict[str, Any]:
+    gcs = v["computeLogManager"]["config"]["gcsComputeLogManager"]
+    config: dict[str, Any] = {"bucket": gcs["bucket"]}
+    for key, name in (
+        ("localDir", "local_dir"),
+        ("prefix", "prefix"),
+        ("jsonCredentialsEnvvar", "json_credentials_envvar"),
+        ("uploadInterval", "upload_interval"),
+        ("showUrlOnly", "show_url_only"),
+    ):
+        if gcs.get(key):
+            config[name] = gcs[key]
+    module = "dagster_gcp.gcs.compute_log_manager"
+    return {"module": module, "class": "GCSComputeLogManager", "config": config}
+
+
+def _concurrency(v: dict[str, Any]) -> dict[str, Any]:
+    pools, runs = v["concurrency"].get("pools") or {}, v["concurrency"].get("runs") or {}
+    rendered: dict[str, Any] = {}
+    pool_keys = {
+        "defaultLimit": "default_limit",
+        "granularity": "granularity",
+        "opGranularityRunBuffer": "op_granularity_run_buffer",
+    }
+    pools = {name: pools[key] for key, name in pool_keys.items() if pools.get(key) is not None}
+    if pools:
+        rendered["pools"] = pools
+    if runs.get("maxConcurrentRuns") is not None or runs.get("tagConcurrencyLimits"):
+        rendered["runs"] = {}
+        if runs.get("maxConcurrentRuns") is not None:
+            rendered["runs"]["max_concurrent_runs"] = runs["maxConcurrentRuns"]
+        if runs.get("tagConcurrencyLimits"):
+            rendered["runs"]["tag_concurrency_limits"] = runs["tagConcurrencyLimits"]
+    return rendered
+
+
+def instance_yaml(v: dict[str, Any]) -> dict[str, Any]:
+    """The dagster.yaml of the chart's instance ConfigMap, for these values."""
+    assert v["scheduler"]["type"] == "DagsterDaemonScheduler"
+    assert v["runLauncher"]["type"] == "K8sRunLauncher"
+    assert v["computeLogManager"]["type"] == "GCSComputeLogManager"
+    storage = _postgres(v)
+    instance: dict[str, Any] = {
+        "scheduler": {"module": "dagster.core.scheduler", "class": "DagsterDaemonScheduler"},
+        "schedule_storage": {
+            "module": "dagster_postgres.schedule_storage",
+            "class": "PostgresScheduleStorage",
+            "config": storage,
+        },
+        "run_launcher": _k8s_run_launcher(v),
+        "run_storage": {
+            "module": "dagster_postgres.run_storage",
+            "class": "PostgresRunStorage",
+            "config": storage,
+        },
+        "event_log_storage": {
+            "module": "dagster_postgres.event_log",
+            "class": "PostgresEventLogStorage",
+            "config": storage,
+        },
+        "compute_logs": _gcs_compute_logs(v),
+        "telemetry": {"enabled": v["telemetry"]["enabled"]},
+    }
+    daemon = v["dagsterDaemon"]
+    if daemon["enabled"] and daemon["runCoordinator"]["enabled"]:
+        assert daemon["runCoordinator"]["type"] == "QueuedRunCoordinator"
+        instance["run_coordinator"] = _queued_run_coordinator(v)
+    monitoring = daemon.get("runMonitoring") or {}
+    if daemon["enabled"] and monitoring.get("enabled"):
+        instance["run_monitoring"] = {
+            "enabled": True,
+            "start_timeout_seconds": monitoring["startTimeoutSeconds"],
+            "poll_interval_seconds": monitoring["pollIntervalSeconds"],
+            "free_slots_after_run_end_seconds": monitoring["freeSlotsAfterRunEndSeconds"],
+        }
+        if monitoring.get("cancelTimeoutSeconds") is not None:
+            instance["run_monitoring"]["cancel_timeout_seconds"] = monitoring["cancelTimeoutSeconds"]
+        if monitoring.get("maxResumeRunAttempts") is not None:
+            instance["run_monitoring"]["max_resume_run_attempts"] = monitoring["maxResumeRunAttempts"]
+    if v.get("concurrency", {}).get("enabled"):
+        instance["concurrency"] = _concurrency(v)
+    if v.get("additionalInstanceConfig"):
+        instance |= v["additionalInstanceConfig"]
+    return instance

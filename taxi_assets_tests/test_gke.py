@@ -1,0 +1,182 @@
+"""terraform/gke (Dagster on GKE Autopilot) read as a reviewer would: what it creates, that every
+grant is one of the README's least-privilege roles, that nothing is public, and that Workload
+Identity, not a key, connects the pods to the pipeline's service account. Nothing here reaches
+Google; `terraform validate` and `plan` need the provider from the network.
+"""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from taxi_assets_tests.test_cli import REPO
+
+TERRAFORM = REPO / "terraform"
+GKE = TERRAFORM / "gke"
+
+
+def unquote(value: Any) -> Any:
+    return value.strip('"') if isinstance(value, str) else value
+
+
+def module(folder: Path) -> dict[str, dict[str, dict]]:
+    """Resources and data sources of a module, by type then name, with quotes taken off."""
+    found: dict[str, dict[str, dict]] = {}
+    for path in sorted(folder.glob("*.tf")):
+        with path.open() as f:
+            parsed = hcl2.load(f)
+        for kind in ("resource", "data"):
+            for block in parsed.get(kind, []):
+                for type_, named in block.items():
+                    for name, body in named.items():
+                        found.setdefault(unquote(type_), {})[unquote(name)] = body
+    return found
+
+
+def grants(resources: dict[str, dict[str, dict]]) -> list[tuple[str, str, str]]:
+    """Every IAM grant: (resource type, role, member)."""
+    return [
+        (type_, unquote(body["role"]), unquote(body.get("member", "")))
+        for type_, named in resources.items()
+        if "iam" in type_
+        for body in named.values()
+    ]
+
+
+def readme_roles() -> set[str]:
+    """The least-privilege roles README's deployment section lists."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Deploy to Google Cloud") :]
+    return set(re.findall(r"`(roles/[A-Za-z.]+)`", section))
+
+
+RESOURCES = module(GKE)
+
+
+def block(body: dict, name: str) -> dict:
+    [only] = body[name]
+    return only
+
+
+def test_the_deployment_has_its_cluster_database_registry_and_logs_bucket() -> None:
+    [cluster] = RESOURCES["google_container_cluster"].values()
+    assert cluster["enable_autopilot"] is True
+    assert {
+        "google_sql_database_instance",
+        "google_artifact_registry_repository",
+        "google_storage_bucket",
+    } <= set(RESOURCES)
+    [instance] = RESOURCES["google_sql_database_instance"].values()
+    assert unquote(instance["database_version"]).startswith("POSTGRES_")
+    databases = {unquote(body["name"]) for body in RESOURCES["google_sql_database"].values()}
+    assert databases == {"dagster", "ny_taxi"}  # Dagster's storage and the course's trips
+    [registry] = RESOURCES["google_artifact_registry_repository"].values()
+    assert unquote(registry["format"]) == "DOCKER"
+    # The course ends with `terraform destroy`: nothing refuses it unless asked to.
+    variables = (GKE / "variables.tf").read_text()
+    assert re.search(r'variable "deletion_protection" \{[^}]*default\s*=\s*false', variables)
+
+
+def test_every_grant_is_a_least_privilege_role_the_readme_lists() -> None:
+    listed = readme_roles()
+    assert listed, "README lists the roles in its 'Deploy to Google Cloud' section"
+    for folder in (TERRAFORM, GKE):
+        for type_, role, _ in grants(module(folder)):
+            assert role in listed, (folder.name, type_, role)
+            assert role not in ("roles/owner", "roles/editor") and not role.endswith(".admin"), role
+    # Project-wide grants only where a role cannot be narrower (jobs and node metrics are per project).
+    project_wide = {
+        role for type_, role, _ in grants(module(TERRAFORM)) + grants(RESOURCES) if "project" in type_
+    }
+    assert project_wide == {"roles/bigquery.jobUser", "roles/container.defaultNodeServiceAccount"}
+
+
+def test_nothing_is_public() -> None:
+    for folder in (TERRAFORM, GKE):
+        for _, _, member in grants(module(folder)):
+            assert member not in ("allUsers", "allAuthenticatedUsers"), member
+    for bucket in RESOURCES["google_storage_bucket"].values():
+        assert unquote(bucket["public_access_prevention"]) == "enforced"
+        assert bucket["uniform_bucket_level_access"] is True
+    [instance] = RESOURCES["google_sql_database_instance"].values()
+    ip = block(block(instance, "settings"), "ip_configuration")
+    assert ip["ipv4_enabled"] is False and "private_network" in ip
+    assert "authorized_networks" not in ip
+    assert unquote(ip["ssl_mode"]) == "ENCRYPTED_ONLY"
+    [cluster] = RESOURCES["google_container_cluster"].values()
+    assert block(cluster, "private_cluster_config")["enable_private_nodes"] is True
+    # The control plane answers only the admins' addresses, which may not be everyone's.
+    networks = block(cluster, "master_authorized_networks_config")
+    [dynamic] = networks["dynamic"]
+    assert dynamic['"cidr_blocks"']["for_each"] == "${var.admin_cidrs}"
+    assert '!contains(var.admin_cidrs, "0.0.0.0/0")' in (GKE / "variables.tf").read_text()
+    # No firewall openings, load balancers or public addresses of its own.
+    assert not {"google_compute_firewall", "google_compute_address", "google_compute_forwarding_rule"} & set(
+        RESOURCES
+    )
+    [address] = RESOURCES["google_compute_global_address"].values()
+    assert unquote(address["address_type"]) == "INTERNAL"
+
+
+def test_workload_identity_not_a_key_connects_the_pods_to_the_pipeline_account() -> None:
+    for folder in (TERRAFORM, GKE):
+        assert "google_service_account_key" not in module(folder)
+    [cluster] = RESOURCES["google_container_cluster"].values()
+    assert (
+        unquote(block(cluster, "workload_identity_config")["workload_pool"]) == "${var.project}.svc.id.goog"
+    )
+    [binding] = RESOURCES["google_service_account_iam_member"].values()
+    assert unquote(binding["role"]) == "roles/iam.workloadIdentityUser"
+    assert binding["service_account_id"] == "${data.google_service_account.pipeline.name}"
+    assert unquote(binding["member"]) == (
+        "serviceAccount:${var.project}.svc.id.goog[${var.kubernetes_namespace}/${var.kubernetes_service_account}]"
+    )
+    # Nodes run as their own account, not the project's default one (Editor).
+    defaults = block(block(cluster, "cluster_autoscaling"), "auto_provisioning_defaults")
+    assert defaults["service_account"] == "${google_service_account.nodes.email}"
+
+
+# terraform fmt's layout, checked without terraform (not installable here): two spaces per level,
+# and the `=` of consecutive one-line attributes aligned one space after the longest name.
+ATTRIBUTE = re.compile(r"^(\s*)([\w\"\-.]+)(\s+)=\s(.*)$")
+
+
+def bracket_change(line: str) -> int:
+    code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', line.split("#")[0])
+    return sum(code.count(c) for c in "{[(") - sum(code.count(c) for c in "}])")
+
+
+def layout_errors(text: str) -> list[str]:
+    errors, depth, chain = [], 0, []
+    lines = text.split("\n")
+    for number, line in enumerate([*lines, ""], start=1):
+        match = ATTRIBUTE.match(line)
+        one_line_attribute = bool(match) and bracket_change(line) == 0
+        if not one_line_attribute and chain:
+            width = max(len(name) for _, name, _ in chain)
+            errors += [
+                f"line {n}: `=` not aligned" for n, name, gap in chain if len(name) + len(gap) != width + 1
+            ]
+            chain = []
+        if one_line_attribute:
+            chain.append((number, match.group(2), match.group(3)))
+        stripped = line.strip()
+        closing = stripped[:1] in ("}", "]", ")")
+        expected = 2 * (depth - (1 if closing else 0))
+        if stripped and len(line) - len(line.lstrip(" ")) != expected:
+            errors.append(f"line {number}: indented {len(line) - len(line.lstrip(' '))}, expected {expected}")
+        if line != line.rstrip() or "\t" in line:
+            errors.append(f"line {number}: trailing space or tab")
+        depth += bracket_change(line)
+    if not text.endswith("\n") or text.endswith("\n\n"):
+        errors.append("the file must end with exactly one newline")
+    return errors
+
+
+@pytest.mark.parametrize(
+    "path", sorted(TERRAFORM.rglob("*.tf")) + sorted(TERRAFORM.rglob("*.tfvars.example"))
+)
+def test_terraform_files_are_laid_out_as_terraform_fmt_writes_them(path: Path) -> None:
+    assert layout_errors(path.read_text()) == [], path.relative_to(REPO)

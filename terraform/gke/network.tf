@@ -1,0 +1,55 @@
+# A network of the deployment's own. Nodes have no public address: they reach the TLC's mirror
+# through Cloud NAT and Google's APIs (GCS, BigQuery, Artifact Registry) by Private Google Access.
+
+resource "google_compute_network" "dagster" {
+  name                    = "${var.cluster_name}-net"
+  auto_create_subnetworks = false
+}
+
+resource "google_compute_subnetwork" "dagster" {
+  name                     = "${var.cluster_name}-nodes"
+  region                   = var.region
+  network                  = google_compute_network.dagster.id
+  ip_cidr_range            = "10.10.0.0/20"
+  private_ip_google_access = true
+
+  secondary_ip_range {
+    range_name    = "pods"
+    ip_cidr_range = "10.20.0.0/16"
+  }
+
+  secondary_ip_range {
+    range_name    = "services"
+    ip_cidr_range = "10.30.0.0/20"
+  }
+}
+
+resource "google_compute_router" "dagster" {
+  name    = "${var.cluster_name}-router"
+  region  = var.region
+  network = google_compute_network.dagster.id
+}
+
+# Outbound only: runs download the monthly files; nothing can connect in.
+resource "google_compute_router_nat" "dagster" {
+  name                               = "${var.cluster_name}-nat"
+  router                             = google_compute_router.dagster.name
+  region                             = var.region
+  nat_ip_allocate_option             = "AUTO_ONLY"
+  source_subnetwork_ip_ranges_to_nat = "ALL_SUBNETWORKS_ALL_IP_RANGES"
+}
+
+# Private services access: Cloud SQL gets an address inside this network and no public one.
+resource "google_compute_global_address" "private_services" {
+  name          = "${var.cluster_name}-private-services"
+  purpose       = "VPC_PEERING"
+  address_type  = "INTERNAL"
+  prefix_length = 20
+  network       = google_compute_network.dagster.id
+}
+
+resource "google_service_networking_connection" "private_services" {
+  network                 = google_compute_network.dagster.id
+  service                 = "servicenetworking.googleapis.com"
+  reserved_peering_ranges = [google_compute_global_address.private_services.name]
+}

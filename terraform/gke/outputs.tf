@@ -1,0 +1,46 @@
+output "get_credentials" {
+  description = "Run this for kubectl and helm to reach the cluster."
+  value       = "gcloud container clusters get-credentials ${google_container_cluster.dagster.name} --region ${var.region} --project ${var.project}"
+}
+
+output "image" {
+  description = "Tag and push the image here: docker push <this>:<tag>."
+  value       = "${var.region}-docker.pkg.dev/${var.project}/${google_artifact_registry_repository.images.repository_id}/taxi-assets"
+}
+
+output "database_host" {
+  description = "Cloud SQL's private address: POSTGRES_HOST and postgresql.postgresqlHost."
+  value       = google_sql_database_instance.dagster.private_ip_address
+}
+
+output "database_password" {
+  description = "Password of database_user: both Kubernetes secrets (see README). terraform output -raw database_password"
+  value       = random_password.database.result
+  sensitive   = true
+}
+
+output "logs_bucket" {
+  description = "Where run logs go: computeLogManager's bucket."
+  value       = google_storage_bucket.dagster_logs.name
+}
+
+output "project" {
+  value = var.project
+}
+
+output "pipeline_service_account" {
+  description = "The Google service account the pods act as (Workload Identity)."
+  value       = data.google_service_account.pipeline.email
+}
+
+output "kubernetes_namespace" {
+  value = var.kubernetes_namespace
+}
+
+output "kubernetes_service_account" {
+  value = var.kubernetes_service_account
+}
+
+output "database_user" {
+  value = var.database_user
+}
