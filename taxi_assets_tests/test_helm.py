@@ -15,8 +15,7 @@ from pathlib import Path
 import kubernetes
 import pytest
 import yaml
-from dagster import DagsterInstance
-from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster import DagsterInstance, QueuedRunCoordinator
 from dagster_gcp.gcs.compute_log_manager import GCSComputeLogManager
 from dagster_k8s import K8sRunLauncher
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
@@ -50,9 +49,9 @@ NOT_IN_KUBERNETES = {
     "GCP_KEYS_DIR": "docker compose's key mount: no key file in the cluster",
     "GCP_KEY_FILE": "docker compose's key mount: no key file in the cluster",
 }
-# How the code reads a setting: setting("X", …), int_setting(…), dg.EnvVar(…), os.environ / env.
+# How the code reads a setting: Setting("X", …), dg.EnvVar(…), os.environ / env.
 READS = re.compile(
-    r"""(?:setting|EnvVar(?:\.int)?|environ\.get|getenv|env\.get)\(\s*"([A-Z][A-Z0-9_]+)"|environ\["([A-Z][A-Z0-9_]+)"\]"""
+    r"""(?:[Ss]etting|EnvVar(?:\.int)?|environ\.get|getenv|env\.get)\(\s*"([A-Z][A-Z0-9_]+)"|environ\["([A-Z][A-Z0-9_]+)"\]"""
 )
 # Names held in constants and read through them (e.g. EMULATOR_SETTING = "BIGQUERY_EMULATOR_HOST").
 CONSTANTS = re.compile(r"""^[A-Z_]*(?:SETTING|REQUIRED)[A-Z_]*\s*=\s*(.+)$""", re.MULTILINE)
