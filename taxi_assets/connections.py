@@ -8,7 +8,6 @@ PostgreSQL schema is created in a transaction that is rolled back.
 
 import argparse
 import contextlib
-import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,15 +25,6 @@ from taxi_assets.resources.sql import quote_ident
 from taxi_assets.resources.warehouse import Warehouse
 
 PROBE_DIR = "_connection_check"
-
-# What PostgreSQL says → the setting that is wrong. Checked in order; the first match names it.
-_POSTGRES_CAUSES: tuple[tuple[str, str], ...] = (
-    (r"password authentication failed|no password supplied", "POSTGRES_PASSWORD"),
-    (r'database ".*" does not exist', "POSTGRES_DBNAME"),
-    (r'role ".*" does not exist', "POSTGRES_USER"),
-    (r"could not translate host name|Name or service not known", "POSTGRES_HOST"),
-    (r"Connection refused|timeout expired|No such file or directory", "POSTGRES_HOST / POSTGRES_PORT"),
-)
 
 
 @dataclass(frozen=True)
@@ -62,10 +52,6 @@ def check_warehouse(warehouse: Warehouse) -> tuple[str, str]:
     return where, detail
 
 
-def postgres_setting_at_fault(message: str) -> str | None:
-    return next((setting for pattern, setting in _POSTGRES_CAUSES if re.search(pattern, message)), None)
-
-
 def check_postgres(postgres: PostgresResource) -> tuple[str, str]:
     pg = postgres.process_config_and_initialize()
     try:
@@ -79,8 +65,7 @@ def check_postgres(postgres: PostgresResource) -> tuple[str, str]:
         message = pg.redact(str(exc))
         if "permission denied" in message:
             raise RuntimeError(f"POSTGRES_SCHEMA {pg.schema_name!r}: {message}") from None
-        setting = postgres_setting_at_fault(message)
-        raise RuntimeError(f"{setting}: {message}" if setting else message) from None
+        raise RuntimeError(message) from None  # a failed connection names its setting already
     return f"postgres {pg.where} schema {pg.schema_name}", f"PostgreSQL {version}"
 
 

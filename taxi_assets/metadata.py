@@ -54,3 +54,20 @@ def table_name(metadata: Mapping[str, object]) -> str:
     if not isinstance(name, str):
         raise ValueError("an asset stored in a table needs dagster/table_name in its definition metadata")
     return name
+
+
+def counts_agree(store: Mapping[str, int], lake: Mapping[str, int], name: str) -> dg.AssetCheckResult:
+    """A check's answer to "does ``name`` hold, each day, as many rows as the lake?"."""
+    differing = {
+        day: {name: store.get(day, 0), "lake": lake.get(day, 0)}
+        for day in sorted(set(store) | set(lake))
+        if store.get(day, 0) != lake.get(day, 0)
+    }
+    return dg.AssetCheckResult(
+        passed=not differing,
+        metadata={
+            f"{name}_rows": sum(store.values()),
+            "lake_rows": sum(lake.values()),
+            "days_differing": dg.MetadataValue.json(differing),
+        },
+    )

@@ -21,6 +21,11 @@ MONTHLY_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 DAILY_BACKFILL = dg.BackfillPolicy.single_run()
 
 
+def wall_clock(window: dg.TimeWindow) -> tuple[dt.datetime, dt.datetime]:
+    """A window's bounds as naive datetimes: trip times are New York wall-clock times, without a zone."""
+    return window.start.replace(tzinfo=None), window.end.replace(tzinfo=None)
+
+
 def days_in(window: dg.TimeWindow) -> list[dt.date]:
     """The calendar days of a partition window, in order."""
     first, end = window.start.date(), window.end.date()

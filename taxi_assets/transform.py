@@ -104,3 +104,27 @@ def rows_in_window(table: pa.Table, start: dt.date, end: dt.date) -> pa.Table:
         pc.greater_equal(dates, pa.scalar(start, pa.date32())), pc.less(dates, pa.scalar(end, pa.date32()))
     )
     return table.filter(inside)
+
+
+# A month whose file holds fewer of its own pickups than this is taken for another month's file.
+# The published files stray by a fraction of a percent (late records, wrong meter clocks).
+MIN_SHARE_PICKED_UP_INSIDE = 0.5
+
+
+def implausible_month(raw: pa.Table, pickup_column: str, start: dt.datetime, end: dt.datetime) -> str | None:
+    """Why ``raw`` cannot be the month ``[start, end)`` as published, or ``None`` if it can:
+    no trips at all, or most of its pickups in other months.
+    """
+    if raw.num_rows == 0:
+        return "the file holds no trips (a header and nothing else)"
+    pickup = raw.column(pickup_column)
+    inside = pc.and_(
+        pc.greater_equal(pickup, pa.scalar(start, pickup.type)), pc.less(pickup, pa.scalar(end, pickup.type))
+    )
+    count = pc.sum(pc.fill_null(inside, False)).as_py() or 0
+    if count < MIN_SHARE_PICKED_UP_INSIDE * raw.num_rows:
+        return (
+            f"only {count:,} of its {raw.num_rows:,} trips ({count / raw.num_rows:.1%}) were picked up "
+            f"in {start:%Y-%m}: it looks like another month's file"
+        )
+    return None

@@ -20,8 +20,8 @@ def _chosen_beta_and_preview_apis() -> Iterator[None]:
     every load:
     - ``backfill_policy`` (beta): a month per run and a range of days in one run are this
       project's backfills, and the CLI's ``--partition-range`` requires the single-run policy;
-    - ``partitions_def`` on an asset check (preview): the warehouse check compares one window of
-      days, the one just loaded, not the whole table.
+    - ``partitions_def`` on an asset check (preview): the PostgreSQL and warehouse checks compare
+      one month or window of days, the one just loaded, not the whole table.
     Any other beta or preview warning still shows.
     """
     with warnings.catch_warnings():
@@ -34,7 +34,7 @@ def service_definitions() -> list[dg.AssetsDefinition | dg.AssetChecksDefinition
     out: list[dg.AssetsDefinition | dg.AssetChecksDefinition] = []
     with _chosen_beta_and_preview_apis():
         for schema in SCHEMAS.values():
-            out += [build_raw_trips(schema), build_cleaned_trips(schema), build_postgres_trips(schema)]
+            out += [build_raw_trips(schema), build_cleaned_trips(schema), *build_postgres_trips(schema)]
             out += [build_daily_trips(schema)]
             out += build_warehouse_trips(schema)
     return out

@@ -1,15 +1,15 @@
 """Cleaned trips of a month, and the rows cleaning dropped (with the reason), plus their checks."""
 
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
-from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
+from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
 from taxi_assets.schema import PASSENGER_COUNT, REJECT_REASON, TRIP_DISTANCE, VENDOR_ID, VENDORS, TripSchema
 from taxi_assets.transform import CleanedMonth, clean_trips
 
@@ -19,7 +19,7 @@ def _count_false(mask: pa.ChunkedArray) -> int:
 
 
 def _checks(
-    schema: TripSchema, result: CleanedMonth, raw: pa.Table, start: pd.Timestamp, end: pd.Timestamp
+    schema: TripSchema, result: CleanedMonth, raw: pa.Table, start: dt.datetime, end: dt.datetime
 ) -> Iterator[dg.AssetCheckResult]:
     key = asset_key(schema.service, CLEANED)
     cleaned = result.cleaned
@@ -123,10 +123,7 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
         ],
     )
     def clean_trips_asset(context: dg.AssetExecutionContext, raw: pa.Table) -> Iterator:
-        window = context.partition_time_window
-        # Trip times are New York wall-clock times; partition bounds are compared as such.
-        start = pd.Timestamp(window.start).tz_localize(None)
-        end = pd.Timestamp(window.end).tz_localize(None)
+        start, end = wall_clock(context.partition_time_window)
         result = clean_trips(raw, schema, start, end)
         yield dg.Output(
             result.cleaned, output_name="cleaned", metadata=frame_metadata(result.cleaned, descriptions)

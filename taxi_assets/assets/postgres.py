@@ -5,21 +5,28 @@ import pyarrow as pa
 
 from taxi_assets.constants import postgres_table
 from taxi_assets.keys import CLEANED, POSTGRES, asset_key
-from taxi_assets.metadata import column_schema, frame_metadata
+from taxi_assets.metadata import column_schema, counts_agree, frame_metadata
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
 from taxi_assets.resources import POSTGRES_IO_MANAGER
+from taxi_assets.resources.lake import Lake
+from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import PICKUP_DATE, TripSchema
 
 
-def build_postgres_trips(schema: TripSchema) -> dg.AssetsDefinition:
+def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.AssetChecksDefinition]:
     service = schema.service
     descriptions = schema.descriptions(snake=True)
+    key, cleaned_key, table = (
+        asset_key(service, POSTGRES),
+        asset_key(service, CLEANED),
+        postgres_table(service),
+    )
 
     @dg.asset(
-        key=asset_key(service, POSTGRES),
+        key=key,
         description=f"{service.title()}-cab cleaned trips in PostgreSQL (the course's "
         f"{postgres_table(service)}), one month replaced per run.",
-        ins={"cleaned": dg.AssetIn(key=asset_key(service, CLEANED))},
+        ins={"cleaned": dg.AssetIn(key=cleaned_key)},
         partitions_def=monthly_partitions,
         backfill_policy=MONTHLY_BACKFILL,
         io_manager_key=POSTGRES_IO_MANAGER,
@@ -28,11 +35,26 @@ def build_postgres_trips(schema: TripSchema) -> dg.AssetsDefinition:
         kinds={"postgres", "pyarrow"},
         metadata={
             "partition_expr": PICKUP_DATE,
-            "dagster/table_name": postgres_table(service),
+            "dagster/table_name": table,
             "dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions),
         },
     )
     def postgres_trips(cleaned: pa.Table) -> dg.Output[pa.Table]:
         return dg.Output(cleaned, metadata=frame_metadata(cleaned, descriptions))
 
-    return postgres_trips
+    @dg.asset_check(
+        asset=key,
+        name="matches_lake",
+        partitions_def=monthly_partitions,
+        description="Each day of the month has as many rows in PostgreSQL as the lake's cleaned month: "
+        "a failed or missing load shows here as PostgreSQL behind the lake.",
+    )
+    def postgres_matches_lake(
+        context: dg.AssetCheckExecutionContext, postgres: PostgresResource, lake: Lake
+    ) -> dg.AssetCheckResult:
+        window = context.partition_time_window
+        in_postgres = postgres.day_counts(table, PICKUP_DATE, window.start.date(), window.end.date())
+        in_lake = lake.month_day_counts(cleaned_key.path, context.partition_key, PICKUP_DATE)
+        return counts_agree(in_postgres, in_lake, "postgres")
+
+    return [postgres_trips, postgres_matches_lake]

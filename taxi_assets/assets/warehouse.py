@@ -5,7 +5,7 @@ import dagster as dg
 from taxi_assets.chunks import MonthChunks
 from taxi_assets.constants import warehouse_table
 from taxi_assets.keys import DAILY, WAREHOUSE, asset_key
-from taxi_assets.metadata import column_schema
+from taxi_assets.metadata import column_schema, counts_agree
 from taxi_assets.partitions import DAILY_BACKFILL, daily_partitions, days_in
 from taxi_assets.resources import WAREHOUSE_IO_MANAGER, warehouse_kind
 from taxi_assets.resources.lake import Lake
@@ -49,18 +49,6 @@ def build_warehouse_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.A
         window = context.partition_time_window
         in_warehouse = warehouse.day_counts(table, PICKUP_DATE, window.start.date(), window.end.date())
         in_lake = lake.day_counts(daily_key.path, PICKUP_DATE, days_in(window))
-        differing = {
-            day: {"warehouse": in_warehouse.get(day, 0), "lake": in_lake.get(day, 0)}
-            for day in sorted(set(in_warehouse) | set(in_lake))
-            if in_warehouse.get(day, 0) != in_lake.get(day, 0)
-        }
-        return dg.AssetCheckResult(
-            passed=not differing,
-            metadata={
-                "warehouse_rows": sum(in_warehouse.values()),
-                "lake_rows": sum(in_lake.values()),
-                "days_differing": dg.MetadataValue.json(differing),
-            },
-        )
+        return counts_agree(in_warehouse, in_lake, "warehouse")
 
     return [warehouse_trips, warehouse_matches_lake]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 from pydantic import Field
 
@@ -68,6 +69,13 @@ class Lake(dg.ConfigurableResource):
     def read_month(self, parts: Sequence[str], month: str) -> pa.Table:
         lake = self.open()
         return lake.read([lake.path(*parts, f"{month}.parquet")], "/".join(parts) + f" {month}")
+
+    def month_day_counts(self, parts: Sequence[str], month: str, column: str) -> dict[str, int]:
+        """Rows per day (``2021-01-15``) of a month's file, reading its day column alone."""
+        lake = self.open()
+        days = lake.read([lake.path(*parts, f"{month}.parquet")], "/".join(parts) + f" {month}", [column])
+        counted = pc.value_counts(pc.strftime(days.column(column).combine_chunks(), "%Y-%m-%d"))
+        return {row["values"]: row["counts"] for row in counted.to_pylist()}
 
     def replace_days(
         self, parts: Sequence[str], column: str, rows: pa.Table, days: Sequence[dt.date]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import Sequence
@@ -64,9 +65,14 @@ class LakeLocation:
         try:
             pq.write_table(with_pandas_metadata(table), tmp, filesystem=self.fs, compression=_COMPRESSION)
             self.fs.move(tmp, path)
-        except BaseException:
-            if self.fs.get_file_info(tmp).type == pafs.FileType.File:
-                self.fs.delete_file(tmp)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                if self.fs.get_file_info(tmp).type == pafs.FileType.File:
+                    self.fs.delete_file(tmp)
+            if isinstance(exc, OSError):
+                raise LakeError(
+                    f"TAXI_LAKE_URI {self.base_uri!r}: cannot write {self.uri(path)}: {exc}"
+                ) from exc
             raise
         return self.fs.get_file_info(path).size
 
@@ -74,12 +80,12 @@ class LakeLocation:
         selector = pafs.FileSelector(directory, allow_not_found=True)
         return [i.path for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.File]
 
-    def read(self, paths: Sequence[str], what: str) -> pa.Table:
-        """The rows of ``paths``, every one of which must exist."""
+    def read(self, paths: Sequence[str], what: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """The rows of ``paths`` (only ``columns``, if given), every one of which must exist."""
         infos = self.fs.get_file_info(list(paths))
         missing = [self.uri(i.path) for i in infos if i.type != pafs.FileType.File]
         if missing:
             raise LakeError(
                 f"{what} is not in the lake yet (missing {', '.join(missing)}): materialise it first"
             )
-        return pa.concat_tables([pq.read_table(p, filesystem=self.fs) for p in paths])
+        return pa.concat_tables([pq.read_table(p, filesystem=self.fs, columns=columns) for p in paths])

@@ -8,6 +8,7 @@ month is loaded and swapped in is ``postgres_load.py``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +24,21 @@ from taxi_assets.resources.postgres_load import DDL_LOCK, PostgresError, load_mo
 from taxi_assets.resources.sql import days_between, quote_ident, quote_literal
 
 __all__ = ["PostgresError", "PostgresResource"]
+
+
+# What PostgreSQL says → the setting that is wrong. Checked in order; the first match names it.
+_CAUSES: tuple[tuple[str, str], ...] = (
+    (r"password authentication failed|no password supplied", "POSTGRES_PASSWORD"),
+    (r'database ".*" does not exist', "POSTGRES_DBNAME"),
+    (r'role ".*" does not exist', "POSTGRES_USER"),
+    (r"could not translate host name|Name or service not known", "POSTGRES_HOST"),
+    (r"Connection refused|timeout expired|No such file or directory", "POSTGRES_HOST / POSTGRES_PORT"),
+)
+
+
+def setting_at_fault(message: str) -> str | None:
+    """The setting a failed connection's message points at, if any."""
+    return next((setting for pattern, setting in _CAUSES if re.search(pattern, message)), None)
 
 
 def _conninfo_value(value: str) -> str:
@@ -70,7 +86,10 @@ class PostgresResource(dg.ConfigurableResource):
             conn = dbapi.connect(self._conninfo(), autocommit=autocommit)
         except adbc_driver_manager.Error as exc:
             reason = self.redact(str(exc)).strip().replace("\n", " ")
-            raise PostgresError(f"cannot connect to PostgreSQL ({self.where}): {reason}") from None
+            setting = setting_at_fault(reason)
+            raise PostgresError(
+                f"{setting + ': ' if setting else ''}cannot connect to PostgreSQL ({self.where}): {reason}"
+            ) from None
         try:
             yield conn
             if not autocommit:
