@@ -2,6 +2,7 @@
 
 Every setting has an embedded default, so a first run needs nothing but Python:
 - ``TAXI_SOURCE_URL_TEMPLATE``: where monthly files are published (the course's GitHub mirror);
+  ``TAXI_SOURCE_DEADLINE_SECONDS``: the most a download may take, retries included (1800);
 - ``TAXI_LAKE_URI``: the parquet lake (``data/lake``), or ``gs://bucket/prefix`` with
   ``GOOGLE_SERVICE_ACC_KEY_FILEPATH``, ``GCS_ENDPOINT_URL`` and ``GCP_PROJECT``;
 - the warehouse: BigQuery when ``GCP_PROJECT`` is set (``BIGQUERY_DATASET``, default ``ny_taxi``;
@@ -30,7 +31,7 @@ from taxi_assets.resources.lake import ParquetLake
 from taxi_assets.resources.postgres import PostgresPandasIOManager, PostgresResource
 from taxi_assets.resources.settings import SettingError, int_setting, setting
 from taxi_assets.resources.warehouse import DuckDBWarehouse
-from taxi_assets.source import TaxiSource
+from taxi_assets.source import DEFAULT_DEADLINE_SECONDS, TaxiSource
 
 if TYPE_CHECKING:
     from taxi_assets.resources.bigquery import BigQueryWarehouse
@@ -89,7 +90,8 @@ def build_resources() -> dict[str, Any]:
     """The resources of the current environment, under the keys the assets use."""
     return {
         "taxi_source": TaxiSource(
-            url_template=setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE)
+            url_template=setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE),
+            deadline_seconds=int_setting("TAXI_SOURCE_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS),
         ),
         LAKE_IO_MANAGER: ParquetLake(
             base_uri=setting("TAXI_LAKE_URI", str(DEFAULT_LAKE_DIR)),
