@@ -10,12 +10,14 @@ lets Ctrl-C (SIGINT or SIGTERM) stop the run; Dagster's in-process loop would ig
 
 from __future__ import annotations
 
+import ctypes
+import os
+import select
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 from typing import Any
 
 import dagster as dg
@@ -118,30 +120,48 @@ class RecoveringExecutor(dg.Executor):
 def _interruptible_while(waiting: threading.Event) -> Iterator[None]:
     """SIGINT and SIGTERM stop the run at once while ``waiting`` is set.
 
-    Dagster's CLI and run workers defer both signals to checkpoints its in-process loop never
-    reaches while a step waits for a pool slot (dagster/_core/execution/plan/execute_plan.py: the
-    ``while not active_execution.is_complete`` loop has no ``check_for_interrupts``). Otherwise
-    each signal goes to the handler Dagster installed, as before.
+    Dagster's CLI and run workers only note these signals (``capture_interrupts``) and act on them
+    at checkpoints its in-process loop never reaches while a step waits for a pool slot
+    (dagster/_core/execution/plan/execute_plan.py: the ``while not active_execution.is_complete``
+    loop calls no ``check_for_interrupts``), and they re-install their handler inside the run, so
+    no handler of ours would be called. Python's wakeup fd still hears every signal: a thread
+    reads it and, while the run waits, raises Dagster's own interruption in the run's thread
+    (as Dagster does inside a step), so the run fails cleanly and gives up its place in the queue.
+    Signals at other times are left to Dagster, as before.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield  # signals reach the main thread only; there is nothing to hear
         return
-    previous = {signo: signal.getsignal(signo) for signo in (signal.SIGINT, signal.SIGTERM)}
+    read_fd, write_fd = os.pipe()
+    for fd in (read_fd, write_fd):
+        os.set_blocking(fd, False)
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    run_thread, done = threading.get_ident(), threading.Event()
 
-    def handle(signo: int, frame: FrameType | None) -> None:
-        if waiting.is_set():
-            raise dg.DagsterExecutionInterruptedError(f"signal {signo} while waiting for a pool slot")
-        previous[signo](signo, frame)
+    def listen() -> None:
+        while not done.is_set():
+            if not select.select([read_fd], [], [], 0.5)[0]:
+                continue
+            try:
+                heard = os.read(read_fd, 512)
+            except BlockingIOError:
+                continue
+            if waiting.is_set() and {signal.SIGINT, signal.SIGTERM} & set(heard):
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(run_thread), ctypes.py_object(dg.DagsterExecutionInterruptedError)
+                )
+                return
 
-    # Only Python handlers are wrapped (Dagster installs them); default and ignored signals stay so.
-    wrapped = [signo for signo, handler in previous.items() if callable(handler)]
-    for signo in wrapped:
-        signal.signal(signo, handle)
+    listener = threading.Thread(target=listen, name="taxi-signal-listener", daemon=True)
+    listener.start()
     try:
         yield
     finally:
-        for signo in wrapped:
-            signal.signal(signo, previous[signo])
+        done.set()
+        listener.join(timeout=5)
+        signal.set_wakeup_fd(previous_fd)
+        os.close(read_fd)
+        os.close(write_fd)
 
 
 @dg.executor(name="in_process", config_schema=dg.in_process_executor.config_schema)

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from taxi_assets.constants import CLEANED
+from taxi_assets.constants import CLEANED, postgres_table
 from taxi_assets.definitions import defs
 from taxi_assets.jobs import MONTHLY_ASSETS, service_keys
 from taxi_assets.recovery import PID_TAG, dead_run_sensor
@@ -197,3 +197,63 @@ def test_a_run_killed_mid_copy_does_not_block_the_month(
         MONTH: len(cleaned)
     }
     assert loose_tables(postgres) == [], "the killed load's table was dropped"
+
+
+def blocked_on_a_lock(postgres: PostgresResource) -> int:
+    with postgres.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+            f"AND wait_event_type = 'Lock' AND position({quote_literal(postgres.schema_name)} in query) > 0"
+        )
+        return cur.fetchone()[0]
+
+
+def test_a_run_waiting_for_a_live_runs_slot_says_so_and_stops_on_ctrl_c(
+    tmp_path: Path,
+    source_server: SourceServer,
+    postgres: PostgresResource,
+    run_env: dict[str, str],
+    instance: dg.DagsterInstance,
+) -> None:
+    for month in ("2021-01", "2021-02", "2021-03"):
+        source_server.publish("yellow", month)
+    first = subprocess.run(
+        materialize_command("yellow", "2021-02"), env=run_env, cwd=REPO, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    table = postgres.table(postgres_table("yellow"))
+
+    # A reader holding the table keeps the next load (alive) in its step, with the pool's slot.
+    with postgres.connect() as reader, reader.cursor() as lock:
+        lock.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        holder = start(materialize_command("yellow", "2021-01"), run_env, tmp_path / "holder.log", REPO)
+        waiter = None
+        try:
+            wait_for("the first load to wait for the table", lambda: blocked_on_a_lock(postgres))
+            [holding] = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.STARTED]
+            assert held_slots(instance) == {holding.run_id}
+
+            waiter_log = tmp_path / "waiter.log"
+            waiter = start(materialize_command("yellow", "2021-03"), run_env, waiter_log, REPO)
+            said = wait_for(
+                "the second run to say what it waits for",
+                lambda: [line for line in waiter_log.read_text().splitlines() if "waits for a slot" in line],
+            )
+            assert f"held by run {holding.run_id} (STARTED, pid {holding.tags[PID_TAG]}" in said[0]
+            [waiting] = [
+                r for r in instance.get_runs() if r.run_id != holding.run_id and r.status.value == "STARTED"
+            ]
+
+            os.killpg(waiter.pid, signal.SIGINT)
+            # Bounded by the run's own clean-up, not by a wait for the slot (which never comes).
+            assert waiter.wait(timeout=120) != 0
+            assert instance.get_run_by_id(waiting.run_id).status == dg.DagsterRunStatus.FAILURE
+            assert held_slots(instance) == {holding.run_id}, "the stopped run gave up its place in the queue"
+        finally:
+            if waiter is not None:
+                stop_group(waiter)
+            reader.rollback()
+        # The live run was never taken for dead: it finishes once the table is free.
+        assert holder.wait(timeout=300) == 0, (tmp_path / "holder.log").read_text()[-3000:]
+    assert instance.get_run_by_id(holding.run_id).status == dg.DagsterRunStatus.SUCCESS
+    assert not held_slots(instance)
