@@ -69,3 +69,31 @@ def stop_group(process: subprocess.Popen, grace: float = 20) -> None:
     except subprocess.TimeoutExpired:
         pytest.fail(f"process {process.pid} survived SIGKILL")
     wait_for(f"process group {process.pid} to be gone", lambda: not group_members(process.pid), timeout=30)
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process started by ``pid``, its children's children included."""
+    parents, found, frontier = _parents(), set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (zombies are not)."""
+    return set(_parents()) & pids
