@@ -158,6 +158,7 @@ def _interruptible_while(waiting: threading.Event) -> Iterator[None]:
         yield
     finally:
         done.set()
+        os.write(write_fd, b"\0")  # wakes the listener now, not at its next select timeout
         listener.join(timeout=5)
         signal.set_wakeup_fd(previous_fd)
         os.close(read_fd)
