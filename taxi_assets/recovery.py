@@ -123,7 +123,9 @@ def fail_run(instance: dg.DagsterInstance, run: dg.DagsterRun, reason: str) -> R
     return Recovered(run.run_id, run.job_name, run.status, reason, free_slots(instance, run.run_id))
 
 
-def dead_runs(instance: dg.DagsterInstance, exclude: frozenset[str] = frozenset()) -> list[tuple]:
+def dead_runs(
+    instance: dg.DagsterInstance, exclude: frozenset[str] = frozenset()
+) -> list[tuple[dg.DagsterRun, str]]:
     """In-progress runs whose recorded worker is certainly gone, with the reason: (run, reason)."""
     found = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS)):

@@ -18,7 +18,7 @@ from taxi_assets.definitions import defs
 from taxi_assets.jobs import MONTHLY_ASSETS, service_keys
 from taxi_assets.recovery import PID_TAG, dead_run_sensor
 from taxi_assets.resources.postgres import PostgresResource, quote_literal
-from taxi_assets_tests.conftest import SourceServer
+from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.processes import start, stop_group, wait_for
 from taxi_assets_tests.session import course_cleaning, postgres_months, read_lake_month
 from taxi_assets_tests.test_cli import REPO, env_for
@@ -132,7 +132,7 @@ def held_slots(instance: dg.DagsterInstance) -> set[str]:
     return instance.event_log_storage.get_concurrency_run_ids()
 
 
-@pytest.mark.parametrize("heal", ["the next run", "taxi-recover", "the sensor"])
+@pytest.mark.parametrize("heal", ["the next run", "taxi-recover", "the sensor", "the daemon"])
 def test_a_run_killed_mid_copy_does_not_block_the_month(
     heal: str,
     tmp_path: Path,
@@ -164,6 +164,23 @@ def test_a_run_killed_mid_copy_does_not_block_the_month(
     elif heal == "the sensor":
         result = dead_run_sensor(dg.build_sensor_context(instance=instance))
         assert killed.run_id in result.skip_message and "is gone" in result.skip_message
+    elif heal == "the daemon":
+        # dagster dev's daemon ticks dead_run_sensor (on by default) every 30 s.
+        dev = start(
+            [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(free_port())],
+            run_env,
+            tmp_path / "dagster-dev.log",
+            REPO,
+        )
+        try:
+            wait_for(
+                "the daemon to fail the killed run",
+                lambda: instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE,
+                timeout=300,
+                every=1,
+            )
+        finally:
+            stop_group(dev)
 
     if heal != "the next run":
         failed = instance.get_run_by_id(killed.run_id)
