@@ -4,7 +4,9 @@ import dagster as dg
 
 from taxi_assets.assets import service_definitions
 from taxi_assets.connections import check_connections
+from taxi_assets.executor import in_process_with_recovery
 from taxi_assets.jobs import daily_job, monthly_job
+from taxi_assets.recovery import dead_run_sensor
 from taxi_assets.resources import build_resources
 from taxi_assets.schedules import daily_schedule, monthly_schedule
 from taxi_assets.sensors import days_of_new_months_sensor, new_month_sensor
@@ -16,10 +18,11 @@ defs = dg.Definitions(
     asset_checks=[d for d in _definitions if isinstance(d, dg.AssetChecksDefinition)],
     jobs=[monthly_job, daily_job, check_connections],
     schedules=[daily_schedule, monthly_schedule],
-    sensors=[new_month_sensor, days_of_new_months_sensor],
+    sensors=[new_month_sensor, days_of_new_months_sensor, dead_run_sensor],
     resources=build_resources(),
     # Each run is a chain (raw → cleaned → Postgres; daily → warehouse) with nothing to run side
     # by side, and a step process costs 3-5 s of imports on a small machine: steps run in the
-    # run's own process. Runs still go in parallel, limited by the queue in dagster.yaml.
-    executor=dg.in_process_executor,
+    # run's own process. Runs still go in parallel, limited by the queue in dagster.yaml. The
+    # executor also fails runs whose process died before they block this one (taxi_assets/executor.py).
+    executor=in_process_with_recovery,
 )

@@ -27,6 +27,7 @@ from taxi_assets.constants import (
 from taxi_assets.keys import CLEANED, DAILY, DAILY_STAGES, MONTHLY_STAGES, RAW, REJECTED, selection_string
 from taxi_assets.local_postgres import start_local_postgres
 from taxi_assets.resources import postgres_resource
+from taxi_assets.supervise import run_until_stopped
 from taxi_assets.synthetic import write_month
 
 MODULE = "taxi_assets.definitions"
@@ -105,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--ui", action="store_true", help="start `dagster dev` on the demo's settings instead of running"
     )
+    parser.add_argument("--port", type=int, default=3000, help="the UI's port with --ui (default 3000)")
     args = parser.parse_args(argv)
 
     env = demo_environment(args.data_dir)
@@ -115,8 +117,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     os.environ.update(env)
     if args.ui:
-        # A child, not exec: the throwaway PostgreSQL stops when the UI does.
-        raise SystemExit(subprocess.call([sys.executable, "-m", "dagster", "dev"]))
+        # A child, not exec: the throwaway PostgreSQL stops (at exit) when the UI does, and
+        # Ctrl-C or SIGTERM to this process stops dagster dev and everything it started.
+        dev = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(args.port)]
+        raise SystemExit(run_until_stopped(dev))
     for service in SERVICES:
         path = write_month(args.data_dir / "source", service, args.month, args.rows)
         print(f"synthetic source: {path} ({args.rows:,} rows)")

@@ -26,10 +26,13 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from taxi_assets import scratch
 from taxi_assets.constants import DEFAULT_SOURCE_URL_TEMPLATE
 from taxi_assets.schema import Column, TripSchema
 
 _CHUNK = 1 << 20
+# A month's file is 20-130 MB: minutes on a slow link; half an hour means the server is stuck.
+DEFAULT_DEADLINE_SECONDS = 1800
 _RETRY_STATUSES = (500, 502, 503, 504)
 
 
@@ -39,6 +42,10 @@ class SourceError(Exception):
 
 class MonthNotPublished(SourceError):
     """The source has no file for this month (yet)."""
+
+
+class DeadlinePassed(SourceError):
+    """A download took longer than its total deadline (``TAXI_SOURCE_DEADLINE_SECONDS``)."""
 
 
 @dataclass(frozen=True)
@@ -55,13 +62,46 @@ def _file_path(url: str) -> Path:
     return Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
 
 
-def _copy_hashing(src, dst, expected: int | None, url: str) -> tuple[int, str]:
+class _Deadline:
+    """The moment a whole download (every attempt, every retry's wait) must be over by."""
+
+    def __init__(self, seconds: float | None, url: str) -> None:
+        self.seconds, self.url = seconds, url
+        self.at = time.monotonic() + seconds if seconds else None
+        self.received = 0
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else self.at - time.monotonic()
+
+    def check(self) -> None:
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise DeadlinePassed(
+                f"TAXI_SOURCE_DEADLINE_SECONDS: downloading {self.url} took longer than "
+                f"{self.seconds:g} s (got {self.received:,} bytes); raise the deadline or try later"
+            )
+
+    def timeout(self, per_read: float) -> float:
+        """A read timeout that ends no later than the deadline."""
+        left = self.remaining()
+        return per_read if left is None else max(0.05, min(per_read, left))
+
+
+def _copy_hashing(
+    src, dst, expected: int | None, url: str, deadline: _Deadline | None = None
+) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
-    while chunk := src.read(_CHUNK):
+    # read1 returns what has arrived: a server trickling bytes cannot hold one read (and the
+    # deadline check after it) for the time a whole chunk takes to come.
+    read = src.read1 if deadline is not None and hasattr(src, "read1") else src.read
+    while chunk := read(_CHUNK):
         digest.update(chunk)
         size += len(chunk)
         if dst is not None:
             dst.write(chunk)
+        if deadline is not None:
+            deadline.received += len(chunk)
+            deadline.check()
     if expected is not None and size != expected:
         raise requests.ConnectionError(f"{url}: body ended after {size} of {expected} bytes")
     return size, digest.hexdigest()
@@ -84,12 +124,19 @@ def _session(retries: int, backoff_seconds: float) -> requests.Session:
 
 @contextmanager
 def download(
-    url: str, *, timeout: float = 60, retries: int = 4, backoff_seconds: float = 1.0
+    url: str,
+    *,
+    timeout: float = 60,
+    retries: int = 4,
+    backoff_seconds: float = 1.0,
+    deadline_seconds: float | None = None,
 ) -> Iterator[SourceFile]:
     """Stream ``url`` (http, https or file) to a temporary file that is removed afterwards.
 
     The body never sits in memory whole. A 404 is :class:`MonthNotPublished`; connection errors,
     truncated bodies and 5xx answers are retried with backoff, then raised as :class:`SourceError`.
+    ``timeout`` bounds each read; ``deadline_seconds`` bounds the whole download, retries
+    included (:class:`DeadlinePassed`), so a server trickling bytes cannot hold a run for ever.
     """
     scheme = urllib.parse.urlparse(url).scheme
     if scheme == "file":
@@ -103,13 +150,16 @@ def download(
     if scheme not in ("http", "https"):
         raise SourceError(f"unsupported source URL scheme {scheme!r} in {url} (use http, https or file)")
 
-    with tempfile.TemporaryDirectory(prefix="taxi-source-") as tmp:
+    deadline = _Deadline(deadline_seconds, url)
+    scratch.remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as tmp:
         path = Path(tmp) / Path(urllib.parse.urlparse(url).path).name
         session = _session(retries, backoff_seconds)
         # urllib3 retries what fails before the body; a body cut short is retried here.
         for attempt in range(retries + 1):
             try:
-                with session.get(url, stream=True, timeout=timeout) as response:
+                deadline.check()
+                with session.get(url, stream=True, timeout=deadline.timeout(timeout)) as response:
                     if response.status_code == 404:
                         raise MonthNotPublished(f"month not published: {url} answered 404 Not Found")
                     if response.status_code >= 400:
@@ -121,14 +171,17 @@ def download(
                     expected = int(length) if length and "Content-Encoding" not in response.headers else None
                     response.raw.decode_content = False
                     with path.open("wb") as out:
-                        size, sha = _copy_hashing(response.raw, out, expected, url)
+                        size, sha = _copy_hashing(response.raw, out, expected, url, deadline)
                 break
             except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as exc:
+                deadline.check()  # a read cut short by the deadline is the deadline's error
                 if attempt == retries:
                     raise SourceError(
                         f"could not download {url} after {retries + 1} attempts: {exc}"
                     ) from exc
-                time.sleep(backoff_seconds * 2**attempt)
+                pause = backoff_seconds * 2**attempt
+                left = deadline.remaining()
+                time.sleep(pause if left is None else max(0.0, min(pause, left)))
         yield SourceFile(url, path, size, sha)
 
 
@@ -227,6 +280,11 @@ class TaxiSource(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=60, description="Per-request connect/read timeout.")
     retries: int = Field(default=4, description="Retries on connection errors and 5xx answers.")
     backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each time.")
+    deadline_seconds: int = Field(
+        default=DEFAULT_DEADLINE_SECONDS,
+        description="Total seconds a download may take, every attempt and retry included; 0 for none. "
+        "Env: TAXI_SOURCE_DEADLINE_SECONDS.",
+    )
 
     def url(self, service: str, month: str) -> str:
         # Checked here, not by a validator: at definition time the field holds the EnvVar's name.
@@ -255,5 +313,6 @@ class TaxiSource(dg.ConfigurableResource):
             timeout=self.timeout_seconds,
             retries=self.retries,
             backoff_seconds=self.backoff_seconds,
+            deadline_seconds=self.deadline_seconds or None,
         ) as source:
             yield source

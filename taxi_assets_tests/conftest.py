@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,11 +30,15 @@ from taxi_assets.source import TaxiSource
 from taxi_assets.synthetic import write_month
 
 MONTH_ROWS = 4_000
+# How long a trickling answer lasts at most, so that no test's server thread outlives it by much.
+TRICKLE_SECONDS = 120
 
 
 @dataclass
 class Faults:
-    """Answers the server gives instead of a file: per path, a queue of status codes or 'truncate'."""
+    """Answers the server gives instead of a file: per path, a queue of status codes, 'truncate'
+    (half the body, then the connection closes) or 'trickle' (a byte every 0.1 s).
+    """
 
     queued: dict[str, list[int | str]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -77,10 +82,30 @@ class SourceServer:
                     self.wfile.write(body[: len(body) // 2])
                     self.close_connection = True
                     return
+                if fault == "trickle":
+                    self._trickle((root / self.path.lstrip("/")).read_bytes())
+                    return
                 if isinstance(fault, int):
                     self.send_error(fault)
                     return
                 super().do_GET()
+
+            def _trickle(self, body: bytes) -> None:
+                """The whole file announced, then a byte every 0.1 s: never a read timeout."""
+                self.send_response(HTTPStatus.OK)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                give_up = time.monotonic() + TRICKLE_SECONDS
+                try:
+                    for i in range(len(body)):
+                        if time.monotonic() > give_up:
+                            break
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except OSError:
+                    pass  # the client gave up, as it should
+                self.close_connection = True
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)

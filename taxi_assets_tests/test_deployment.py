@@ -117,7 +117,7 @@ def test_the_deployment_instance_queues_and_pools_as_the_local_one() -> None:
     """One dagster.yaml per way of running, the same limits in each; none names this project's code."""
     local = yaml.safe_load((REPO / "dagster.yaml").read_text())
     deployed = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
-    for key in ("run_coordinator", "concurrency", "telemetry"):
+    for key in ("run_coordinator", "concurrency", "run_monitoring", "telemetry"):
         assert deployed[key] == local[key]
     assert "storage" not in local  # Dagster's default: SQLite under DAGSTER_HOME
     assert set(deployed["storage"]) == {"postgres"}

@@ -2,6 +2,7 @@
 
 Every setting has an embedded default, so a first run needs nothing but Python:
 - ``TAXI_SOURCE_URL_TEMPLATE``: where monthly files are published (the course's GitHub mirror);
+  ``TAXI_SOURCE_DEADLINE_SECONDS``: the most a download may take, retries included (1800);
 - ``TAXI_LAKE_URI``: the parquet lake (``data/lake``), or ``gs://bucket/prefix`` with
   ``GOOGLE_SERVICE_ACC_KEY_FILEPATH``, ``GCS_ENDPOINT_URL`` and ``GCP_PROJECT``;
 - the warehouse: BigQuery when ``GCP_PROJECT`` is set (``BIGQUERY_DATASET``, default ``ny_taxi``;
@@ -32,7 +33,7 @@ from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.settings import Setting, SettingError, from_environment
 from taxi_assets.resources.warehouse import Warehouse
-from taxi_assets.source import TaxiSource
+from taxi_assets.source import DEFAULT_DEADLINE_SECONDS, TaxiSource
 
 # The keys the assets and IO managers name.
 LAKE_FILES_IO_MANAGER = "io_manager"
@@ -48,7 +49,9 @@ KEY_FILE = Setting("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None)
 
 def taxi_source_resource() -> TaxiSource:
     return from_environment(
-        TaxiSource, url_template=Setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE)
+        TaxiSource,
+        url_template=Setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE),
+        deadline_seconds=Setting("TAXI_SOURCE_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS, whole_number=True),
     )
 
 

@@ -1,0 +1,74 @@
+"""Running a long-lived command (``dagster dev``) so that stopping us stops all of it, for sure.
+
+``dagster dev`` starts a web server, a daemon and code servers, all in its process group. A signal
+sent to us alone (``kill``, ``make`` forwarding SIGTERM) would leave them running, and ``dagster
+dev`` itself may not exit on SIGTERM (its daemon can wait on a shutdown pipe for ever). So the
+command runs in a process group of its own; SIGINT, SIGTERM or SIGHUP to us is passed on to that
+whole group, and whatever is left after a grace period is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE_SECONDS = 20.0
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _kill_group(pgid: int, signo: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signo)
+
+
+def stop_group(child: subprocess.Popen, signo: int, grace: float = GRACE_SECONDS) -> None:
+    """``signo`` to the child's whole group, then SIGKILL to what is left after ``grace`` seconds."""
+    _kill_group(child.pid, signo)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        child.poll()  # reaps the child, so that a zombie does not keep its group "alive"
+        if not _group_alive(child.pid):
+            return
+        time.sleep(0.1)
+    print(f"{' '.join(child.args[:4])}… did not stop within {grace:.0f} s: killing what is left", flush=True)
+    _kill_group(child.pid, signal.SIGKILL)
+    child.wait()
+
+
+def run_until_stopped(command: Sequence[str], grace: float = GRACE_SECONDS) -> int:
+    """Runs ``command`` until it exits or we are asked to stop; nothing it started outlives this call.
+
+    Returns its exit code, or 128 + the signal's number when we were stopped.
+    """
+    received: list[int] = []
+
+    def note(signo: int, _frame: object) -> None:
+        received.append(signo)
+
+    previous = {signo: signal.signal(signo, note) for signo in STOP_SIGNALS}
+    try:
+        child = subprocess.Popen(list(command), start_new_session=True)
+        try:
+            while child.poll() is None and not received:
+                time.sleep(0.2)
+        finally:
+            # Also when the command exited by itself, or we failed: its helpers may live on.
+            stop_group(child, received[0] if received else signal.SIGTERM, grace)
+    finally:
+        for signo, handler in previous.items():
+            signal.signal(signo, handler)
+    return 128 + received[0] if received else (child.returncode or 0)
