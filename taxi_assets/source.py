@@ -28,6 +28,7 @@ from urllib3.util.retry import Retry
 
 from taxi_assets import scratch
 from taxi_assets.constants import DEFAULT_SOURCE_URL_TEMPLATE
+from taxi_assets.errors import TaxiError
 from taxi_assets.schema import Column, TripSchema
 
 _CHUNK = 1 << 20
@@ -36,7 +37,7 @@ DEFAULT_DEADLINE_SECONDS = 1800
 _RETRY_STATUSES = (500, 502, 503, 504)
 
 
-class SourceError(Exception):
+class SourceError(TaxiError):
     """A source file could not be fetched or does not match the published schema."""
 
 

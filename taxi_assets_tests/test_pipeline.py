@@ -34,6 +34,7 @@ def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: S
         "pickups_inside_partition": True,
         "reconciles_with_raw": True,
         "known_vendor_ids": True,
+        "matches_lake": True,  # PostgreSQL holds, each day, what the lake does
     }
 
     raw = read_lake_month(sinks.lake_dir, RAW, service, "2021-01")

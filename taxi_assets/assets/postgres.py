@@ -4,6 +4,7 @@ import dagster as dg
 import pyarrow as pa
 
 from taxi_assets.constants import postgres_table
+from taxi_assets.errors import reported
 from taxi_assets.keys import CLEANED, POSTGRES, asset_key
 from taxi_assets.metadata import column_schema, counts_agree, frame_metadata
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
@@ -49,6 +50,7 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
         description="Each day of the month has as many rows in PostgreSQL as the lake's cleaned month: "
         "a failed or missing load shows here as PostgreSQL behind the lake.",
     )
+    @reported
     def postgres_matches_lake(
         context: dg.AssetCheckExecutionContext, postgres: PostgresResource, lake: Lake
     ) -> dg.AssetCheckResult:

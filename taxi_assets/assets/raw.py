@@ -4,6 +4,7 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
+from taxi_assets.errors import reported
 from taxi_assets.keys import RAW, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
@@ -39,6 +40,7 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
             "dagster/column_schema": column_schema(schema.raw_arrow_schema, schema.descriptions(snake=False))
         },
     )
+    @reported
     def raw_trips(
         context: dg.AssetExecutionContext, config: RawTripsConfig, taxi_source: TaxiSource
     ) -> dg.Output[pa.Table]:

@@ -4,6 +4,7 @@ import dagster as dg
 
 from taxi_assets.chunks import MonthChunks
 from taxi_assets.constants import warehouse_table
+from taxi_assets.errors import reported
 from taxi_assets.keys import DAILY, WAREHOUSE, asset_key
 from taxi_assets.metadata import column_schema, counts_agree
 from taxi_assets.partitions import DAILY_BACKFILL, daily_partitions, days_in
@@ -43,6 +44,7 @@ def build_warehouse_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.A
         partitions_def=daily_partitions,
         description="Each day has as many rows in the warehouse as in the lake.",
     )
+    @reported
     def warehouse_matches_lake(
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
     ) -> dg.AssetCheckResult:

@@ -6,6 +6,7 @@ import dagster as dg
 import pyarrow as pa
 
 from taxi_assets.chunks import MonthChunk, MonthChunks
+from taxi_assets.errors import reported
 from taxi_assets.metadata import descriptions_of, frame_metadata, written_files
 from taxi_assets.partitions import by_month, days_in
 from taxi_assets.resources.lake import Lake
@@ -24,17 +25,20 @@ class LakeFilesIOManager(dg.ConfigurableIOManager):
 
     lake: dg.ResourceDependency[Lake]
 
+    @reported
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
         month = context.partition_key
         written = self.lake.write_month(context.asset_key.path, month, obj)
         context.add_output_metadata(written_files(self.lake.uri(context.asset_key.path), written))
 
+    @reported
     def load_input(self, context: dg.InputContext) -> pa.Table:
         [month] = context.asset_partition_keys
         return self.lake.read_month(context.asset_key.path, month)
 
 
 @dg.input_manager(required_resource_keys={"lake"})
+@reported
 def lake_months(context: dg.InputContext) -> MonthChunks:
     """The monthly files a range of days needs, as chunks read one month at a time."""
     lake: Lake = context.resources.lake
@@ -53,6 +57,7 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
 
     lake: dg.ResourceDependency[Lake]
 
+    @reported
     def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
         parts, column = context.asset_key.path, _day_column(context.definition_metadata)
         owned = set(days_in(context.asset_partitions_time_window))
@@ -68,6 +73,7 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
             {**metadata, "dagster/partition_row_count": rows, **written_files(self.lake.uri(parts), written)}
         )
 
+    @reported
     def load_input(self, context: dg.InputContext) -> MonthChunks:
         parts = context.asset_key.path
         column = _day_column(context.upstream_output.definition_metadata if context.upstream_output else None)

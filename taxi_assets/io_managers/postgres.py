@@ -3,6 +3,7 @@
 import dagster as dg
 import pyarrow as pa
 
+from taxi_assets.errors import reported
 from taxi_assets.metadata import descriptions_of, table_name
 from taxi_assets.resources.postgres import PostgresResource
 
@@ -12,6 +13,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
 
     postgres: dg.ResourceDependency[PostgresResource]
 
+    @reported
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
         pg, metadata = self.postgres, context.definition_metadata
         table, column = table_name(metadata), metadata["partition_expr"]
@@ -26,6 +28,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
             }
         )
 
+    @reported
     def load_input(self, context: dg.InputContext) -> pa.Table:
         metadata = context.upstream_output.definition_metadata if context.upstream_output else {}
         window = context.asset_partitions_time_window

@@ -4,6 +4,7 @@ import dagster as dg
 import pyarrow as pa
 
 from taxi_assets.chunks import MonthChunks
+from taxi_assets.errors import reported
 from taxi_assets.metadata import descriptions_of, table_name
 from taxi_assets.partitions import span
 from taxi_assets.resources.warehouse import Warehouse
@@ -17,6 +18,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     warehouse: dg.ResourceDependency[Warehouse]
 
+    @reported
     def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
         metadata = context.definition_metadata
         table, day_column = table_name(metadata), metadata["partition_expr"]
@@ -32,6 +34,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             {"dagster/partition_row_count": rows, "dagster/table_name": self.warehouse.table_name(table)}
         )
 
+    @reported
     def load_input(self, context: dg.InputContext) -> pa.Table:
         metadata = context.upstream_output.definition_metadata if context.upstream_output else {}
         window = context.asset_partitions_time_window

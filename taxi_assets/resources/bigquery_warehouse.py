@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field, PrivateAttr
 
+from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import bigquery_type
 from taxi_assets.resources.google import key_file, load_key_file
 from taxi_assets.resources.sql import days_between
@@ -35,7 +36,7 @@ _DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 _STAGING_LIFETIME = dt.timedelta(hours=6)  # a crashed run's staging table removes itself
 
 
-class BigQueryError(Exception):
+class BigQueryError(TaxiError):
     """A warehouse failure, worded for the user: it names the setting to change."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from taxi_assets.errors import TaxiError
+
 _POSTGRES = {
     pa.int64(): "BIGINT",
     pa.int32(): "INTEGER",
@@ -25,7 +27,7 @@ _BIGQUERY = {
 }
 
 
-class UnknownColumnType(TypeError):
+class UnknownColumnType(TaxiError, TypeError):
     """An Arrow type no store here has a column type for."""
 
 

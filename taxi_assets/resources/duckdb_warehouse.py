@@ -10,12 +10,13 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
+from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import duckdb_type
 from taxi_assets.resources.sql import days_between, quote_ident, quote_literal
 from taxi_assets.resources.warehouse import Warehouse
 
 
-class WarehouseError(Exception):
+class WarehouseError(TaxiError):
     """The warehouse cannot be reached or refused the rows; the message names the setting."""
 
 

@@ -12,13 +12,14 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from taxi_assets.errors import TaxiError
 from taxi_assets.transform import to_pandas
 
 # zstd writes as fast as snappy here and its files are smaller and quicker to read back.
 _COMPRESSION = "zstd"
 
 
-class LakeError(Exception):
+class LakeError(TaxiError):
     """The lake cannot be reached, or holds no data for what was asked."""
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import adbc_driver_manager
 import pyarrow as pa
 
+from taxi_assets.errors import TaxiError
 from taxi_assets.resources.sql import days_between, quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ _ROWS_PER_CONNECTION = 200_000
 _ROWS_PER_BATCH = 65_536
 
 
-class PostgresError(Exception):
+class PostgresError(TaxiError):
     """PostgreSQL could not be reached or refused the load."""
 
 

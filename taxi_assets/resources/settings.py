@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 import dagster as dg
 from pydantic import Field, create_model
 
+from taxi_assets.errors import TaxiError
+
 R = TypeVar("R", bound=dg.ConfigurableResource)
 
 
-class SettingError(ValueError):
+class SettingError(TaxiError, ValueError):
     """A setting with a value the project cannot use; the message names it."""
 
 
