@@ -28,6 +28,7 @@ from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident
 from taxi_assets.source import TaxiSource
 from taxi_assets.synthetic import write_month
+from taxi_assets_tests.session import materialize_days, materialize_month, snapshot
 
 MONTH_ROWS = 4_000
 # How long a trickling answer lasts at most, so that no test's server thread outlives it by much.
@@ -365,3 +366,12 @@ def bigquery(bigquery_server: _BigQueryServer, monkeypatch: pytest.MonkeyPatch) 
     emulator.client().create_dataset(emulator.dataset)
     yield emulator
     emulator.client().delete_dataset(emulator.dataset, delete_contents=True, not_found_ok=True)
+
+
+@pytest.fixture
+def january_done(source_server: SourceServer, sinks: Sinks) -> dict[str, object]:
+    """A user's sinks with yellow 2021-01 fully materialised, as a snapshot of every sink."""
+    source_server.publish("yellow", "2021-01")
+    assert materialize_month(sinks.resources, "yellow", "2021-01").success
+    assert materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31").success
+    return snapshot(sinks)

@@ -40,15 +40,6 @@ def non_numeric(name: str, value: str) -> Callable[[Path], None]:
     return edit
 
 
-@pytest.fixture
-def january_done(source_server: SourceServer, sinks: Sinks) -> dict[str, str]:
-    """A user's lake and warehouse with yellow 2021-01 fully materialised."""
-    source_server.publish("yellow", "2021-01")
-    assert materialize_month(sinks.resources, "yellow", "2021-01").success
-    assert materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31").success
-    return snapshot(sinks)
-
-
 @pytest.mark.parametrize(
     ("break_file", "expected"),
     [

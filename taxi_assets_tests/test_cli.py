@@ -58,20 +58,32 @@ def dagster(*args: str, env: dict[str, str], cwd: Path = REPO) -> subprocess.Com
     )
 
 
-def materialize_on_the_command_line(
-    selection: str, partition: tuple[str, str], env: dict[str, str], cwd: Path = REPO
-) -> subprocess.CompletedProcess:
+def materialize_command(selection: str, *partition: str) -> list[str]:
     """``dagster asset materialize`` of the code location, as a user types it."""
-    return dagster(
+    module = ["-m", "taxi_assets.definitions"]
+    return [
+        sys.executable,
+        "-m",
+        "dagster",
         "asset",
         "materialize",
-        "-m",
-        "taxi_assets.definitions",
+        *module,
         "--select",
         selection,
         *partition,
+    ]
+
+
+def materialize_on_the_command_line(
+    selection: str, partition: tuple[str, str], env: dict[str, str], cwd: Path = REPO
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        materialize_command(selection, *partition),
         env=env,
         cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -6,6 +6,9 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import hcl2
@@ -144,19 +147,27 @@ def test_the_service_account_gets_only_the_roles_the_pipeline_needs() -> None:
     assert not any("owner" in r.lower() or r.endswith(".admin") for r in roles)
 
 
-def test_code_server_as_compose_runs_it_serves_the_web_ui(
-    tmp_path: Path, source_server: SourceServer, postgres_server: PostgresResource, dagster_database: str
-) -> None:
-    """Compose's commands on loopback, with the deployment's dagster.yaml on the machine's PostgreSQL."""
+@dataclass
+class Served:
+    """A code server started as a deployment starts it, and a web server that loaded it."""
+
+    location: dict
+    code_server: subprocess.Popen
+    webserver: subprocess.Popen
+
+
+@contextmanager
+def code_server_with_web_ui(command: list[str], env: dict[str, str], tmp_path: Path) -> Iterator[Served]:
+    """``command`` (a deployment's code-server command) on a free loopback port until its health
+    check passes, then a web server pointed at it until it has loaded the location; both stopped
+    afterwards, and the code server's log free of tracebacks.
+    """
     code_port, web_port = free_port(), free_port()
-    command = list(SERVICES["code-server"]["command"])
+    command = list(command)
     command[command.index("-h") + 1] = "127.0.0.1"
     command[command.index("-p") + 1] = str(code_port)
-    env = postgres_instance_env(tmp_path, source_server, postgres_server, dagster_database)
+    name = command[command.index("--location-name") + 1]
     workspace = tmp_path / "workspace.yaml"
-    local = yaml.safe_load((REPO / "workspace.yaml").read_text())
-    [entry] = local["load_from"]
-    name = entry["python_module"]["location_name"]
     workspace.write_text(
         yaml.safe_dump(
             {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": code_port, "location_name": name}}]}
@@ -186,10 +197,23 @@ def test_code_server_as_compose_runs_it_serves_the_web_ui(
             return entries if entries and entries[0]["loadStatus"] == "LOADED" else None
 
         [location] = wait_for("the web server to load the location", loaded, timeout=120)
-        keys = loaded_asset_keys(location)
-        assert {"yellow/raw_trips", "green/postgres_trips", "green/warehouse_trips"} <= keys
+        assert location["name"] == name
+        yield Served(location, code_server, webserver)
     finally:
         if webserver:
             stop(webserver)
         stop(code_server)
     assert "Traceback" not in (tmp_path / "code-server.log").read_text()
+
+
+def test_code_server_as_compose_runs_it_serves_the_web_ui(
+    tmp_path: Path, source_server: SourceServer, postgres_server: PostgresResource, dagster_database: str
+) -> None:
+    """Compose's commands on loopback, with the deployment's dagster.yaml on the machine's PostgreSQL."""
+    env = postgres_instance_env(tmp_path, source_server, postgres_server, dagster_database)
+    [entry] = yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"]
+    command = list(SERVICES["code-server"]["command"])
+    assert command[command.index("--location-name") + 1] == entry["python_module"]["location_name"]
+    with code_server_with_web_ui(command, env, tmp_path) as served:
+        keys = loaded_asset_keys(served.location)
+        assert {"yellow/raw_trips", "green/postgres_trips", "green/warehouse_trips"} <= keys

@@ -22,10 +22,9 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests import helm_chart
-from taxi_assets_tests.conftest import GcsEmulator, SourceServer, free_port
-from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, graphql
-from taxi_assets_tests.test_deployment import env_example_names
+from taxi_assets_tests.conftest import GcsEmulator, SourceServer
+from taxi_assets_tests.test_cli import REPO, env_for
+from taxi_assets_tests.test_deployment import code_server_with_web_ui, env_example_names
 
 VALUES = helm_chart.values()
 DEPLOYMENT = helm_chart.code_deployment(VALUES)
@@ -272,10 +271,6 @@ def test_the_code_server_as_the_chart_runs_it_serves_the_web_ui(
     """
     command = helm_chart.code_server_command(DEPLOYMENT)
     assert command[:3] == ["dagster", "code-server", "start"]
-    code_port, web_port = free_port(), free_port()
-    command[command.index("-h") + 1] = "127.0.0.1"
-    command[command.index("-p") + 1] = str(code_port)
-
     instance = helm_chart.instance_yaml(VALUES)
     del instance["run_launcher"]
     home = tmp_path / "home"
@@ -296,48 +291,12 @@ def test_the_code_server_as_the_chart_runs_it_serves_the_web_ui(
         "STORAGE_EMULATOR_HOST": gcs.endpoint,
         "PATH": f"{BIN}:{os.environ['PATH']}",  # as the image's PATH finds dagster
     }
-    name = command[command.index("--location-name") + 1]
-    workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(
-        yaml.safe_dump(
-            {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": code_port, "location_name": name}}]}
-        )
-    )
-    code_server = start([str(BIN / command[0]), *command[1:]], env, tmp_path / "code-server.log")
-    webserver = None
-    try:
-        probe = [str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(code_port)]  # the chart's
-        wait_for(
-            "the code server's readiness probe",
-            lambda: subprocess.run(probe, env=env, capture_output=True).returncode == 0,
-            timeout=120,
-        )
-        webserver = start(
-            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), "-w", str(workspace)],
-            env,
-            tmp_path / "webserver.log",
-        )
-
-        def loaded() -> list | None:
-            assert webserver.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
-            try:
-                entries = graphql(web_port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
-            except OSError:
-                return None
-            return entries if entries and entries[0]["loadStatus"] == "LOADED" else None
-
-        [location] = wait_for("the web server to load the location", loaded, timeout=120)
-        assert location["name"] == name
-        assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location
-        [repository] = location["locationOrLoadError"]["repositories"]
+    with code_server_with_web_ui(command, env, tmp_path) as served:
+        assert served.location["locationOrLoadError"]["__typename"] == "RepositoryLocation", served.location
+        [repository] = served.location["locationOrLoadError"]["repositories"]
         assert repository["assetNodes"]
 
         healthcheck = [sys.executable, str(REPO / "deploy" / "healthcheck.py")]
-        for process in (code_server, webserver):
+        for process in (served.code_server, served.webserver):
             result = subprocess.run([*healthcheck, str(process.pid)], env=env, capture_output=True, text=True)
             assert result.returncode == 0, result.stderr
-    finally:
-        if webserver:
-            stop(webserver)
-        stop(code_server)
-    assert "Traceback" not in (tmp_path / "code-server.log").read_text()

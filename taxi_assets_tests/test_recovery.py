@@ -21,31 +21,15 @@ from taxi_assets.resources.sql import quote_literal
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.processes import start, stop_group, wait_for
 from taxi_assets_tests.session import course_cleaning, postgres_months, read_lake_month
-from taxi_assets_tests.test_cli import REPO, env_for
+from taxi_assets_tests.test_cli import REPO, env_for, materialize_command
 
 # Enough rows that PostgreSQL's COPY of the month takes a moment to catch (about a second).
 ROWS = 300_000
 MONTH = "2021-01"
 
 
-def monthly_selection(service: str) -> str:
-    return selection_string(service, MONTHLY_STAGES)
-
-
-def materialize_command(service: str, month: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "taxi_assets.definitions",
-        "--select",
-        monthly_selection(service),
-        "--partition",
-        month,
-    ]
+def monthly_run(service: str, month: str) -> list[str]:
+    return materialize_command(selection_string(service, MONTHLY_STAGES), "--partition", month)
 
 
 @pytest.fixture
@@ -111,7 +95,7 @@ def kill_mid_copy(
     """Starts the month's run, SIGKILLs its process group while PostgreSQL copies the month in,
     and returns the run as the instance then has it.
     """
-    process = start(materialize_command("yellow", MONTH), env, log, REPO)
+    process = start(monthly_run("yellow", MONTH), env, log, REPO)
     try:
         wait_for(
             "PostgreSQL to copy the month in",
@@ -189,7 +173,7 @@ def test_a_run_killed_mid_copy_does_not_block_the_month(
 
     # A user runs the month again, with nothing done in between.
     rerun = subprocess.run(
-        materialize_command("yellow", MONTH),
+        monthly_run("yellow", MONTH),
         env=run_env,
         cwd=REPO,
         capture_output=True,
@@ -234,7 +218,7 @@ def test_a_run_waiting_for_a_live_runs_slot_says_so_and_stops_on_ctrl_c(
     for month in ("2021-01", "2021-02", "2021-03"):
         source_server.publish("yellow", month)
     first = subprocess.run(
-        materialize_command("yellow", "2021-02"), env=run_env, cwd=REPO, capture_output=True, text=True
+        monthly_run("yellow", "2021-02"), env=run_env, cwd=REPO, capture_output=True, text=True
     )
     assert first.returncode == 0, first.stderr[-3000:]
     table = postgres.table(postgres_table("yellow"))
@@ -242,7 +226,7 @@ def test_a_run_waiting_for_a_live_runs_slot_says_so_and_stops_on_ctrl_c(
     # A reader holding the table keeps the next load (alive) in its step, with the pool's slot.
     with postgres.connect() as reader, reader.cursor() as lock:
         lock.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-        holder = start(materialize_command("yellow", "2021-01"), run_env, tmp_path / "holder.log", REPO)
+        holder = start(monthly_run("yellow", "2021-01"), run_env, tmp_path / "holder.log", REPO)
         waiter = None
         try:
             wait_for("the first load to wait for the table", lambda: blocked_on_a_lock(postgres))
@@ -250,7 +234,7 @@ def test_a_run_waiting_for_a_live_runs_slot_says_so_and_stops_on_ctrl_c(
             assert held_slots(instance) == {holding.run_id}
 
             waiter_log = tmp_path / "waiter.log"
-            waiter = start(materialize_command("yellow", "2021-03"), run_env, waiter_log, REPO)
+            waiter = start(monthly_run("yellow", "2021-03"), run_env, waiter_log, REPO)
             said = wait_for(
                 "the second run to say what it waits for",
                 lambda: [line for line in waiter_log.read_text().splitlines() if "waits for a slot" in line],

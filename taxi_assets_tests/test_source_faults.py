@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,26 +14,14 @@ from taxi_assets.source import DeadlinePassed, TaxiSource
 from taxi_assets_tests.conftest import MONTH_ROWS, SourceServer
 from taxi_assets_tests.processes import start, stop_group, wait_for
 from taxi_assets_tests.session import read_lake_month
-from taxi_assets_tests.test_cli import REPO, env_for
+from taxi_assets_tests.test_cli import REPO, env_for, materialize_command
 
 # Upper bounds only, for a machine busy with other work: what is asserted is the deadline itself.
 SLACK_SECONDS = 15
 
 
 def materialize_raw(month: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "taxi_assets.definitions",
-        "--select",
-        asset_key("yellow", RAW).to_user_string(),
-        "--partition",
-        month,
-    ]
+    return materialize_command(asset_key("yellow", RAW).to_user_string(), "--partition", month)
 
 
 def test_a_trickling_download_fails_at_its_deadline(source_server: SourceServer) -> None:

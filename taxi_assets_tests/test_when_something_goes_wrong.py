@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from taxi_assets.keys import CLEANED, MONTHLY_STAGES, POSTGRES, RAW, asset_key, selection_string
 from taxi_assets.partitions import monthly_partitions
@@ -19,7 +18,6 @@ from taxi_assets.schema import YELLOW
 from taxi_assets_tests.conftest import Sinks, SourceServer, free_port
 from taxi_assets_tests.session import (
     failure_message,
-    materialize_days,
     materialize_month,
     postgres_months,
     read_lake_month,
@@ -31,15 +29,6 @@ from taxi_assets_tests.test_dg import dg_env
 ACCEPT = {
     "ops": {asset_key("yellow", RAW).to_python_identifier(): {"config": {"accept_implausible_month": True}}}
 }
-
-
-@pytest.fixture
-def january_done(source_server: SourceServer, sinks: Sinks) -> dict[str, object]:
-    """A user's sinks with yellow 2021-01 fully materialised."""
-    source_server.publish("yellow", "2021-01")
-    assert materialize_month(sinks.resources, "yellow", "2021-01").success
-    assert materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-01-31").success
-    return snapshot(sinks)
 
 
 def header_only(path: Path) -> None:
