@@ -52,16 +52,20 @@ def january_done(source_server: SourceServer, sinks: Sinks) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("break_file", "expected"),
     [
-        (corrupt_gzip, r"yellow_tripdata_2021-01\.csv\.gz.*(corrupt gzip|not a readable gzip)"),
+        (corrupt_gzip, r"yellow_tripdata_2021-01\.csv\.gz \(yellow 2021-01\): (corrupt gzip|not a readable)"),
         (
             drop_column("trip_distance"),
             r"yellow_tripdata_2021-01\.csv\.gz.*missing column\(s\) 'trip_distance'",
         ),
         (
             non_numeric("fare_amount", "N/A fare"),
-            r"yellow_tripdata_2021-01\.csv\.gz: column 'fare_amount'.*'N/A fare'",
+            r"yellow_tripdata_2021-01\.csv\.gz \(yellow 2021-01\): column 'fare_amount', data row \d+: "
+            r"cannot read 'N/A fare' as a number",
         ),
-        (non_numeric("PULocationID", "Midtown"), r"column 'PULocationID'.*'Midtown'"),
+        (
+            non_numeric("PULocationID", "Midtown"),
+            r"column 'PULocationID', data row \d+: cannot read 'Midtown'",
+        ),
     ],
     ids=["corrupt-gzip", "missing-column", "non-numeric-amount", "non-numeric-location"],
 )

@@ -17,10 +17,10 @@ def build_postgres_trips(schema: TripSchema) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=asset_key(service, POSTGRES),
-        description=f"{service.title()}-cab cleaned trips in PostgreSQL (the course's "
+        description=f"{schema.title}, cleaned, in PostgreSQL (the course's "
         f"{postgres_table(service)}), one month replaced per run.",
         ins={"cleaned": dg.AssetIn(key=asset_key(service, CLEANED))},
-        partitions_def=monthly_partitions,
+        partitions_def=monthly_partitions(service),
         backfill_policy=MONTHLY_BACKFILL,
         io_manager_key=POSTGRES_IO_MANAGER,
         pool="postgres",  # dagster.yaml limits concurrent writers per pool

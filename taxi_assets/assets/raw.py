@@ -7,7 +7,8 @@ from taxi_assets.keys import RAW, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
 from taxi_assets.schema import TripSchema
-from taxi_assets.source import TaxiSource, read_trips
+from taxi_assets.source import TaxiSource
+from taxi_assets.trip_files import read_trips
 
 
 def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
@@ -15,8 +16,8 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=asset_key(service, RAW),
-        description=f"{service.title()}-cab trips of one month, typed, as published by the TLC.",
-        partitions_def=monthly_partitions,
+        description=f"{schema.title} of one month, typed, as published.",
+        partitions_def=monthly_partitions(service),
         backfill_policy=MONTHLY_BACKFILL,
         group_name=service,
         kinds={"csv", "pyarrow", "parquet"},
