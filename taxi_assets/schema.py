@@ -269,7 +269,7 @@ def _all(names: Iterable[str], type_: pa.DataType) -> dict[str, pa.DataType]:
 _AIRPORT_FEE = Column(
     "airport_fee",
     _FLOAT,
-    "Fee for pickups at LaGuardia and JFK airports, in USD (from 2021; null before).",
+    "Fee for pickups at LaGuardia and JFK airports, in USD (empty in older files).",
     # The TLC's files spell it both ways: airport_fee up to 2022, Airport_fee from 2023.
     aliases=("Airport_fee",),
 )
