@@ -116,7 +116,9 @@ def _accepted(column: Column) -> str:
     return "text"
 
 
-def to_canonical(batch: pa.RecordBatch, plan: Plan, schema: TripSchema, source: SourceFile, first_row: int):
+def to_canonical(
+    batch: pa.RecordBatch, plan: Plan, schema: TripSchema, source: SourceFile, first_row: int
+) -> pa.RecordBatch:
     """One batch of the file in the canonical layout; ``first_row`` is its first data row (0-based)."""
     arrays = []
     for column in schema.columns:
