@@ -355,10 +355,12 @@ def median(results: list[dict], key: str) -> float:
 
 
 def bench(rows: int, repeat: int, folder: Path) -> None:
+    from taxi_assets.publishers import MIRROR
     from taxi_assets.synthetic import write_month
 
     os.chmod(folder, 0o755)  # the PostgreSQL server process reads the machine part's CSV itself
-    source = write_month(folder / "source", "yellow", MONTH, rows)
+    # The mirror's CSV.gz: the course's approach and the machine's limits (gzip -dc, COPY) read CSV.
+    source = write_month(folder / "source", "yellow", MONTH, rows, publisher=MIRROR)
     print(f"\n## {rows:,} source rows ({source.stat().st_size / 1e6:.0f} MB gzip), medians of {repeat} runs")
     ours, multi, course, machine = [], [], [], []
     for i in range(repeat):

@@ -22,20 +22,22 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from taxi_assets.publishers import MIRROR
 from taxi_assets.resources import postgres_resource
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident
 from taxi_assets.schema import PICKUP_DATE, YELLOW
-from taxi_assets.source import download, read_trips
+from taxi_assets.source import download
 from taxi_assets.synthetic import write_month
 from taxi_assets.transform import clean_trips
+from taxi_assets.trip_files import read_trips
 
 MONTH = dt.datetime(2021, 1, 1), dt.datetime(2021, 2, 1)
 DAYS = MONTH[0].date(), MONTH[1].date()
 
 
 def cleaned_month(rows: int, folder: Path) -> pa.Table:
-    path = write_month(folder, "yellow", "2021-01", rows)
+    path = write_month(folder, "yellow", "2021-01", rows, publisher=MIRROR)
     with download(path.as_uri()) as source:
         raw = read_trips(source, YELLOW)
     return clean_trips(raw, YELLOW, *MONTH).cleaned

@@ -1,19 +1,17 @@
-"""Names and defaults shared across the project: services, source, storage locations."""
+"""Names and defaults shared across the project: services, storage locations, table names.
+
+Who publishes the source files, and which months, is ``publishers.py``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-SERVICES: tuple[str, ...] = ("yellow", "green")
+# Yellow and green taxis (metered trips), and for-hire vehicles (trips dispatched by bases).
+SERVICES: tuple[str, ...] = ("yellow", "green", "fhv")
 
-# The DataTalksClub mirror of the TLC trip files the course downloads.
-DEFAULT_SOURCE_URL_TEMPLATE = (
-    "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/"
-    "{service}/{service}_tripdata_{month}.csv.gz"
-)
-SOURCE_FILE_NAME = "{service}_tripdata_{month}.csv.gz"
-
-FIRST_MONTH = "2019-01"
+# A month's file, as both publishers name it (the extension is the publisher's).
+SOURCE_FILE_STEM = "{service}_tripdata_{month}"
 
 # Embedded defaults: everything lives under ./data of the working directory unless set otherwise.
 DEFAULT_DATA_DIR = Path("data")
@@ -24,7 +22,11 @@ DEFAULT_POSTGRES_SCHEMA = "ny_taxi"
 
 
 def postgres_table(service: str) -> str:
-    """The course's table name in Postgres (``yellow_cab_data``), kept so its SQL runs unchanged."""
+    """The course's table name in Postgres (``yellow_cab_data``), kept so its SQL runs unchanged.
+
+    FHV follows the same rule (``fhv_cab_data``) rather than the course's week-3 name
+    (``fhv_tripdata``, a BigQuery external table): one rule for every service's table.
+    """
     return f"{service}_cab_data"
 
 

@@ -1,9 +1,12 @@
 """The README's first command: one synthetic month through every asset, on the embedded defaults.
 
-It writes a synthetic source month, materialises the monthly assets for that month and the
-daily assets for each of its days with ``dg launch`` (as a user would), and
-prints where every result is. Everything lands under ``./data``; nothing reaches the network.
-With no ``POSTGRES_HOST`` set, a throwaway PostgreSQL keeps its data in ``data/postgres``.
+It writes a synthetic source month of each service as the configured publisher publishes it
+(the TLC's parquet layout of that month by default; ``TAXI_PUBLISHER=mirror``: the mirror's
+CSV.gz), materialises each service's monthly assets for that month and its daily assets for each
+of its days with ``dg launch`` (as a user would; one launch per service and calendar, since each
+service has partitions of its own), and prints where every result is. Everything lands under
+``./data``; nothing reaches the network. With no ``POSTGRES_HOST`` set, a throwaway PostgreSQL
+keeps its data in ``data/postgres``.
 """
 
 import argparse
@@ -17,15 +20,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from taxi_assets.constants import (
-    DEFAULT_DATA_DIR,
-    SERVICES,
-    SOURCE_FILE_NAME,
-    postgres_table,
-    warehouse_table,
-)
+from taxi_assets.constants import DEFAULT_DATA_DIR, SERVICES, postgres_table, warehouse_table
 from taxi_assets.keys import CLEANED, DAILY, DAILY_STAGES, MONTHLY_STAGES, RAW, REJECTED, selection_string
 from taxi_assets.local_postgres import start_local_postgres
+from taxi_assets.publishers import configured_publisher
 from taxi_assets.resources import postgres_resource
 from taxi_assets.supervise import run_until_stopped
 from taxi_assets.synthetic import write_month
@@ -46,7 +44,8 @@ def demo_environment(data_dir: Path) -> dict[str, str]:
     return {
         **postgres,
         "DAGSTER_HOME": str((data_dir / "dagster_home").resolve()),
-        "TAXI_SOURCE_URL_TEMPLATE": source.as_uri() + "/" + SOURCE_FILE_NAME,
+        # The publisher's file names, in a local folder: its months and layouts, offline.
+        "TAXI_SOURCE_URL_TEMPLATE": source.as_uri() + "/" + configured_publisher().file_name,
         "TAXI_LAKE_URI": str((data_dir / "lake").resolve()),
         "DUCKDB_DATABASE": str((data_dir / "warehouse.duckdb").resolve()),
     }
@@ -121,15 +120,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Ctrl-C or SIGTERM to this process stops dagster dev and everything it started.
         dev = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(args.port)]
         raise SystemExit(run_until_stopped(dev))
+    publisher = configured_publisher()
     for service in SERVICES:
-        path = write_month(args.data_dir / "source", service, args.month, args.rows)
-        print(f"synthetic source: {path} ({args.rows:,} rows)")
+        path = write_month(args.data_dir / "source", service, args.month, args.rows, publisher=publisher.name)
+        print(f"synthetic source ({publisher.name}): {path} ({args.rows:,} rows)")
 
     first = pd.Period(args.month, "M")
-    monthly = ",".join(selection_string(s, MONTHLY_STAGES) for s in SERVICES)
-    daily = ",".join(selection_string(s, DAILY_STAGES) for s in SERVICES)
-    launch(monthly, ["--partition", args.month])
-    launch(daily, ["--partition-range", f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"])
+    for service in SERVICES:
+        launch(selection_string(service, MONTHLY_STAGES), ["--partition", args.month])
+        days = f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"
+        launch(selection_string(service, DAILY_STAGES), ["--partition-range", days])
     print(summary(env, args.month))
 
 

@@ -1,4 +1,8 @@
-"""The two partitioned jobs schedules and sensors launch: a source month, and a range of days."""
+"""The partitioned jobs schedules and sensors launch, per service: a source month, and a range of days.
+
+A job has one partitions definition, and each service's months are its own (yellow from 2011,
+green from 2013-08, FHV from 2015 at the TLC): so each service has its two jobs.
+"""
 
 import dagster as dg
 
@@ -8,16 +12,31 @@ from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, asset_keys
 # Run tags the run queue limits in dagster.yaml (tag_concurrency_limits on taxi/writes).
 WRITES_TAG = "taxi/writes"
 
-monthly_job = dg.define_asset_job(
-    "monthly_trips",
-    selection=dg.AssetSelection.assets(*(k for s in SERVICES for k in asset_keys(s, MONTHLY_STAGES))),
-    description="One source month of every service: download, clean, load into Postgres.",
-    tags={WRITES_TAG: "postgres"},
-)
 
-daily_job = dg.define_asset_job(
-    "daily_trips",
-    selection=dg.AssetSelection.assets(*(k for s in SERVICES for k in asset_keys(s, DAILY_STAGES))),
-    description="Days of cleaned trips into the daily lake dataset and the warehouse.",
-    tags={WRITES_TAG: "warehouse"},
-)
+def monthly_job_name(service: str) -> str:
+    return f"{service}_monthly_trips"
+
+
+def daily_job_name(service: str) -> str:
+    return f"{service}_daily_trips"
+
+
+monthly_jobs = {
+    service: dg.define_asset_job(
+        monthly_job_name(service),
+        selection=dg.AssetSelection.assets(*asset_keys(service, MONTHLY_STAGES)),
+        description=f"One source month of {service} trips: download, clean, load into Postgres.",
+        tags={WRITES_TAG: "postgres"},
+    )
+    for service in SERVICES
+}
+
+daily_jobs = {
+    service: dg.define_asset_job(
+        daily_job_name(service),
+        selection=dg.AssetSelection.assets(*asset_keys(service, DAILY_STAGES)),
+        description=f"Days of cleaned {service} trips into the daily lake dataset and the warehouse.",
+        tags={WRITES_TAG: "warehouse"},
+    )
+    for service in SERVICES
+}

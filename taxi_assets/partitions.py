@@ -1,4 +1,11 @@
-"""The two calendars of the project, source months and pickup days, and how each is backfilled."""
+"""The two calendars of each service, source months and pickup days, and how each is backfilled.
+
+Each service's partitions are the months its configured publisher has (``publishers.py``): from
+the service's first month to the publisher's newest, and the days of those months. Dagster needs
+them when the definitions load, so the newest month is worked out then from today's date: a code
+location loaded again (each run, each ``dg dev``, the UI's *Reload*, a redeployed code server)
+lists the months published since.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,31 @@ from collections.abc import Sequence
 from itertools import groupby
 
 import dagster as dg
+import pandas as pd
 
-from taxi_assets.constants import FIRST_MONTH
+from taxi_assets.publishers import Publisher, configured_publisher
 
-# Keys read as the source names its files: 2021-01 for a month, 2021-01-15 for a day.
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt="%Y-%m")
-daily_partitions = dg.DailyPartitionsDefinition(start_date=f"{FIRST_MONTH}-01")
+
+def _bounds(service: str, publisher: Publisher | None) -> tuple[pd.Period, pd.Period]:
+    publisher = publisher or configured_publisher()
+    return pd.Period(publisher.first_month(service), "M"), pd.Period(publisher.newest_month(), "M")
+
+
+def monthly_partitions(service: str, publisher: Publisher | None = None) -> dg.MonthlyPartitionsDefinition:
+    """The months of ``service`` its publisher has; keys read as the source names its files (2021-01)."""
+    first, last = _bounds(service, publisher)
+    return dg.MonthlyPartitionsDefinition(
+        start_date=first.strftime("%Y-%m"), end_date=(last + 1).strftime("%Y-%m"), fmt="%Y-%m"
+    )
+
+
+def daily_partitions(service: str, publisher: Publisher | None = None) -> dg.DailyPartitionsDefinition:
+    """The days of those months (2021-01-15)."""
+    first, last = _bounds(service, publisher)
+    return dg.DailyPartitionsDefinition(
+        start_date=first.start_time.strftime("%Y-%m-%d"), end_date=(last + 1).start_time.strftime("%Y-%m-%d")
+    )
+
 
 # A month is a download of its own: one run per month, so a failed month fails alone.
 MONTHLY_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)

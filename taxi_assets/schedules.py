@@ -1,27 +1,34 @@
-"""The course's cadence: days at 05:00 UTC, months on the first of the next month.
+"""The course's cadence, per service: days at 05:00 UTC, months on the first of the next month.
 
-Both are off by default: the TLC publishes a month weeks after it ends, so against the default
-source these runs would fail until the data exists. The sensors (sensors.py) follow the
-source as it publishes; turn a schedule on for a source that publishes on time.
+All are off by default: the TLC publishes a month about two months after it ends, so these runs
+would fail until the data exists (and the partitions end at the newest published month). The
+sensors (sensors.py) follow the source as it publishes; turn a schedule on for a source that
+publishes on time.
 """
 
 import dagster as dg
 
-from taxi_assets.jobs import daily_job, monthly_job
+from taxi_assets.jobs import daily_jobs, monthly_jobs
 
-daily_schedule = dg.build_schedule_from_partitioned_job(
-    daily_job,
-    name="daily_trips_at_0500_utc",
-    description="Yesterday's pickups into the daily lake dataset and the warehouse, at 05:00 UTC.",
-    hour_of_day=5,
-    minute_of_hour=0,
-)
+daily_schedules: dict[str, dg.ScheduleDefinition] = {
+    service: dg.build_schedule_from_partitioned_job(
+        job,
+        name=f"{service}_daily_trips_at_0500_utc",
+        description=f"Yesterday's {service} pickups into the daily lake and the warehouse, at 05:00 UTC.",
+        hour_of_day=5,
+        minute_of_hour=0,
+    )
+    for service, job in daily_jobs.items()
+}
 
-monthly_schedule = dg.build_schedule_from_partitioned_job(
-    monthly_job,
-    name="monthly_trips_on_the_first",
-    description="Last month's source files through cleaning and Postgres, on the 1st at 05:00 UTC.",
-    day_of_month=1,
-    hour_of_day=5,
-    minute_of_hour=0,
-)
+monthly_schedules: dict[str, dg.ScheduleDefinition] = {
+    service: dg.build_schedule_from_partitioned_job(
+        job,
+        name=f"{service}_monthly_trips_on_the_first",
+        description=f"Last month's {service} file through cleaning and Postgres, on the 1st at 05:00 UTC.",
+        day_of_month=1,
+        hour_of_day=5,
+        minute_of_hour=0,
+    )
+    for service, job in monthly_jobs.items()
+}

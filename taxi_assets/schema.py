@@ -1,18 +1,41 @@
 """The trip files of each service, written once: every parse type, name and description derives from here.
 
-Columns are listed exactly as the DataTalksClub ``nyc-tlc-data`` releases publish them for
-2019-01 … 2021-07. Integer columns are nullable because the real files end each month with
-rows whose VendorID, passenger_count, RatecodeID and payment_type are all empty.
+Each service has one canonical layout, the union of every layout its publishers have used (a
+month's file that lacks a column gets nulls there), so the cleaned month, the lake, PostgreSQL,
+DuckDB and BigQuery look the same whatever year a month came from. Beside it, each published
+layout ("era") is written out exactly (names, case, Arrow types, timestamp units): the reader
+accepts what the eras use, and the synthetic source writes each era as published.
+
+Where the layouts come from:
+- the TLC's data dictionaries (yellow and green trip records, revised March 2025 for
+  ``cbd_congestion_fee`` and the new vendors; FHV trip records);
+- the DataTalksClub mirror's CSV headers (2019: ints written ``1``; 2020-2021: ``1.0``; FHV
+  2019 spelling ``dropOff_datetime, PUlocationID, DOlocationID``, 2020-2021
+  ``dropoff_datetime, PULocationID, DOLocationID``);
+- loaders of the TLC's parquet files: toddwschneider/nyc-taxi-data (``Airport_fee`` renamed to
+  lower case; all-null columns typed ``null`` in older files; ``SR_Flag``, ``PUlocationID`` read
+  as doubles), users' schema dumps (2022-01: int64 VendorID, double passenger_count and
+  RatecodeID, ``airport_fee``; 2023 onwards: int32 VendorID and zones, int64 passenger_count and
+  RatecodeID, ``large_string`` flag, ``Airport_fee``; 2025: ``cbd_congestion_fee``), and polars
+  users' reports of ``datetime[ns]`` in yellow 2024-01 … 2024-10 against ``[μs]`` elsewhere.
+Era boundaries are as reported, not checked file by file: the reader does not depend on them
+(any month may use any known layout of its service); the synthetic source does.
+
+Integer columns are nullable: the real files end each month with rows whose VendorID,
+passenger_count, RatecodeID and payment_type are empty.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandas as pd
 import pyarrow as pa
+
+from taxi_assets.publishers import MIRROR, TLC
 
 PICKUP_DATE = "pickup_date"
 PICKUP_DATE_DESCRIPTION = "Calendar date of the pickup (local time); the daily partition key."
@@ -31,81 +54,128 @@ def snake_case(name: str) -> str:
     return _CAMEL_BOUNDARY.sub("_", name).lower()
 
 
+def accepts(canonical: pa.DataType, published: pa.DataType) -> bool:
+    """Whether a column published as ``published`` converts to ``canonical`` without guessing:
+    integers from any integer or float (whole values only, checked when read), floats from any
+    number, timestamps of any unit, text from any string type, and anything from ``null`` (the
+    TLC types a column that is empty all month as ``null``).
+    """
+    if pa.types.is_null(published):
+        return True
+    if pa.types.is_integer(canonical) or pa.types.is_floating(canonical):
+        return pa.types.is_integer(published) or pa.types.is_floating(published)
+    if pa.types.is_timestamp(canonical):
+        return pa.types.is_timestamp(published) and published.tz is None
+    if pa.types.is_string(canonical):
+        return pa.types.is_string(published) or pa.types.is_large_string(published)
+    return published == canonical
+
+
 @dataclass(frozen=True)
 class Column:
-    """One published column: its name in the file, its type and what it means."""
+    """One canonical column: its published name, type and meaning, and other spellings in use."""
 
     name: str
     type: pa.DataType
     description: str
+    # Other spellings publishers use for the same column. Matching is exact, never
+    # case-insensitive in general: only these known variants are the same column.
+    aliases: tuple[str, ...] = ()
+    snake: str | None = None
 
     @property
     def snake_name(self) -> str:
-        return snake_case(self.name)
+        return self.snake or snake_case(self.name)
 
     @property
     def is_integer(self) -> bool:
         return pa.types.is_integer(self.type)
 
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
-def _col(name: str, type_: pa.DataType, description: str) -> Column:
-    return Column(name, type_, description)
+
+@dataclass(frozen=True)
+class Layout:
+    """One published layout of a service's file ("era"): exact names, types and order."""
+
+    name: str
+    publisher: str
+    first: str
+    last: str | None  # None: still in use
+    fields: tuple[pa.Field, ...]
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema(self.fields)
+
+    def covers(self, month: str) -> bool:
+        return self.first <= month and (self.last is None or month <= self.last)
 
 
-# The TLC data dictionary's providers of trip records.
-VENDORS: dict[int, str] = {1: "Creative Mobile Technologies", 2: "VeriFone Inc"}
+# The TLC data dictionary's providers of trip records (yellow and green, revised March 2025).
+VENDORS: dict[int, str] = {
+    1: "Creative Mobile Technologies",
+    2: "Curb Mobility (formerly VeriFone)",
+    6: "Myle Technologies",
+    7: "Helix",
+}
 
-# Descriptions follow the TLC data dictionaries for yellow and green trip records.
-_VENDOR = _col(
+# Descriptions follow the TLC data dictionaries for yellow, green and FHV trip records.
+_VENDOR = Column(
     "VendorID", _INT, "TPEP/LPEP provider: " + ", ".join(f"{n} = {name}" for n, name in VENDORS.items()) + "."
 )
-_PASSENGERS = _col("passenger_count", _INT, "Number of passengers, entered by the driver.")
-_DISTANCE = _col("trip_distance", _FLOAT, "Elapsed trip distance in miles reported by the taximeter.")
-_RATECODE = _col(
+_PASSENGERS = Column("passenger_count", _INT, "Number of passengers, entered by the driver.")
+_DISTANCE = Column("trip_distance", _FLOAT, "Elapsed trip distance in miles reported by the taximeter.")
+_RATECODE = Column(
     "RatecodeID",
     _INT,
-    "Final rate code: 1 standard, 2 JFK, 3 Newark, 4 Nassau/Westchester, 5 negotiated, 6 group ride.",
+    "Final rate code: 1 standard, 2 JFK, 3 Newark, 4 Nassau/Westchester, 5 negotiated, 6 group ride, "
+    "99 unknown.",
 )
-_STORE_FWD = _col(
+_STORE_FWD = Column(
     "store_and_fwd_flag",
     _STRING,
     "Y if the trip record was held in vehicle memory before sending to the vendor, N if not.",
 )
-_PU_LOCATION = _col("PULocationID", _INT, "TLC taxi zone in which the taximeter was engaged.")
-_DO_LOCATION = _col("DOLocationID", _INT, "TLC taxi zone in which the taximeter was disengaged.")
-_PAYMENT = _col(
+_PU_LOCATION = Column("PULocationID", _INT, "TLC taxi zone in which the taximeter was engaged.")
+_DO_LOCATION = Column("DOLocationID", _INT, "TLC taxi zone in which the taximeter was disengaged.")
+_PAYMENT = Column(
     "payment_type",
     _INT,
-    "How the passenger paid: 1 credit card, 2 cash, 3 no charge, 4 dispute, 5 unknown, 6 voided.",
+    "How the passenger paid: 0 flex fare, 1 credit card, 2 cash, 3 no charge, 4 dispute, 5 unknown, "
+    "6 voided.",
 )
-_FARE = _col("fare_amount", _FLOAT, "Time-and-distance fare calculated by the meter, in USD.")
-_EXTRA = _col("extra", _FLOAT, "Miscellaneous extras and surcharges (rush hour, overnight), in USD.")
-_MTA_TAX = _col("mta_tax", _FLOAT, "MTA tax triggered by the metered rate in use, in USD.")
-_TIP = _col("tip_amount", _FLOAT, "Credit-card tips (cash tips are not included), in USD.")
-_TOLLS = _col("tolls_amount", _FLOAT, "Total of all tolls paid in the trip, in USD.")
-_IMPROVEMENT = _col(
+_FARE = Column("fare_amount", _FLOAT, "Time-and-distance fare calculated by the meter, in USD.")
+_EXTRA = Column("extra", _FLOAT, "Miscellaneous extras and surcharges (rush hour, overnight), in USD.")
+_MTA_TAX = Column("mta_tax", _FLOAT, "MTA tax triggered by the metered rate in use, in USD.")
+_TIP = Column("tip_amount", _FLOAT, "Credit-card tips (cash tips are not included), in USD.")
+_TOLLS = Column("tolls_amount", _FLOAT, "Total of all tolls paid in the trip, in USD.")
+_IMPROVEMENT = Column(
     "improvement_surcharge", _FLOAT, "Improvement surcharge assessed at the flag drop, in USD."
 )
-_TOTAL = _col("total_amount", _FLOAT, "Total amount charged to passengers, excluding cash tips, in USD.")
-_CONGESTION = _col(
-    "congestion_surcharge", _FLOAT, "New York State congestion surcharge for the trip, in USD."
+_TOTAL = Column("total_amount", _FLOAT, "Total amount charged to passengers, excluding cash tips, in USD.")
+_CONGESTION = Column(
+    "congestion_surcharge", _FLOAT, "New York State congestion surcharge for the trip, in USD (from 2019)."
 )
-
-
-# The columns cleaning and its checks read, by their names in the file and after cleaning.
-PASSENGER_COUNT = _PASSENGERS.name
-TRIP_DISTANCE = _DISTANCE.name
-VENDOR_ID = _VENDOR.snake_name
+_CBD_FEE = Column(
+    "cbd_congestion_fee",
+    _FLOAT,
+    "Per-trip charge for the MTA's Congestion Relief Zone, in USD (from 5 January 2025; null before).",
+)
 
 
 @dataclass(frozen=True)
 class TripSchema:
-    """The published layout of one service's monthly trip file."""
+    """One service's trips: the canonical layout, and every layout its publishers have used."""
 
     service: str
+    title: str  # how descriptions name the trips: "Yellow-cab trips"
     columns: tuple[Column, ...]
     pickup_column: str
     dropoff_column: str
+    layouts: tuple[Layout, ...] = field(default=())
 
     @property
     def names(self) -> list[str]:
@@ -121,14 +191,38 @@ class TripSchema:
 
     @property
     def pickup_snake(self) -> str:
-        return snake_case(self.pickup_column)
+        return self.column(self.pickup_column).snake_name
+
+    def has(self, name: str) -> bool:
+        return any(name in (c.name, c.snake_name) for c in self.columns)
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name or c.snake_name == name)
+        return next(c for c in self.columns if name in (c.name, c.snake_name))
+
+    @cached_property
+    def _by_spelling(self) -> dict[str, Column]:
+        return {spelling: c for c in self.columns for spelling in c.spellings}
+
+    def published_as(self, name: str) -> Column | None:
+        """The canonical column a published column name stands for; None if no layout has it."""
+        return self._by_spelling.get(name)
+
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        """Canonical columns every layout has: a file without one of them is broken, not old."""
+        present = [{self._by_spelling[f.name].name for f in layout.fields} for layout in self.layouts]
+        return tuple(c.name for c in self.columns if all(c.name in names for names in present))
+
+    def layout(self, publisher: str, month: str) -> Layout:
+        """The layout ``publisher`` used for ``month`` (as reported; see the module docstring)."""
+        for layout in self.layouts:
+            if layout.publisher == publisher and layout.covers(month):
+                return layout
+        raise KeyError(f"no known {publisher} layout of {self.service} for {month}")
 
     @cached_property
     def raw_arrow_schema(self) -> pa.Schema:
-        """Types as published, with the file's own column names."""
+        """The canonical layout with the published names: the raw stage of every month."""
         return pa.schema([pa.field(c.name, c.type) for c in self.columns])
 
     @cached_property
@@ -149,61 +243,290 @@ class TripSchema:
         return out
 
 
+def _layout(
+    name: str,
+    publisher: str,
+    first: str,
+    last: str | None,
+    columns: Iterable[Column],
+    *,
+    types: Mapping[str, pa.DataType] | None = None,
+    spelled: Mapping[str, str] | None = None,
+) -> Layout:
+    """A published layout: ``columns`` in file order, with the era's types (``null`` for a
+    column typed null because it is empty) and spellings where they differ from the canonical.
+    """
+    types, spelled = types or {}, spelled or {}
+    fields = tuple(pa.field(spelled.get(c.name, c.name), types.get(c.name, c.type)) for c in columns)
+    return Layout(name, publisher, first, last, fields)
+
+
+def _all(names: Iterable[str], type_: pa.DataType) -> dict[str, pa.DataType]:
+    return dict.fromkeys(names, type_)
+
+
+# --- yellow ------------------------------------------------------------------------------------
+_AIRPORT_FEE = Column(
+    "airport_fee",
+    _FLOAT,
+    "Fee for pickups at LaGuardia and JFK airports, in USD (empty in older files).",
+    # The TLC's files spell it both ways: airport_fee up to 2022, Airport_fee from 2023.
+    aliases=("Airport_fee",),
+)
+_YELLOW_PICKUP = Column("tpep_pickup_datetime", _TIMESTAMP, "Date and time when the meter was engaged.")
+_YELLOW_DROPOFF = Column("tpep_dropoff_datetime", _TIMESTAMP, "Date and time when the meter was disengaged.")
+_YELLOW_COLUMNS = (
+    _VENDOR,
+    _YELLOW_PICKUP,
+    _YELLOW_DROPOFF,
+    _PASSENGERS,
+    _DISTANCE,
+    _RATECODE,
+    _STORE_FWD,
+    _PU_LOCATION,
+    _DO_LOCATION,
+    _PAYMENT,
+    _FARE,
+    _EXTRA,
+    _MTA_TAX,
+    _TIP,
+    _TOLLS,
+    _IMPROVEMENT,
+    _TOTAL,
+    _CONGESTION,
+    _AIRPORT_FEE,
+    _CBD_FEE,
+)
+_YELLOW_2019 = _YELLOW_COLUMNS[:18]  # the mirror's CSV: no airport_fee, no cbd_congestion_fee
+_YELLOW_TLC_OLD = _all(("passenger_count", "RatecodeID"), _FLOAT)  # VendorID, zones, payment int64
+_YELLOW_TLC_2023 = {
+    **_all(("VendorID", "PULocationID", "DOLocationID"), pa.int32()),
+    "store_and_fwd_flag": pa.large_string(),
+}
+
 YELLOW = TripSchema(
     service="yellow",
-    columns=(
-        _VENDOR,
-        _col("tpep_pickup_datetime", _TIMESTAMP, "Date and time when the meter was engaged."),
-        _col("tpep_dropoff_datetime", _TIMESTAMP, "Date and time when the meter was disengaged."),
-        _PASSENGERS,
-        _DISTANCE,
-        _RATECODE,
-        _STORE_FWD,
-        _PU_LOCATION,
-        _DO_LOCATION,
-        _PAYMENT,
-        _FARE,
-        _EXTRA,
-        _MTA_TAX,
-        _TIP,
-        _TOLLS,
-        _IMPROVEMENT,
-        _TOTAL,
-        _CONGESTION,
-    ),
+    title="Yellow-cab trips",
+    columns=_YELLOW_COLUMNS,
     pickup_column="tpep_pickup_datetime",
     dropoff_column="tpep_dropoff_datetime",
+    layouts=(
+        _layout("mirror-2019", MIRROR, "2019-01", "2019-12", _YELLOW_2019),
+        _layout(
+            "mirror-2020",
+            MIRROR,
+            "2020-01",
+            "2021-07",
+            _YELLOW_2019,
+            types=_all(("VendorID", "passenger_count", "RatecodeID", "payment_type"), _FLOAT),
+        ),
+        _layout(
+            "tlc-2011",
+            TLC,
+            "2011-01",
+            "2018-12",
+            _YELLOW_COLUMNS[:19],
+            types={**_YELLOW_TLC_OLD, **_all(("congestion_surcharge", "airport_fee"), pa.null())},
+        ),
+        _layout("tlc-2019", TLC, "2019-01", "2022-12", _YELLOW_COLUMNS[:19], types=_YELLOW_TLC_OLD),
+        _layout(
+            "tlc-2023",
+            TLC,
+            "2023-01",
+            "2024-10",
+            _YELLOW_COLUMNS[:19],
+            types={
+                **_YELLOW_TLC_2023,
+                **_all(("tpep_pickup_datetime", "tpep_dropoff_datetime"), pa.timestamp("ns")),
+            },
+            spelled={"airport_fee": "Airport_fee"},
+        ),
+        _layout(
+            "tlc-2024-11",
+            TLC,
+            "2024-11",
+            "2024-12",
+            _YELLOW_COLUMNS[:19],
+            types=_YELLOW_TLC_2023,
+            spelled={"airport_fee": "Airport_fee"},
+        ),
+        _layout(
+            "tlc-2025",
+            TLC,
+            "2025-01",
+            None,
+            _YELLOW_COLUMNS,
+            types=_YELLOW_TLC_2023,
+            spelled={"airport_fee": "Airport_fee"},
+        ),
+    ),
 )
+
+# --- green -------------------------------------------------------------------------------------
+_GREEN_COLUMNS = (
+    _VENDOR,
+    Column("lpep_pickup_datetime", _TIMESTAMP, "Date and time when the meter was engaged."),
+    Column("lpep_dropoff_datetime", _TIMESTAMP, "Date and time when the meter was disengaged."),
+    _STORE_FWD,
+    _RATECODE,
+    _PU_LOCATION,
+    _DO_LOCATION,
+    _PASSENGERS,
+    _DISTANCE,
+    _FARE,
+    _EXTRA,
+    _MTA_TAX,
+    _TIP,
+    _TOLLS,
+    Column("ehail_fee", _FLOAT, "E-hail fee, in USD; empty in nearly every published green file."),
+    _IMPROVEMENT,
+    _TOTAL,
+    _PAYMENT,
+    Column("trip_type", _INT, "1 street-hail, 2 dispatch; assigned by the meter, editable by the driver."),
+    _CONGESTION,
+    _CBD_FEE,
+)
+_GREEN_2019 = _GREEN_COLUMNS[:20]
+_GREEN_TLC_OLD = {
+    **_all(("RatecodeID", "passenger_count", "payment_type", "trip_type"), _FLOAT),
+    "ehail_fee": pa.null(),
+}
+_GREEN_TLC_2023 = {
+    **_all(("VendorID", "PULocationID", "DOLocationID"), pa.int32()),
+    "store_and_fwd_flag": pa.large_string(),
+}
 
 GREEN = TripSchema(
     service="green",
-    columns=(
-        _VENDOR,
-        _col("lpep_pickup_datetime", _TIMESTAMP, "Date and time when the meter was engaged."),
-        _col("lpep_dropoff_datetime", _TIMESTAMP, "Date and time when the meter was disengaged."),
-        _STORE_FWD,
-        _RATECODE,
-        _PU_LOCATION,
-        _DO_LOCATION,
-        _PASSENGERS,
-        _DISTANCE,
-        _FARE,
-        _EXTRA,
-        _MTA_TAX,
-        _TIP,
-        _TOLLS,
-        _col("ehail_fee", _FLOAT, "E-hail fee; empty in every published green file of this period."),
-        _IMPROVEMENT,
-        _TOTAL,
-        _PAYMENT,
-        _col("trip_type", _INT, "1 street-hail, 2 dispatch; assigned by the meter, editable by the driver."),
-        _CONGESTION,
-    ),
+    title="Green-cab trips",
+    columns=_GREEN_COLUMNS,
     pickup_column="lpep_pickup_datetime",
     dropoff_column="lpep_dropoff_datetime",
+    layouts=(
+        _layout("mirror-2019", MIRROR, "2019-01", "2019-12", _GREEN_2019),
+        _layout(
+            "mirror-2020",
+            MIRROR,
+            "2020-01",
+            "2021-07",
+            _GREEN_2019,
+            types=_all(("VendorID", "RatecodeID", "passenger_count", "payment_type", "trip_type"), _FLOAT),
+        ),
+        _layout(
+            "tlc-2013",
+            TLC,
+            "2013-08",
+            "2018-12",
+            _GREEN_2019,
+            types={**_GREEN_TLC_OLD, "congestion_surcharge": pa.null()},
+        ),
+        _layout("tlc-2019", TLC, "2019-01", "2022-12", _GREEN_2019, types=_GREEN_TLC_OLD),
+        _layout("tlc-2023", TLC, "2023-01", "2024-12", _GREEN_2019, types=_GREEN_TLC_2023),
+        _layout("tlc-2025", TLC, "2025-01", None, _GREEN_COLUMNS, types=_GREEN_TLC_2023),
+    ),
 )
 
-SCHEMAS: dict[str, TripSchema] = {s.service: s for s in (YELLOW, GREEN)}
+# --- FHV ---------------------------------------------------------------------------------------
+_FHV_COLUMNS = (
+    Column("dispatching_base_num", _STRING, "TLC base license number of the base that dispatched the trip."),
+    Column("pickup_datetime", _TIMESTAMP, "Date and time of the trip pickup."),
+    # The TLC's parquet files and the mirror's 2019 CSVs spell these three one way, the mirror's
+    # 2020-2021 CSVs the other (as yellow and green do): the only case differences FHV has.
+    Column(
+        "dropOff_datetime",
+        _TIMESTAMP,
+        "Date and time of the trip drop-off.",
+        aliases=("dropoff_datetime",),
+        snake="dropoff_datetime",
+    ),
+    Column(
+        "PUlocationID",
+        _INT,
+        "TLC taxi zone in which the trip began.",
+        aliases=("PULocationID",),
+        snake="pu_location_id",
+    ),
+    Column(
+        "DOlocationID",
+        _INT,
+        "TLC taxi zone in which the trip ended.",
+        aliases=("DOLocationID",),
+        snake="do_location_id",
+    ),
+    Column(
+        "SR_Flag",
+        _INT,
+        "1 if the trip was part of a shared-ride chain offered by a high-volume base (Uber Pool, "
+        "Lyft Line); null otherwise.",
+        snake="sr_flag",
+    ),
+    Column(
+        "Affiliated_base_number",
+        _STRING,
+        "Base license number of the base the dispatching base is affiliated with.",
+        snake="affiliated_base_number",
+    ),
+)
+_FHV_2020_SPELLING = {
+    "dropOff_datetime": "dropoff_datetime",
+    "PUlocationID": "PULocationID",
+    "DOlocationID": "DOLocationID",
+}
+
+FHV = TripSchema(
+    service="fhv",
+    title="For-hire-vehicle trips",
+    columns=_FHV_COLUMNS,
+    pickup_column="pickup_datetime",
+    dropoff_column="dropOff_datetime",
+    layouts=(
+        _layout("mirror-2019", MIRROR, "2019-01", "2019-12", _FHV_COLUMNS),
+        _layout(
+            "mirror-2020",
+            MIRROR,
+            "2020-01",
+            "2021-07",
+            _FHV_COLUMNS,
+            types=_all(("PUlocationID", "DOlocationID"), _FLOAT),
+            spelled=_FHV_2020_SPELLING,
+        ),
+        _layout(
+            "tlc-2015",
+            TLC,
+            "2015-01",
+            "2018-12",
+            _FHV_COLUMNS,
+            types={**_all(("PUlocationID", "DOlocationID"), _FLOAT), "SR_Flag": pa.null()},
+        ),
+        _layout(
+            "tlc-2019",
+            TLC,
+            "2019-01",
+            "2022-12",
+            _FHV_COLUMNS,
+            types=_all(("PUlocationID", "DOlocationID", "SR_Flag"), _FLOAT),
+        ),
+        _layout(
+            "tlc-2023",
+            TLC,
+            "2023-01",
+            None,
+            _FHV_COLUMNS,
+            types={
+                **_all(("PUlocationID", "DOlocationID"), _FLOAT),
+                "SR_Flag": pa.int32(),
+                **_all(("dispatching_base_num", "Affiliated_base_number"), pa.large_string()),
+            },
+        ),
+    ),
+)
+
+SCHEMAS: dict[str, TripSchema] = {s.service: s for s in (YELLOW, GREEN, FHV)}
+
+# The columns cleaning and its checks read, by their names in the file and after cleaning.
+PASSENGER_COUNT = _PASSENGERS.name
+TRIP_DISTANCE = _DISTANCE.name
+VENDOR_ID = _VENDOR.snake_name
 
 
 def pandas_types_mapper(arrow_type: pa.DataType) -> object | None:

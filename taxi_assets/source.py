@@ -1,35 +1,28 @@
-"""The published monthly trip files: download (streamed, retried, checksummed) and strict parsing."""
+"""The published monthly trip files: download (streamed, retried, checksummed); trip_files.py reads them."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import re
 import tempfile
 import time
 import urllib.parse
 import urllib.request
-import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import requests
 import urllib3
-from isal import igzip, isal_zlib
 from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from taxi_assets import scratch
-from taxi_assets.constants import DEFAULT_SOURCE_URL_TEMPLATE
 from taxi_assets.errors import TaxiError
-from taxi_assets.schema import Column, TripSchema
+from taxi_assets.publishers import DEFAULT_PUBLISHER, PUBLISHERS
 
 _CHUNK = 1 << 20
 # A month's file is 20-130 MB: minutes on a slow link; half an hour means the server is stuck.
@@ -57,6 +50,35 @@ class SourceFile:
     path: Path
     size_bytes: int
     sha256: str
+    service: str | None = None
+    month: str | None = None
+
+    @property
+    def where(self) -> str:
+        """How errors name the file: its URL, and the service and month it holds."""
+        of = " ".join(part for part in (self.service, self.month) if part)
+        return f"{self.url} ({of})" if of else self.url
+
+    @property
+    def format(self) -> str:
+        """``parquet``, ``csv.gz`` or ``csv``: the format follows the file's name."""
+        return file_format(self.url)
+
+
+# The formats the reader knows, by the end of the file's name.
+FORMATS = ("parquet", "csv.gz", "csv")
+
+
+def file_format(url: str) -> str:
+    """The format of the file at ``url``, from its name; an unknown ending is a SourceError."""
+    name = urllib.parse.urlparse(url).path.lower()
+    for fmt in FORMATS:
+        if name.endswith("." + fmt):
+            return fmt
+    raise SourceError(
+        f"{url}: the file name ends in none of {', '.join('.' + f for f in FORMATS)}; "
+        "set TAXI_SOURCE_URL_TEMPLATE to a URL of one of these formats"
+    )
 
 
 def _file_path(url: str) -> Path:
@@ -186,97 +208,14 @@ def download(
         yield SourceFile(url, path, size, sha)
 
 
-_CSV_ERROR = re.compile(
-    r"CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\w+): invalid value '(.*)'"
-)
-
-
-def read_header(source: SourceFile) -> list[str]:
-    try:
-        with igzip.open(source.path, "rt", newline="") as f:
-            line = f.readline()
-    except (OSError, EOFError, zlib.error, isal_zlib.error, UnicodeDecodeError) as exc:
-        raise SourceError(f"{source.url}: not a readable gzip CSV file ({exc})") from exc
-    return [name.strip().strip('"') for name in line.rstrip("\r\n").split(",")]
-
-
-def check_header(header: list[str], schema: TripSchema, url: str) -> None:
-    """Schema drift is an error that names every missing and unexpected column."""
-    missing = [c for c in schema.names if c not in header]
-    unexpected = [c for c in header if c not in schema.names]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append("missing column(s) " + ", ".join(repr(c) for c in missing))
-        if unexpected:
-            parts.append("unexpected column(s) " + ", ".join(repr(c) for c in unexpected))
-        raise SourceError(f"{url}: header does not match the {schema.service} schema: {'; '.join(parts)}")
-
-
-def read_trips(source: SourceFile, schema: TripSchema) -> pa.Table:
-    """Parse a downloaded file into the schema's types, or fail naming the URL and the column."""
-    header = read_header(source)
-    check_header(header, schema, source.url)
-    # Integers are read as float64 first: some published files write them as "1.0".
-    column_types = {c.name: (pa.float64() if c.is_integer else c.type) for c in schema.columns}
-    try:
-        # ISA-L inflates about 3× faster than zlib; pyarrow's gzip stream is zlib.
-        with igzip.open(source.path, "rb") as stream:
-            table = pacsv.read_csv(
-                stream,
-                read_options=pacsv.ReadOptions(block_size=16 << 20),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=column_types,
-                    strings_can_be_null=True,
-                    # Arrow's own ISO 8601 parser reads the TLC's "2021-01-01 00:30:10" several times
-                    # faster than strptime; strptime stays as the fallback, so the same values parse.
-                    timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S"],
-                ),
-            )
-    except pa.ArrowInvalid as exc:
-        raise _conversion_error(exc, header, source.url) from exc
-    except (OSError, EOFError, zlib.error, isal_zlib.error) as exc:
-        raise SourceError(f"{source.url}: corrupt gzip data ({exc})") from exc
-
-    def typed(column: Column) -> pa.ChunkedArray:
-        values = table.column(column.name)
-        return _to_integer(values, column.name, source.url) if column.is_integer else values
-
-    # Arrow's casts release the GIL: the integer columns convert side by side.
-    with ThreadPoolExecutor() as pool:
-        columns = list(pool.map(typed, schema.columns))
-    return pa.Table.from_arrays(columns, schema=schema.raw_arrow_schema)
-
-
-def _conversion_error(exc: pa.ArrowInvalid, header: list[str], url: str) -> SourceError:
-    message = str(exc)
-    match = _CSV_ERROR.search(message)
-    if match:
-        index, row, type_name, value = match.groups()
-        column = header[int(index)] if int(index) < len(header) else f"#{index}"
-        where = f" (data row {row})" if row else ""
-        return SourceError(f"{url}: column {column!r}{where}: cannot read {value!r} as {type_name}")
-    if "gzip" in message.lower() or "zlib" in message.lower() or "decompress" in message.lower():
-        return SourceError(f"{url}: corrupt gzip data ({message})")
-    return SourceError(f"{url}: {message}")
-
-
-def _to_integer(values: pa.ChunkedArray, name: str, url: str) -> pa.ChunkedArray:
-    try:
-        return pc.cast(values, pa.int64(), safe=True)
-    except pa.ArrowInvalid as exc:
-        fractional = pc.filter(values, pc.not_equal(values, pc.floor(values)))
-        example = fractional[0].as_py() if len(fractional) else "?"
-        raise SourceError(f"{url}: column {name!r}: non-integer value {example!r}") from exc
-
-
 class TaxiSource(dg.ConfigurableResource):
     """Where the monthly trip files are published, and how patiently to fetch them."""
 
     url_template: str = Field(
-        default=DEFAULT_SOURCE_URL_TEMPLATE,
-        description="URL of one month's file, with {service} and {month} (YYYY-MM) placeholders. "
-        "http(s):// or file://. Env: TAXI_SOURCE_URL_TEMPLATE.",
+        default=PUBLISHERS[DEFAULT_PUBLISHER].url_template,
+        description="URL of one month's file, with {service} and {month} (YYYY-MM) placeholders; "
+        "http(s):// or file://; .parquet, .csv.gz or .csv. Env: TAXI_SOURCE_URL_TEMPLATE, else the "
+        "URL of the publisher TAXI_PUBLISHER names.",
     )
     timeout_seconds: float = Field(default=60, description="Per-request connect/read timeout.")
     retries: int = Field(default=4, description="Retries on connection errors and 5xx answers.")
@@ -292,7 +231,9 @@ class TaxiSource(dg.ConfigurableResource):
         missing = [p for p in ("{service}", "{month}") if p not in self.url_template]
         if missing:
             raise SourceError(f"TAXI_SOURCE_URL_TEMPLATE {self.url_template!r} lacks {' and '.join(missing)}")
-        return self.url_template.format(service=service, month=month)
+        url = self.url_template.format(service=service, month=month)
+        file_format(url)  # an unknown format fails before anything is downloaded
+        return url
 
     def published(self, service: str, month: str) -> bool:
         """Whether the month's file is there, asked without downloading it (a HEAD request)."""
@@ -316,4 +257,4 @@ class TaxiSource(dg.ConfigurableResource):
             backoff_seconds=self.backoff_seconds,
             deadline_seconds=self.deadline_seconds or None,
         ) as source:
-            yield source
+            yield dataclasses.replace(source, service=service, month=month)

@@ -1,12 +1,18 @@
-"""Synthetic TLC trip files: the real published schema and its quirks, deterministic by seed.
+"""Synthetic TLC trip files: each published layout exactly, the real files' quirks, deterministic by seed.
 
 The demo and every test run on these files, so no real data is ever committed or downloaded.
-Quirks reproduced from the published 2019–2021 files:
+A month is generated once in the service's canonical layout, then written in the layout its
+publisher used for that month (``schema.py``'s eras: names and their case, int32/int64/double,
+``null``-typed empty columns, nanosecond or microsecond timestamps) as the publisher's format:
+parquet for the TLC, CSV.gz for the mirror (integers written ``1.0`` where the mirror does).
+
+Quirks reproduced from the published files:
 - a tail of ~7% rows whose VendorID, passenger_count, RatecodeID, store_and_fwd_flag and
   payment_type are all empty (the TLC's "unknown vendor" records);
 - passenger_count 0 and trip_distance 0;
 - pickups outside the file's month, some of them years earlier;
-- negative amounts (refunds and disputes), RatecodeID 99, absurd trip distances.
+- negative amounts (refunds and disputes), RatecodeID 99, absurd trip distances;
+- FHV: trips without pickup or drop-off zone, shared rides flagged 1 and the rest empty.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
-from taxi_assets.constants import SERVICES, SOURCE_FILE_NAME
-from taxi_assets.schema import SCHEMAS
+from taxi_assets.constants import SERVICES, SOURCE_FILE_STEM
+from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
+from taxi_assets.schema import SCHEMAS, Layout, TripSchema
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,15 @@ def _quirk_count(share: float, n: int) -> int:
     return max(1, round(share * n)) if n >= 50 else round(share * n)
 
 
+# Fees that exist only from some month on: the synthetic data charges them from then, and leaves
+# them empty before, as the real files do.
+_AIRPORT_FEE_FROM = "2021-01"
+_CBD_FEE_FROM = "2025-01"
+_FHV_BASES = np.array(["B00001", "B00013", "B02510", "B02764", "B02800", "B03404"], dtype=object)
+
+
 def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Quirks = Quirks()) -> pa.Table:
-    """One month of synthetic trips for ``service`` with the published columns and types."""
+    """One month of synthetic trips for ``service`` in its canonical layout (``raw_arrow_schema``)."""
     schema = SCHEMAS[service]
     rng = np.random.default_rng(_seed_for(seed, service, month))
     start = np.datetime64(f"{month}-01T00:00:00")
@@ -68,12 +84,52 @@ def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Q
     seconds_in_month = int((end - start) / np.timedelta64(1, "s"))
 
     # The unknown-vendor tail is appended after the sorted trips, its pickups spread over the month.
-    tail = round(quirks.unknown_vendor_tail * rows)
+    tail = round(quirks.unknown_vendor_tail * rows) if service != "fhv" else 0
     offsets = rng.integers(0, seconds_in_month, rows)
     offsets[: rows - tail].sort()
     offsets[rows - tail :].sort()
     pickup = start + offsets.astype("timedelta64[s]")
     duration = np.clip(rng.exponential(780, rows), 30, 4 * 3600).astype("int64")
+    data: dict[str, np.ndarray] = {
+        schema.pickup_column: pickup,
+        schema.dropoff_column: pickup + duration.astype("timedelta64[s]"),
+    }
+    nulls: dict[str, np.ndarray] = {}
+    if service == "fhv":
+        _fhv_columns(rng, rows, data, nulls)
+    else:
+        _metered_columns(rng, service, month, rows, tail, duration, data, nulls, quirks)
+    known = np.arange(rows - tail)
+    strays = rng.choice(
+        known, min(_quirk_count(quirks.pickup_outside_month, rows), len(known)), replace=False
+    )
+    stray_pickups = np.array(
+        [*_STRAY_PICKUPS, start - np.timedelta64(1800, "s"), end + np.timedelta64(600, "s")]
+    )
+    data[schema.pickup_column][strays] = stray_pickups[np.arange(len(strays)) % len(stray_pickups)]
+    data[schema.dropoff_column][strays] = data[schema.pickup_column][strays] + np.timedelta64(900, "s")
+
+    arrays = []
+    for column in schema.columns:
+        values = data[column.name]
+        write_type = pa.timestamp("s") if pa.types.is_timestamp(column.type) else column.type
+        mask = nulls.get(column.name, np.zeros(rows, dtype=bool))
+        arrays.append(pc.cast(pa.array(values, type=write_type, mask=mask), column.type))
+    return pa.Table.from_arrays(arrays, schema=schema.raw_arrow_schema)
+
+
+def _metered_columns(
+    rng: np.random.Generator,
+    service: str,
+    month: str,
+    rows: int,
+    tail: int,
+    duration: np.ndarray,
+    data: dict[str, np.ndarray],
+    nulls: dict[str, np.ndarray],
+    quirks: Quirks,
+) -> None:
+    """Yellow and green: the meter's columns, with the unknown-vendor tail and the quirks."""
     distance = np.round(rng.gamma(1.6, 1.9, rows) + 0.01, 2)
     fare = np.round(2.5 + distance * 2.5 + duration / 60 * 0.5, 2)
     extra = rng.choice([0.0, 0.5, 1.0, 2.5, 3.0], rows)
@@ -82,12 +138,15 @@ def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Q
     tolls = np.where(rng.random(rows) < 0.05, 6.12, 0.0)
     improvement = np.full(rows, 0.3)
     congestion = rng.choice([0.0, 2.5] if service == "yellow" else [0.0, 2.75], rows, p=[0.2, 0.8])
-    total = np.round(fare + extra + mta_tax + tip + tolls + improvement + congestion, 2)
-
-    data: dict[str, np.ndarray] = {
+    airport = rng.choice([0.0, 1.75], rows, p=[0.9, 0.1])
+    cbd = rng.choice([0.0, 0.75], rows, p=[0.4, 0.6])
+    total = fare + extra + mta_tax + tip + tolls + improvement + congestion
+    if service == "yellow" and month >= _AIRPORT_FEE_FROM:
+        total = total + airport
+    if month >= _CBD_FEE_FROM:
+        total = total + cbd
+    data |= {
         "VendorID": rng.choice([1, 2], rows, p=[0.3, 0.7]),
-        schema.pickup_column: pickup,
-        schema.dropoff_column: pickup + duration.astype("timedelta64[s]"),
         "passenger_count": rng.choice([1, 2, 3, 4, 5, 6], rows, p=[0.7, 0.15, 0.05, 0.03, 0.04, 0.03]),
         "trip_distance": distance,
         "RatecodeID": rng.choice([1, 2, 3, 4, 5], rows, p=[0.95, 0.03, 0.005, 0.005, 0.01]),
@@ -102,13 +161,16 @@ def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Q
         "tolls_amount": tolls,
         "ehail_fee": np.full(rows, np.nan),
         "improvement_surcharge": improvement,
-        "total_amount": total,
+        "total_amount": np.round(total, 2),
         "trip_type": rng.choice([1, 2], rows, p=[0.95, 0.05]),
         "congestion_surcharge": congestion,
+        "airport_fee": airport,
+        "cbd_congestion_fee": cbd,
     }
-    nulls: dict[str, np.ndarray] = {name: np.zeros(rows, dtype=bool) for name in data}
+    nulls |= {name: np.zeros(rows, dtype=bool) for name in data}
     nulls["ehail_fee"][:] = True
-
+    nulls["airport_fee"][:] = month < _AIRPORT_FEE_FROM
+    nulls["cbd_congestion_fee"][:] = month < _CBD_FEE_FROM
     if tail:
         for name in (
             "VendorID",
@@ -117,6 +179,7 @@ def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Q
             "store_and_fwd_flag",
             "payment_type",
             "congestion_surcharge",
+            "airport_fee",
             "trip_type",
         ):
             nulls[name][rows - tail :] = True
@@ -132,52 +195,133 @@ def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Q
     refunds = pick(quirks.negative_amounts)
     for name in _AMOUNT_COLUMNS:
         data[name][refunds] = -data[name][refunds]
-    strays = pick(quirks.pickup_outside_month)
-    stray_pickups = np.array(
-        [*_STRAY_PICKUPS, start - np.timedelta64(1800, "s"), end + np.timedelta64(600, "s")]
-    )
-    data[schema.pickup_column][strays] = stray_pickups[np.arange(len(strays)) % len(stray_pickups)]
-    data[schema.dropoff_column][strays] = data[schema.pickup_column][strays] + np.timedelta64(900, "s")
 
+
+def _fhv_columns(
+    rng: np.random.Generator, rows: int, data: dict[str, np.ndarray], nulls: dict[str, np.ndarray]
+) -> None:
+    """FHV: the dispatching base, zones (often unknown), the shared-ride flag and the affiliation."""
+    bases = rng.choice(_FHV_BASES, rows)
+    data |= {
+        "dispatching_base_num": bases,
+        "PUlocationID": rng.integers(1, 266, rows),
+        "DOlocationID": rng.integers(1, 266, rows),
+        "SR_Flag": np.ones(rows, dtype="int64"),
+        "Affiliated_base_number": np.where(rng.random(rows) < 0.9, bases, rng.choice(_FHV_BASES, rows)),
+    }
+    nulls |= {
+        "PUlocationID": rng.random(rows) < 0.2,
+        "DOlocationID": rng.random(rows) < 0.1,
+        "SR_Flag": rng.random(rows) >= 0.05,
+        "Affiliated_base_number": rng.random(rows) < 0.02,
+    }
+
+
+def in_layout(canonical: pa.Table, schema: TripSchema, layout: Layout) -> pa.Table:
+    """``canonical`` as ``layout`` publishes it: its columns, spellings, order and types."""
     arrays = []
-    for column in schema.columns:
-        values = data[column.name]
-        write_type = pa.timestamp("s") if pa.types.is_timestamp(column.type) else column.type
-        arrays.append(pa.array(values, type=write_type, mask=nulls[column.name]))
-    return pa.Table.from_arrays(arrays, names=schema.names)
+    for field in layout.fields:
+        column = schema.published_as(field.name)
+        assert column is not None, field.name
+        values = canonical.column(column.name)
+        if pa.types.is_null(field.type):
+            arrays.append(pa.nulls(len(values)))
+        else:
+            arrays.append(pc.cast(values, field.type))
+    return pa.Table.from_arrays(arrays, schema=layout.arrow_schema)
 
 
-def write_trips_csv_gz(table: pa.Table, path: Path) -> Path:
-    """Write ``table`` as the TLC publishes it: gzip CSV, bare header, empty fields for NULL."""
+def write_trips_parquet(table: pa.Table, path: Path, row_group_size: int = 131_072) -> Path:
+    """Write ``table`` as the TLC publishes it: one parquet file, types as they are."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    # Level 1: a 1.37M-row month compresses in ~2 s instead of ~30 s at the default level 9.
-    with gzip.open(tmp, "wb", compresslevel=1) as out:
-        out.write((",".join(table.column_names) + "\n").encode())
-        pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    pq.write_table(table, tmp, row_group_size=row_group_size)
     tmp.replace(path)
     return path
 
 
-def write_month(out_dir: Path, service: str, month: str, rows: int, seed: int = 0) -> Path:
-    """Generate and write ``{service}_tripdata_{month}.csv.gz`` under ``out_dir``."""
-    table = generate_trips(service, month, rows, seed)
-    return write_trips_csv_gz(table, out_dir / SOURCE_FILE_NAME.format(service=service, month=month))
+def _as_csv_text(table: pa.Table, schema: TripSchema) -> pa.Table:
+    """Doubles that stand for integers written as the mirror writes them, ``1.0`` (pandas' floats);
+    pyarrow would write ``1``.
+    """
+    columns = []
+    for field, values in zip(table.schema, table.columns, strict=True):
+        column = schema.published_as(field.name)
+        if column is not None and column.is_integer and pa.types.is_floating(field.type):
+            values = pc.binary_join_element_wise(pc.cast(pc.cast(values, pa.int64()), pa.string()), ".0", "")
+        columns.append(values)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def write_trips_csv(table: pa.Table, path: Path, schema: TripSchema) -> Path:
+    """Write ``table`` as the mirror publishes it: CSV (gzip for ``.gz``), bare header, empty fields
+    for NULL.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    text = _as_csv_text(table, schema)
+    # Level 1: a 1.37M-row month compresses in ~2 s instead of ~30 s at the default level 9.
+    with gzip.open(tmp, "wb", compresslevel=1) if path.suffix == ".gz" else tmp.open("wb") as out:
+        out.write((",".join(text.column_names) + "\n").encode())
+        pacsv.write_csv(text, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    tmp.replace(path)
+    return path
+
+
+def source_file_name(service: str, month: str, fmt: str) -> str:
+    """``yellow_tripdata_2021-01.parquet``: how both publishers name a month's file."""
+    return f"{SOURCE_FILE_STEM.format(service=service, month=month)}.{fmt}"
+
+
+def write_month(
+    out_dir: Path,
+    service: str,
+    month: str,
+    rows: int,
+    seed: int = 0,
+    *,
+    publisher: str = TLC,
+    layout: str | None = None,
+    fmt: str | None = None,
+    row_group_size: int = 131_072,
+) -> Path:
+    """Generate ``service``'s ``month`` and write it as ``publisher`` does: the layout it used that
+    month (or the one named), in its format (or ``fmt``: parquet, csv.gz, csv).
+    """
+    schema = SCHEMAS[service]
+    era = (
+        next(era for era in schema.layouts if era.name == layout)
+        if layout
+        else schema.layout(publisher, month)
+    )
+    fmt = fmt or PUBLISHERS[publisher].file_name.split(".", 1)[1]
+    published = in_layout(generate_trips(service, month, rows, seed), schema, era)
+    path = out_dir / source_file_name(service, month, fmt)
+    if fmt == "parquet":
+        return write_trips_parquet(published, path, row_group_size)
+    return write_trips_csv(published, path, schema)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="taxi-synthetic", description="Write synthetic TLC trip files in the published schema."
+        prog="taxi-synthetic",
+        description="Write synthetic TLC trip files in the layout their publisher used that month.",
     )
     parser.add_argument("--out", type=Path, default=Path("data/source"), help="output folder")
     parser.add_argument("--service", choices=SERVICES, action="append", help="default: all")
     parser.add_argument("--month", action="append", required=True, help="YYYY-MM, repeatable")
     parser.add_argument("--rows", type=int, default=50_000, help="rows per file")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--publisher",
+        choices=sorted(PUBLISHERS),
+        default=TLC,
+        help=f"whose layout and format: {TLC} (parquet, default) or {MIRROR} (CSV.gz)",
+    )
     args = parser.parse_args(argv)
     for service in args.service or SERVICES:
         for month in args.month:
-            path = write_month(args.out, service, month, args.rows, args.seed)
+            path = write_month(args.out, service, month, args.rows, args.seed, publisher=args.publisher)
             print(f"wrote {path} ({args.rows} rows)")
 
 

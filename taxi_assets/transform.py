@@ -7,6 +7,7 @@ way from the CSV to the lake and PostgreSQL, which saves a copy of it each way.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,17 +23,68 @@ from taxi_assets.schema import (
     pandas_types_mapper,
 )
 
-# Checked in this order; a row is rejected for the first reason that applies.
 PICKUP_OUTSIDE_MONTH = "pickup_outside_month"
 PASSENGER_COUNT_MISSING = "passenger_count_missing"
 PASSENGER_COUNT_NOT_POSITIVE = "passenger_count_not_positive"
 TRIP_DISTANCE_NOT_POSITIVE = "trip_distance_not_positive"
-REJECT_REASONS = (
-    PICKUP_OUTSIDE_MONTH,
-    PASSENGER_COUNT_MISSING,
-    PASSENGER_COUNT_NOT_POSITIVE,
-    TRIP_DISTANCE_NOT_POSITIVE,
+
+
+@dataclass(frozen=True)
+class Month:
+    """The raw month being cleaned and its bounds: what every reject rule looks at."""
+
+    raw: pa.Table
+    schema: TripSchema
+    start: dt.datetime
+    end: dt.datetime
+
+
+def _true_where_null(mask: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.fill_null(mask, True)
+
+
+def _pickup_outside(month: Month) -> pa.ChunkedArray:
+    # A missing pickup is outside every month, as pandas' comparisons with NaT said before.
+    pickup = month.raw.column(month.schema.pickup_column)
+    bound = pickup.type
+    inside = pc.and_(
+        pc.greater_equal(pickup, pa.scalar(month.start, bound)), pc.less(pickup, pa.scalar(month.end, bound))
+    )
+    return _true_where_null(pc.invert(inside))
+
+
+def _passengers_missing(month: Month) -> pa.ChunkedArray:
+    return pc.is_null(month.raw.column(PASSENGER_COUNT))
+
+
+def _passengers_not_positive(month: Month) -> pa.ChunkedArray:
+    return pc.fill_null(pc.less_equal(month.raw.column(PASSENGER_COUNT), 0), False)
+
+
+def _distance_not_positive(month: Month) -> pa.ChunkedArray:
+    # A missing or NaN distance is not positive.
+    return _true_where_null(pc.invert(pc.greater(month.raw.column(TRIP_DISTANCE), 0.0)))
+
+
+Rule = Callable[[Month], pa.ChunkedArray]
+_METERED: tuple[tuple[str, Rule], ...] = (
+    (PICKUP_OUTSIDE_MONTH, _pickup_outside),
+    (PASSENGER_COUNT_MISSING, _passengers_missing),
+    (PASSENGER_COUNT_NOT_POSITIVE, _passengers_not_positive),
+    (TRIP_DISTANCE_NOT_POSITIVE, _distance_not_positive),
 )
+# Per service, checked in this order; a row is rejected for the first reason that applies. FHV
+# records carry no passenger count and no distance: only the pickup month can be checked.
+REJECT_RULES: dict[str, tuple[tuple[str, Rule], ...]] = {
+    "yellow": _METERED,
+    "green": _METERED,
+    "fhv": ((PICKUP_OUTSIDE_MONTH, _pickup_outside),),
+}
+
+
+def reject_reasons(service: str) -> tuple[str, ...]:
+    """The reasons cleaning may give for ``service``, in the order they are checked."""
+    return tuple(reason for reason, _ in REJECT_RULES[service])
 
 
 @dataclass(frozen=True)
@@ -49,36 +101,23 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pandas_types_mapper)
 
 
-def _true_where_null(mask: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.fill_null(mask, True)
-
-
 def clean_trips(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> CleanedMonth:
-    """The course's cleaning, made explicit: keep trips with passengers and distance whose pickup
-    falls in ``[start, end)``, rename to snake_case and add ``pickup_date``; kept rows come in
-    pickup order, rejected ones in published order.
+    """The course's cleaning, made explicit: keep the trips that pass every rule of the service
+    (yellow and green: passengers and distance, FHV: none) whose pickup falls in ``[start, end)``,
+    rename to snake_case and add ``pickup_date``; kept rows come in pickup order, rejected ones in
+    published order.
     """
-    pickup = raw.column(schema.pickup_column)
-    passengers = raw.column(PASSENGER_COUNT)
-    distance = raw.column(TRIP_DISTANCE)
-    bound = pickup.type
-    inside = pc.and_(
-        pc.greater_equal(pickup, pa.scalar(start, bound)), pc.less(pickup, pa.scalar(end, bound))
-    )
-    # A missing pickup is outside every month and a missing or NaN distance is not positive,
-    # as pandas' comparisons with NaT/NaN said before.
-    failing = [
-        _true_where_null(pc.invert(inside)),
-        pc.is_null(passengers),
-        pc.fill_null(pc.less_equal(passengers, 0), False),
-        _true_where_null(pc.invert(pc.greater(distance, 0.0))),
-    ]
-    # 0 keeps the row; n > 0 rejects it for REJECT_REASONS[n - 1], the first failing test.
+    rules = REJECT_RULES[schema.service]
+    reasons = reject_reasons(schema.service)
+    month = Month(raw, schema, start, end)
+    failing = [rule(month) for _, rule in rules]
+    # 0 keeps the row; n > 0 rejects it for reasons[n - 1], the first failing rule.
     code = pa.scalar(0, pa.int8())
     for n in range(len(failing), 0, -1):
         code = pc.if_else(failing[n - 1], pa.scalar(n, pa.int8()), code)
     keep = pc.equal(code, 0)
 
+    pickup = raw.column(schema.pickup_column)
     frame = raw.rename_columns([schema.renames[name] for name in raw.column_names])
     frame = frame.append_column(PICKUP_DATE, pc.cast(pickup, pa.date32()))
     # Kept rows in pickup order (a stable sort: ties stay in published order), taken in the one
@@ -87,13 +126,13 @@ def clean_trips(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.d
     by_pickup = pc.sort_indices(pickup)
     cleaned = frame.take(pc.filter(by_pickup, pc.take(keep, by_pickup)))
     rejected_codes = pc.filter(code, pc.invert(keep))
-    reasons = pc.take(pa.array(("", *REJECT_REASONS), pa.string()), rejected_codes)
-    rejected = frame.filter(pc.invert(keep)).append_column(REJECT_REASON, reasons)
+    named = pc.take(pa.array(("", *reasons), pa.string()), rejected_codes)
+    rejected = frame.filter(pc.invert(keep)).append_column(REJECT_REASON, named)
     counts = {row["values"]: row["counts"] for row in pc.value_counts(rejected_codes).to_pylist()}
     return CleanedMonth(
         cleaned=cleaned,
         rejected=rejected,
-        reject_counts={reason: int(counts.get(n, 0)) for n, reason in enumerate(REJECT_REASONS, 1)},
+        reject_counts={reason: int(counts.get(n, 0)) for n, reason in enumerate(reasons, 1)},
     )
 
 

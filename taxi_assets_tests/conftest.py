@@ -19,15 +19,15 @@ from typing import Any
 
 import pytest
 
-from taxi_assets.constants import SOURCE_FILE_NAME
 from taxi_assets.local_postgres import server_reachable, start_local_postgres
+from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets.resources import io_managers
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident
 from taxi_assets.source import TaxiSource
-from taxi_assets.synthetic import write_month
+from taxi_assets.synthetic import source_file_name, write_month
 from taxi_assets_tests.session import materialize_days, materialize_month, snapshot
 
 MONTH_ROWS = 4_000
@@ -55,10 +55,14 @@ class Faults:
 
 
 class SourceServer:
-    """A TLC-like file server on 127.0.0.1 that can fail on purpose."""
+    """A publisher-like file server on 127.0.0.1 that can fail on purpose: the mirror's CSV.gz
+    files, or the TLC's parquet ones, as the synthetic source writes them.
+    """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, publisher: str = MIRROR) -> None:
         self.root = root
+        self.publisher = publisher
+        self.format = PUBLISHERS[publisher].file_name.split(".", 1)[1]
         self.faults = Faults()
         faults = self.faults
 
@@ -118,26 +122,47 @@ class SourceServer:
 
     @property
     def url_template(self) -> str:
-        return f"{self.base_url}/{SOURCE_FILE_NAME}"
+        return f"{self.base_url}/{source_file_name('{service}', '{month}', self.format)}"
+
+    def file_name(self, service: str, month: str) -> str:
+        return source_file_name(service, month, self.format)
 
     def url(self, service: str, month: str) -> str:
-        return f"{self.base_url}/{SOURCE_FILE_NAME.format(service=service, month=month)}"
+        return f"{self.base_url}/{self.file_name(service, month)}"
 
-    def publish(self, service: str, month: str, rows: int = MONTH_ROWS, seed: int = 0) -> Path:
-        return write_month(self.root, service, month, rows, seed)
+    def source(self) -> TaxiSource:
+        """The source resource a run gets when it reads from this server."""
+        return TaxiSource(url_template=self.url_template, backoff_seconds=0.01)
+
+    def publish(self, service: str, month: str, rows: int = MONTH_ROWS, seed: int = 0, **layout: Any) -> Path:
+        """Publish a synthetic month in this publisher's layout of that month (or ``layout=``)."""
+        return write_month(
+            self.root, service, month, rows, seed, publisher=self.publisher, fmt=self.format, **layout
+        )
 
     def fail(self, service: str, month: str, *answers: int | str) -> None:
-        self.faults.queued["/" + SOURCE_FILE_NAME.format(service=service, month=month)] = list(answers)
+        self.faults.queued["/" + self.file_name(service, month)] = list(answers)
 
 
-@pytest.fixture
-def source_server(tmp_path: Path) -> Iterator[SourceServer]:
-    server = SourceServer(tmp_path / "published")
+def _serve(root: Path, publisher: str) -> Iterator[SourceServer]:
+    server = SourceServer(root, publisher)
     server.root.mkdir()
     server.thread.start()
     yield server
     server.httpd.shutdown()
     server.httpd.server_close()
+
+
+@pytest.fixture
+def source_server(tmp_path: Path) -> Iterator[SourceServer]:
+    """The course's mirror: CSV.gz files."""
+    yield from _serve(tmp_path / "published", MIRROR)
+
+
+@pytest.fixture
+def tlc_server(tmp_path: Path) -> Iterator[SourceServer]:
+    """The TLC's own site: parquet files in each era's layout."""
+    yield from _serve(tmp_path / "tlc", TLC)
 
 
 SERVER = PostgresResource(host="127.0.0.1", port=5432, dbname="postgres", user="postgres", connect_timeout=3)
@@ -208,7 +233,7 @@ def sinks(tmp_path: Path, source_server: SourceServer, postgres: PostgresResourc
         duckdb_path=duckdb_path,
         postgres=postgres,
         resources=resources_for(
-            TaxiSource(url_template=source_server.url_template, backoff_seconds=0.01),
+            source_server.source(),
             Lake(base_uri=str(lake_dir)),
             DuckDBWarehouse(database=str(duckdb_path), schema_name="ny_taxi"),
             postgres,

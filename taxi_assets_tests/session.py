@@ -107,13 +107,20 @@ def snapshot(sinks: "Sinks") -> dict[str, object]:
 
 
 def course_cleaning(published: Path, service: str, month: str) -> pd.DataFrame:
-    """The course's approach, used as an independent oracle: pandas read_csv, then its filters."""
+    """The course's approach, used as an independent oracle: pandas read_csv (or read_parquet), then
+    its filters (FHV: the pickup month alone).
+    """
     schema = SCHEMAS[service]
-    frame = pd.read_csv(published, parse_dates=[schema.pickup_column, schema.dropoff_column])
+    if published.suffix == ".parquet":
+        frame = pd.read_parquet(published)
+    else:
+        frame = pd.read_csv(published, parse_dates=[schema.pickup_column])
     start = pd.Timestamp(f"{month}-01")
     end = start + pd.offsets.MonthBegin(1)
     pickup = frame[schema.pickup_column]
-    keep = (frame["passenger_count"] > 0) & (frame["trip_distance"] > 0) & (pickup >= start) & (pickup < end)
+    keep = (pickup >= start) & (pickup < end)
+    if "passenger_count" in frame:
+        keep &= (frame["passenger_count"] > 0) & (frame["trip_distance"] > 0)
     return frame[keep]
 
 

@@ -5,6 +5,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from taxi_assets_tests.conftest import Sinks, SourceServer
@@ -43,16 +46,20 @@ def non_numeric(name: str, value: str) -> Callable[[Path], None]:
 @pytest.mark.parametrize(
     ("break_file", "expected"),
     [
-        (corrupt_gzip, r"yellow_tripdata_2021-01\.csv\.gz.*(corrupt gzip|not a readable gzip)"),
+        (corrupt_gzip, r"yellow_tripdata_2021-01\.csv\.gz \(yellow 2021-01\): (corrupt gzip|not a readable)"),
         (
             drop_column("trip_distance"),
             r"yellow_tripdata_2021-01\.csv\.gz.*missing column\(s\) 'trip_distance'",
         ),
         (
             non_numeric("fare_amount", "N/A fare"),
-            r"yellow_tripdata_2021-01\.csv\.gz: column 'fare_amount'.*'N/A fare'",
+            r"yellow_tripdata_2021-01\.csv\.gz \(yellow 2021-01\): column 'fare_amount', data row \d+: "
+            r"cannot read 'N/A fare' as a number",
         ),
-        (non_numeric("PULocationID", "Midtown"), r"column 'PULocationID'.*'Midtown'"),
+        (
+            non_numeric("PULocationID", "Midtown"),
+            r"column 'PULocationID', data row \d+: cannot read 'Midtown'",
+        ),
     ],
     ids=["corrupt-gzip", "missing-column", "non-numeric-amount", "non-numeric-location"],
 )
@@ -84,3 +91,55 @@ def test_days_of_a_month_never_cleaned_fail_naming_what_is_missing(
     assert not result.success
     assert "yellow/cleaned_trips 2021-03 is not in the lake yet" in failure_message(result)
     assert snapshot(sinks) == january_done
+
+
+def unknown_column(path: Path) -> None:
+    table = pq.read_table(path)
+    pq.write_table(table.append_column("tip_percent", pa.array([15] * table.num_rows)), path)
+
+
+def text_in_a_number_column(path: Path) -> None:
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("trip_distance")
+    pq.write_table(table.set_column(index, "trip_distance", pc.cast(table.column(index), pa.string())), path)
+
+
+def truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize(
+    ("break_file", "expected"),
+    [
+        (
+            unknown_column,
+            r"SourceError: http://\S+/yellow_tripdata_2025-01\.parquet \(yellow 2025-01\): "
+            r"unknown column\(s\) 'tip_percent'",
+        ),
+        (
+            text_in_a_number_column,
+            r"SourceError: http://\S+/yellow_tripdata_2025-01\.parquet \(yellow 2025-01\): "
+            r"column 'trip_distance' is string in this file, where yellow needs double",
+        ),
+        (
+            truncated,
+            r"SourceError: http://\S+/yellow_tripdata_2025-01\.parquet \(yellow 2025-01\): "
+            r"not a readable parquet file",
+        ),
+    ],
+    ids=["unknown-column", "text-in-a-number-column", "truncated"],
+)
+def test_a_bad_parquet_month_fails_clearly_and_changes_no_sink(
+    tlc_server: SourceServer, sinks: Sinks, break_file, expected: str
+) -> None:
+    resources = {**sinks.resources, "taxi_source": tlc_server.source()}
+    tlc_server.publish("yellow", "2025-01")
+    assert materialize_month(resources, "yellow", "2025-01").success
+    assert materialize_days(resources, "yellow", "2025-01-01", "2025-01-31").success
+    before = snapshot(sinks)
+    tlc_server.publish("yellow", "2025-01", seed=1)  # a re-published month…
+    break_file(tlc_server.root / "yellow_tripdata_2025-01.parquet")  # …that is broken
+    result = materialize_month(resources, "yellow", "2025-01", raise_on_error=False)
+    assert not result.success
+    assert re.search(expected, failure_message(result)), failure_message(result)
+    assert snapshot(sinks) == before

@@ -124,7 +124,7 @@ def test_dg_dev_shows_each_stage_of_a_group_under_a_name_of_its_own(
             process.wait(timeout=30)
         log.close()
 
-    for service in ("yellow", "green"):
+    for service in ("yellow", "green", "fhv"):
         shown = [n["assetKey"]["path"][-1] for n in nodes if n["groupName"] == service]
         assert len(shown) == len(set(shown)) == 6, shown
         for name in shown:

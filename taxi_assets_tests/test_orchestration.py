@@ -9,10 +9,8 @@ import pytest
 
 from taxi_assets.definitions import defs as repo_defs
 from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE
-from taxi_assets.schedules import daily_schedule as DAILY_SCHEDULE
-from taxi_assets.schedules import monthly_schedule as MONTHLY_SCHEDULE
+from taxi_assets.schedules import daily_schedules, monthly_schedules
 from taxi_assets.sensors import days_of_new_months_sensor, new_month_sensor
-from taxi_assets.source import TaxiSource
 from taxi_assets_tests.conftest import Sinks, SourceServer
 from taxi_assets_tests.session import DEFINITIONS, keys, materialize_month, warehouse_rows_per_day
 
@@ -26,8 +24,12 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 def test_schedules_target_yesterday_and_last_month_and_start_stopped(instance: dg.DagsterInstance) -> None:
-    daily_schedule = repo_defs.resolve_schedule_def(DAILY_SCHEDULE.name)
-    monthly_schedule = repo_defs.resolve_schedule_def(MONTHLY_SCHEDULE.name)
+    daily_schedule = repo_defs.resolve_schedule_def(daily_schedules["yellow"].name)
+    monthly_schedule = repo_defs.resolve_schedule_def(monthly_schedules["fhv"].name)
+    assert (daily_schedule.name, monthly_schedule.name) == (
+        "yellow_daily_trips_at_0500_utc",
+        "fhv_monthly_trips_on_the_first",
+    )
     tick = dg.build_schedule_context(
         instance, scheduled_execution_time=dt.datetime(2021, 1, 16, 5, tzinfo=UTC)
     )
@@ -51,12 +53,14 @@ def new_month_tick(instance: dg.DagsterInstance, server: SourceServer, cursor: s
         instance=instance,
         cursor=cursor,
         definitions=repo_defs,
-        resources={"taxi_source": TaxiSource(url_template=server.url_template, backoff_seconds=0.01)},
+        resources={"taxi_source": server.source()},
     )
     return new_month_sensor(context)
 
 
 def requested(result: dg.SensorResult) -> list[tuple[str, str]]:
+    for r in result.run_requests:
+        assert r.job_name == f"{r.asset_selection[0].path[0]}_monthly_trips"
     return [(r.asset_selection[0].path[0], r.partition_key) for r in result.run_requests]
 
 
@@ -67,11 +71,11 @@ def test_new_month_sensor_requests_published_months_and_explains_the_rest(
         source_server.publish("yellow", month)
     source_server.publish("green", "2021-01")
     assert materialize_month(sinks.resources, "yellow", "2021-01", instance=instance).success
-    start = json.dumps({"yellow": "2020-12", "green": "2020-12"})
+    start = json.dumps({"yellow": "2020-12", "green": "2020-12", "fhv": "2020-12"})
 
     first = new_month_tick(instance, source_server, start)
     assert requested(first) == [("yellow", "2021-02"), ("yellow", "2021-03"), ("green", "2021-01")]
-    assert json.loads(first.cursor) == {"yellow": "2021-03", "green": "2021-01"}
+    assert json.loads(first.cursor) == {"yellow": "2021-03", "green": "2021-01", "fhv": "2020-12"}
     [yellow_feb, *_] = first.run_requests
     assert set(yellow_feb.asset_selection) == set(keys("yellow", RAW, CLEANED, REJECTED, POSTGRES))
     assert set(source_server.faults.methods) == {"HEAD", "GET"}  # GETs are the materialisation's
@@ -79,8 +83,8 @@ def test_new_month_sensor_requests_published_months_and_explains_the_rest(
 
     second = new_month_tick(instance, source_server, first.cursor)
     assert second.run_requests == []
-    assert (
-        second.skip_reason.skip_message == "yellow 2021-04 not published yet; green 2021-02 not published yet"
+    assert second.skip_reason.skip_message == (
+        "yellow 2021-04 not published yet; green 2021-02 not published yet; fhv 2021-01 not published yet"
     )
     assert second.cursor == first.cursor
     assert set(source_server.faults.methods) == {"HEAD"}, "the sensor never downloads"
@@ -111,6 +115,7 @@ def test_days_follow_each_new_cleaned_month(
     second = tick(first.cursor)
     [request] = second.run_requests
     assert set(request.asset_selection) == set(keys("green", DAILY, WAREHOUSE))
+    assert request.job_name == "green_daily_trips"
     assert request.tags["dagster/asset_partition_range_start"] == "2021-02-01"
     assert request.tags["dagster/asset_partition_range_end"] == "2021-02-28"
     assert tick(second.cursor).run_requests == []

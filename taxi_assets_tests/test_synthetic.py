@@ -4,8 +4,10 @@ import gzip
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
+from taxi_assets.publishers import MIRROR
 from taxi_assets.schema import SCHEMAS
 from taxi_assets.synthetic import main, write_month
 
@@ -13,31 +15,38 @@ ROWS = 10_000
 
 
 def read_as_published(path: Path, service: str) -> pd.DataFrame:
-    schema = SCHEMAS[service]
-    return pd.read_csv(path, parse_dates=[schema.pickup_column, schema.dropoff_column], keep_default_na=True)
+    frame = pd.read_csv(path, keep_default_na=True)
+    for name in frame.columns:
+        if name.lower().endswith("_datetime"):
+            frame[name] = pd.to_datetime(frame[name])
+    return frame
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
-    a = write_month(tmp_path / "a", "yellow", "2021-01", 2_000, seed=7)
-    b = write_month(tmp_path / "b", "yellow", "2021-01", 2_000, seed=7)
-    c = write_month(tmp_path / "c", "yellow", "2021-01", 2_000, seed=8)
+    a = write_month(tmp_path / "a", "yellow", "2021-01", 2_000, seed=7, publisher=MIRROR)
+    b = write_month(tmp_path / "b", "yellow", "2021-01", 2_000, seed=7, publisher=MIRROR)
+    c = write_month(tmp_path / "c", "yellow", "2021-01", 2_000, seed=8, publisher=MIRROR)
     assert gzip.decompress(a.read_bytes()) == gzip.decompress(b.read_bytes())
     assert gzip.decompress(a.read_bytes()) != gzip.decompress(c.read_bytes())
 
 
-@pytest.mark.parametrize("service", ["yellow", "green"])
+@pytest.mark.parametrize("service", ["yellow", "green", "fhv"])
 def test_file_has_the_published_header_and_requested_rows(tmp_path: Path, service: str) -> None:
-    path = write_month(tmp_path, service, "2020-02", ROWS)
+    path = write_month(tmp_path, service, "2020-02", ROWS, publisher=MIRROR)
     assert path.name == f"{service}_tripdata_2020-02.csv.gz"
     with gzip.open(path, "rt") as f:
-        assert f.readline().rstrip("\n").split(",") == SCHEMAS[service].names
+        header = f.readline().rstrip("\n").split(",")
+        first = f.readline().rstrip("\n").split(",")
+    assert header == SCHEMAS[service].layout(MIRROR, "2020-02").arrow_schema.names
+    if service != "fhv":
+        assert first[header.index("passenger_count")] in {f"{n}.0" for n in range(7)}, "2020: ints as floats"
     assert len(read_as_published(path, service)) == ROWS
 
 
 @pytest.mark.parametrize("service", ["yellow", "green"])
 def test_file_carries_the_real_quirks(tmp_path: Path, service: str) -> None:
     schema = SCHEMAS[service]
-    frame = read_as_published(write_month(tmp_path, service, "2021-03", ROWS), service)
+    frame = read_as_published(write_month(tmp_path, service, "2021-03", ROWS, publisher=MIRROR), service)
     unknown = frame["VendorID"].isna()
     assert 0.05 < unknown.mean() < 0.09
     for column in ("passenger_count", "RatecodeID", "payment_type", "store_and_fwd_flag"):
@@ -55,11 +64,25 @@ def test_file_carries_the_real_quirks(tmp_path: Path, service: str) -> None:
         assert frame["ehail_fee"].isna().all()
 
 
-def test_cli_writes_each_service_and_month(tmp_path: Path) -> None:
-    main(["--out", str(tmp_path), "--month", "2021-01", "--month", "2021-02", "--rows", "100"])
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "green_tripdata_2021-01.csv.gz",
-        "green_tripdata_2021-02.csv.gz",
-        "yellow_tripdata_2021-01.csv.gz",
-        "yellow_tripdata_2021-02.csv.gz",
+def test_cli_writes_each_service_and_month_as_the_publisher_does(tmp_path: Path) -> None:
+    main(["--out", str(tmp_path / "tlc"), "--month", "2021-01", "--month", "2025-02", "--rows", "100"])
+    assert sorted(p.name for p in (tmp_path / "tlc").iterdir()) == [
+        f"{service}_tripdata_{month}.parquet"
+        for service in ("fhv", "green", "yellow")
+        for month in ("2021-01", "2025-02")
     ]
+    main(["--out", str(tmp_path / "mirror"), "--month", "2021-01", "--publisher", "mirror", "--rows", "100"])
+    assert sorted(p.name for p in (tmp_path / "mirror").iterdir()) == [
+        "fhv_tripdata_2021-01.csv.gz",
+        "green_tripdata_2021-01.csv.gz",
+        "yellow_tripdata_2021-01.csv.gz",
+    ]
+
+
+@pytest.mark.parametrize(
+    "layout", [layout.name for layout in SCHEMAS["yellow"].layouts if layout.publisher == "tlc"]
+)
+def test_parquet_files_have_each_era_s_exact_names_and_types(tmp_path: Path, layout: str) -> None:
+    era = next(e for e in SCHEMAS["yellow"].layouts if e.name == layout)
+    path = write_month(tmp_path, "yellow", era.first, 500, layout=layout)
+    assert pq.read_schema(path).remove_metadata() == era.arrow_schema

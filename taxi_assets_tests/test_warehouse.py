@@ -171,14 +171,14 @@ def test_a_day_reads_back_as_arrow(source_server: SourceServer, sinks: Sinks, wa
     seen: list[pa.Table] = []
     key = asset_key("yellow", WAREHOUSE)
 
-    @dg.asset(partitions_def=daily_partitions, ins={"trips": dg.AssetIn(key=key)})
+    @dg.asset(partitions_def=daily_partitions("yellow"), ins={"trips": dg.AssetIn(key=key)})
     def busiest_zone(trips: pa.Table) -> None:
         seen.append(trips)
 
     source = dg.SourceAsset(
         key=key,
         io_manager_key=WAREHOUSE_IO_MANAGER,
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions("yellow"),
         metadata={"partition_expr": "pickup_date", "dagster/table_name": "yellow_trips"},
     )
     assert dg.materialize([source, busiest_zone], resources=resources, partition_key="2021-01-15").success

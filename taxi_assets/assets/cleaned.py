@@ -11,11 +11,16 @@ from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
 from taxi_assets.schema import PASSENGER_COUNT, REJECT_REASON, TRIP_DISTANCE, VENDOR_ID, VENDORS, TripSchema
-from taxi_assets.transform import CleanedMonth, clean_trips
+from taxi_assets.transform import CleanedMonth, clean_trips, reject_reasons
 
 
 def _count_false(mask: pa.ChunkedArray) -> int:
     return len(mask) - (pc.sum(mask).as_py() or 0)
+
+
+def _metered(schema: TripSchema) -> bool:
+    """Taxi trips (yellow, green) carry the meter's passenger count, distance and vendor; FHV not."""
+    return schema.has(PASSENGER_COUNT)
 
 
 def _checks(
@@ -23,18 +28,19 @@ def _checks(
 ) -> Iterator[dg.AssetCheckResult]:
     key = asset_key(schema.service, CLEANED)
     cleaned = result.cleaned
-    # Missing values fail each test, as they did when the checks were pandas comparisons.
-    positive = pc.and_(
-        pc.fill_null(pc.greater(cleaned.column(PASSENGER_COUNT), 0), False),
-        pc.fill_null(pc.greater(cleaned.column(TRIP_DISTANCE), 0.0), False),
-    )
-    not_positive = _count_false(positive)
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name="passengers_and_distance_positive",
-        passed=not_positive == 0,
-        metadata={"rows_failing": not_positive},
-    )
+    if _metered(schema):
+        # Missing values fail each test, as they did when the checks were pandas comparisons.
+        positive = pc.and_(
+            pc.fill_null(pc.greater(cleaned.column(PASSENGER_COUNT), 0), False),
+            pc.fill_null(pc.greater(cleaned.column(TRIP_DISTANCE), 0.0), False),
+        )
+        not_positive = _count_false(positive)
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name="passengers_and_distance_positive",
+            passed=not_positive == 0,
+            metadata={"rows_failing": not_positive},
+        )
     pickups = cleaned.column(schema.pickup_snake)
     inside = pc.and_(
         pc.greater_equal(pickups, pa.scalar(start, pickups.type)),
@@ -54,6 +60,8 @@ def _checks(
         passed=total == len(raw),
         metadata={"raw_rows": len(raw), "cleaned_rows": len(cleaned), "rejected_rows": len(result.rejected)},
     )
+    if not _metered(schema):
+        return
     vendors = pc.drop_null(cleaned.column(VENDOR_ID))
     known = pa.array(sorted(VENDORS), vendors.type)
     unknown = pc.filter(vendors, pc.invert(pc.is_in(vendors, value_set=known)))
@@ -76,14 +84,15 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
         outs={
             "cleaned": dg.AssetOut(
                 key=key,
-                description=f"{service.title()}-cab trips of one month with passengers and distance, "
-                "picked up in that month; snake_case columns and pickup_date.",
+                description=f"{schema.title} of one month that pass cleaning "
+                f"({', '.join(reject_reasons(service))} rejected), picked up in that month; snake_case "
+                "columns and pickup_date.",
                 metadata={"dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions)},
                 kinds={"parquet", "pyarrow"},
             ),
             "rejected": dg.AssetOut(
                 key=rejected_key,
-                description=f"{service.title()}-cab rows cleaning dropped, each with its reject_reason.",
+                description=f"{schema.title}: the rows cleaning dropped, each with its reject_reason.",
                 metadata={
                     "dagster/column_schema": column_schema(
                         schema.rejected_arrow_schema,
@@ -94,15 +103,21 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
             ),
         },
         ins={"raw": dg.AssetIn(key=raw_key)},
-        partitions_def=monthly_partitions,
+        partitions_def=monthly_partitions(service),
         backfill_policy=MONTHLY_BACKFILL,
         group_name=service,
         check_specs=[
-            dg.AssetCheckSpec(
-                "passengers_and_distance_positive",
-                asset=key,
-                blocking=True,
-                description="No trip with passenger_count or trip_distance ≤ 0 or missing.",
+            *(
+                [
+                    dg.AssetCheckSpec(
+                        "passengers_and_distance_positive",
+                        asset=key,
+                        blocking=True,
+                        description="No trip with passenger_count or trip_distance ≤ 0 or missing.",
+                    )
+                ]
+                if _metered(schema)
+                else []
             ),
             dg.AssetCheckSpec(
                 "pickups_inside_partition",
@@ -117,8 +132,16 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
                 additional_deps=[raw_key, rejected_key],
                 description="Cleaned rows + rejected rows = raw rows: nothing is lost.",
             ),
-            dg.AssetCheckSpec(
-                "known_vendor_ids", asset=key, description="vendor_id is one the TLC data dictionary knows."
+            *(
+                [
+                    dg.AssetCheckSpec(
+                        "known_vendor_ids",
+                        asset=key,
+                        description="vendor_id is one the TLC data dictionary knows.",
+                    )
+                ]
+                if _metered(schema)
+                else []
             ),
         ],
     )

@@ -16,10 +16,10 @@ def build_daily_trips(schema: TripSchema) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=asset_key(service, DAILY),
-        description=f"{service.title()}-cab cleaned trips as a parquet dataset partitioned by pickup_date.",
+        description=f"{schema.title}, cleaned, as a parquet dataset partitioned by pickup_date.",
         # The cleaned months a range of days needs, read one month at a time.
         ins={"cleaned": dg.AssetIn(key=asset_key(service, CLEANED), input_manager_key=LAKE_MONTHS)},
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(service),
         backfill_policy=DAILY_BACKFILL,
         io_manager_key=LAKE_DAYS_IO_MANAGER,
         group_name=service,

@@ -25,10 +25,10 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
 
     @dg.asset(
         key=key,
-        description=f"{service.title()}-cab cleaned trips in PostgreSQL (the course's "
+        description=f"{schema.title}, cleaned, in PostgreSQL (the course's "
         f"{postgres_table(service)}), one month replaced per run.",
         ins={"cleaned": dg.AssetIn(key=cleaned_key)},
-        partitions_def=monthly_partitions,
+        partitions_def=monthly_partitions(service),
         backfill_policy=MONTHLY_BACKFILL,
         io_manager_key=POSTGRES_IO_MANAGER,
         pool="postgres",  # dagster.yaml limits concurrent writers per pool
@@ -46,7 +46,7 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
     @dg.asset_check(
         asset=key,
         name="matches_lake",
-        partitions_def=monthly_partitions,
+        partitions_def=monthly_partitions(service),
         description="Each day of the month has as many rows in PostgreSQL as the lake's cleaned month: "
         "a failed or missing load shows here as PostgreSQL behind the lake.",
     )

@@ -9,8 +9,9 @@ from taxi_assets.keys import RAW, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
 from taxi_assets.schema import TripSchema
-from taxi_assets.source import SourceError, TaxiSource, read_trips
+from taxi_assets.source import SourceError, TaxiSource
 from taxi_assets.transform import implausible_month
+from taxi_assets.trip_files import read_trips
 
 
 class RawTripsConfig(dg.Config):
@@ -31,8 +32,8 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        description=f"{service.title()}-cab trips of one month, typed, as published by the TLC.",
-        partitions_def=monthly_partitions,
+        description=f"{schema.title} of one month, typed, as published.",
+        partitions_def=monthly_partitions(service),
         backfill_policy=MONTHLY_BACKFILL,
         group_name=service,
         kinds={"csv", "pyarrow", "parquet"},

@@ -21,9 +21,9 @@ def build_warehouse_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.A
 
     @dg.asset(
         key=key,
-        description=f"{service.title()}-cab trips in the warehouse, one table partitioned by pickup_date.",
+        description=f"{schema.title} in the warehouse, one table partitioned by pickup_date.",
         ins={"daily": dg.AssetIn(key=daily_key)},
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(service),
         backfill_policy=DAILY_BACKFILL,
         io_manager_key=WAREHOUSE_IO_MANAGER,
         pool="warehouse",  # DuckDB has one writer at a time; BigQuery has quotas
@@ -41,7 +41,7 @@ def build_warehouse_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.A
     @dg.asset_check(
         asset=key,
         name="matches_lake",
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(service),
         description="Each day has as many rows in the warehouse as in the lake.",
     )
     @reported

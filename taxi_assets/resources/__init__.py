@@ -1,7 +1,8 @@
 """The resources and IO managers of this environment: the one place that reads its settings.
 
 Every setting has an embedded default, so a first run needs nothing but Python:
-- ``TAXI_SOURCE_URL_TEMPLATE``: where monthly files are published (the course's GitHub mirror);
+- ``TAXI_PUBLISHER``: whose files, and so which months (``tlc``, the default, or ``mirror``);
+  ``TAXI_SOURCE_URL_TEMPLATE``: another URL for them (the publisher's, unset);
   ``TAXI_SOURCE_DEADLINE_SECONDS``: the most a download may take, retries included (1800);
 - ``TAXI_LAKE_URI``: the parquet lake (``data/lake``), or ``gs://bucket/prefix`` with
   ``GOOGLE_SERVICE_ACC_KEY_FILEPATH``, ``GCS_ENDPOINT_URL`` and ``GCP_PROJECT``;
@@ -22,12 +23,12 @@ from taxi_assets.constants import (
     DEFAULT_DUCKDB_PATH,
     DEFAULT_LAKE_DIR,
     DEFAULT_POSTGRES_SCHEMA,
-    DEFAULT_SOURCE_URL_TEMPLATE,
     DEFAULT_WAREHOUSE_SCHEMA,
 )
 from taxi_assets.io_managers.lake import LakeDaysIOManager, LakeFilesIOManager, lake_months
 from taxi_assets.io_managers.postgres import PostgresIOManager
 from taxi_assets.io_managers.warehouse import WarehouseIOManager
+from taxi_assets.publishers import configured_publisher
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
@@ -48,9 +49,11 @@ KEY_FILE = Setting("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None)
 
 
 def taxi_source_resource() -> TaxiSource:
+    """The source of the publisher TAXI_PUBLISHER names, at TAXI_SOURCE_URL_TEMPLATE if set."""
+    publisher = configured_publisher()
     return from_environment(
         TaxiSource,
-        url_template=Setting("TAXI_SOURCE_URL_TEMPLATE", DEFAULT_SOURCE_URL_TEMPLATE),
+        url_template=Setting("TAXI_SOURCE_URL_TEMPLATE", publisher.url_template),
         deadline_seconds=Setting("TAXI_SOURCE_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS, whole_number=True),
     )
 

@@ -170,8 +170,21 @@ class BigQueryWarehouse(Warehouse):
             return
         known = {f.name for f in existing.schema}
         added = [f for f in fields if f.name not in known]
-        if added:
-            existing.schema = [*existing.schema, *added]
+        if not added:
+            return
+        # DDL adds the columns where the rows are; the API's schema then carries the descriptions.
+        # BigQuery does both from either; bqemulator stores a column only by DDL and reports one
+        # only when the API set it, so both are done, the second only for what is still missing.
+        for f in added:
+            description = (f.description or "").replace("\\", "\\\\").replace("'", "\\'")
+            self.query(
+                f"ALTER TABLE `{self.table_name(table)}` ADD COLUMN IF NOT EXISTS `{f.name}` {f.field_type} "
+                f"OPTIONS(description='{description}')"
+            )
+        existing = client.get_table(self.table_name(table))
+        missing = [f for f in added if f.name not in {g.name for g in existing.schema}]
+        if missing:
+            existing.schema = [*existing.schema, *missing]
             client.update_table(existing, ["schema"])
 
     def replace_days(self, table: str, day_column: str, rows: pa.Table, first: dt.date, end: dt.date) -> None:

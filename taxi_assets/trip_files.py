@@ -1,0 +1,315 @@
+"""Reading a downloaded trip file, whatever its era, into the service's canonical layout.
+
+A file is read a record batch at a time (a parquet file by row group, a CSV by block) and each
+batch is converted to the canonical layout on its own: columns matched by their published
+spellings, integers cast from int32 or whole doubles, timestamps to microseconds, a column the
+file lacks filled with nulls. A month therefore sits in memory about once, and a later
+batch-by-batch pipeline can take :func:`canonical_batches` as it is.
+
+Every error's first line names the file (URL), the service and month, the column, the data row
+where there is one, and what to do; nothing downstream runs, so no sink changes.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from isal import igzip, isal_zlib
+
+from taxi_assets.schema import Column, TripSchema, accepts
+from taxi_assets.source import SourceError, SourceFile
+
+# Rows per parquet batch: big enough that per-batch work is negligible, small enough that a
+# batch and its canonical copy are a few tens of MB.
+PARQUET_BATCH_ROWS = 262_144
+_CSV_BLOCK = 16 << 20
+_CSV_ERROR = re.compile(
+    r"CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to ([^:]+): invalid value '(.*)'"
+)
+_NOTHING_WRITTEN = "nothing was written"
+_FIX_THE_FILE = (
+    "fix or re-publish the file, or point TAXI_SOURCE_URL_TEMPLATE at a good copy; " + _NOTHING_WRITTEN
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which published column becomes which canonical one, for one file."""
+
+    published: dict[str, str]  # canonical name → the file's name for it
+    published_types: dict[str, pa.DataType]  # canonical name → the file's type (parquet only)
+
+
+def read_trips(source: SourceFile, schema: TripSchema) -> pa.Table:
+    """The whole month in the canonical layout: :func:`canonical_batches`, concatenated."""
+    return pa.Table.from_batches(list(canonical_batches(source, schema)), schema=schema.raw_arrow_schema)
+
+
+def canonical_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBatch]:
+    """The file's rows as record batches of the service's canonical layout, in file order."""
+    if source.format == "parquet":
+        yield from _parquet_batches(source, schema)
+    else:
+        yield from _csv_batches(source, schema)
+
+
+# --- matching a file's columns to the canonical layout ----------------------------------------
+
+
+def plan_columns(
+    source: SourceFile, schema: TripSchema, columns: Sequence[tuple[str, pa.DataType | None]]
+) -> Plan:
+    """Match a file's columns (name, type or None for CSV) to the canonical layout, or fail naming
+    every unknown, doubled, missing or impossibly typed column.
+    """
+    where, service = source.where, schema.service
+    unknown = [name for name, _ in columns if schema.published_as(name) is None]
+    if unknown:
+        raise SourceError(
+            f"{where}: unknown column(s) {', '.join(repr(n) for n in unknown)}, in no known {service} "
+            f"layout; if the publisher added {'it' if len(unknown) == 1 else 'them'}, add "
+            f"{'it' if len(unknown) == 1 else 'them'} to the {service} columns in taxi_assets/schema.py "
+            f"(type, description, the layout that has {'it' if len(unknown) == 1 else 'them'}) and "
+            f"re-run; {_NOTHING_WRITTEN}"
+        )
+    published: dict[str, str] = {}
+    types: dict[str, pa.DataType] = {}
+    for name, type_ in columns:
+        column = schema.published_as(name)
+        assert column is not None
+        if column.name in published:
+            raise SourceError(
+                f"{where}: columns {published[column.name]!r} and {name!r} are both {column.name!r}; "
+                f"{_FIX_THE_FILE}"
+            )
+        published[column.name] = name
+        if type_ is not None:
+            types[column.name] = type_
+    missing = [name for name in schema.required if name not in published]
+    if missing:
+        raise SourceError(
+            f"{where}: missing column(s) {', '.join(repr(n) for n in missing)}, which every {service} "
+            f"layout has; {_FIX_THE_FILE}"
+        )
+    for name, type_ in types.items():
+        column = schema.column(name)
+        if not accepts(column.type, type_):
+            raise SourceError(
+                f"{where}: column {published[name]!r} is {type_} in this file, where {service} "
+                f"needs {column.type} (published as {_accepted(column)}); {_FIX_THE_FILE}"
+            )
+    return Plan(published, types)
+
+
+def _accepted(column: Column) -> str:
+    if column.is_integer or pa.types.is_floating(column.type):
+        return "an integer or a double"
+    if pa.types.is_timestamp(column.type):
+        return "a timestamp without zone, any unit"
+    return "text"
+
+
+def to_canonical(
+    batch: pa.RecordBatch, plan: Plan, schema: TripSchema, source: SourceFile, first_row: int
+) -> pa.RecordBatch:
+    """One batch of the file in the canonical layout; ``first_row`` is its first data row (0-based)."""
+    arrays = []
+    for column in schema.columns:
+        name = plan.published.get(column.name)
+        if name is None:
+            arrays.append(pa.nulls(batch.num_rows, column.type))  # a column this era lacks
+        else:
+            arrays.append(_convert(batch.column(name), column, name, source, first_row))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema.raw_arrow_schema)
+
+
+def _convert(values: pa.Array, column: Column, name: str, source: SourceFile, first_row: int) -> pa.Array:
+    if pa.types.is_null(values.type):
+        return pa.nulls(len(values), column.type)
+    if column.is_integer and pa.types.is_floating(values.type):
+        # Whole doubles (1.0) are integers written as floats; a NaN is a missing value.
+        values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+        fractional = pc.fill_null(pc.not_equal(values, pc.floor(values)), False)
+        if pc.any(fractional).as_py():
+            index = pc.index(fractional, True).as_py()
+            raise SourceError(
+                f"{source.where}: column {name!r}, data row {first_row + index + 1}: non-integer value "
+                f"{values[index].as_py()!r} where a whole number belongs; {_FIX_THE_FILE}"
+            )
+    if values.type == column.type:
+        return values
+    try:
+        # Timestamps: the TLC's times are whole seconds, so nanoseconds truncate to microseconds
+        # without loss (and ns → µs cannot overflow).
+        return pc.cast(values, column.type, safe=not pa.types.is_timestamp(column.type))
+    except pa.ArrowInvalid as exc:
+        raise SourceError(
+            f"{source.where}: column {name!r}: {values.type} values do not fit {column.type} ({exc}); "
+            f"{_FIX_THE_FILE}"
+        ) from exc
+
+
+# --- parquet ------------------------------------------------------------------------------------
+
+
+def _parquet_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBatch]:
+    try:
+        parquet = pq.ParquetFile(source.path)
+    except (pa.ArrowException, OSError) as exc:
+        raise SourceError(
+            f"{source.where}: not a readable parquet file ({source.size_bytes:,} bytes): it is truncated "
+            f"or corrupt, so its footer (the list of columns) cannot be read and no column can be named "
+            f"({exc}); download it again, or {_FIX_THE_FILE}"
+        ) from exc
+    arrow_schema = parquet.schema_arrow
+    plan = plan_columns(source, schema, [(f.name, f.type) for f in arrow_schema])
+    wanted = list(plan.published.values())
+    row = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted):
+            canonical = to_canonical(batch, plan, schema, source, row)
+            row += batch.num_rows
+            yield canonical
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable_column(parquet, wanted, source, exc) from exc
+
+
+def _unreadable_column(
+    parquet: pq.ParquetFile, columns: list[str], source: SourceFile, exc: Exception
+) -> SourceError:
+    """A file whose footer reads but whose data does not: find the column chunk that fails."""
+    first_row = 0
+    for group in range(parquet.num_row_groups):
+        rows = parquet.metadata.row_group(group).num_rows
+        for name in columns:
+            try:
+                parquet.read_row_group(group, columns=[name])
+            except (pa.ArrowException, OSError) as column_exc:
+                return SourceError(
+                    f"{source.where}: column {name!r}, data rows {first_row + 1}-{first_row + rows} "
+                    f"(row group {group}): the stored data is corrupt or cut short ({column_exc}); "
+                    f"download it again, or {_FIX_THE_FILE}"
+                )
+        first_row += rows
+    return SourceError(
+        f"{source.where}: unreadable parquet data ({exc}); download it again, or {_FIX_THE_FILE}"
+    )
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+
+def _open_csv(source: SourceFile):
+    # ISA-L inflates about 3× faster than zlib; pyarrow's own gzip stream is zlib.
+    return igzip.open(source.path, "rb") if source.format == "csv.gz" else source.path.open("rb")
+
+
+def read_header(source: SourceFile) -> list[str]:
+    try:
+        with _open_csv(source) as f:
+            line = f.readline().decode("utf-8-sig")
+    except (OSError, EOFError, zlib.error, isal_zlib.error, UnicodeDecodeError) as exc:
+        raise SourceError(
+            f"{source.where}: not a readable {source.format} file ({exc}); {_FIX_THE_FILE}"
+        ) from exc
+    if not line.strip():
+        raise SourceError(
+            f"{source.where}: the file is empty (no header, no rows); the publisher may not have "
+            f"finished writing it: wait and re-run, or {_FIX_THE_FILE}"
+        )
+    return [name.strip().strip('"') for name in line.rstrip("\r\n").split(",")]
+
+
+def _parse_type(column: Column) -> pa.DataType:
+    # Integers are read as float64 first: some published files write them as "1.0".
+    return pa.float64() if column.is_integer else column.type
+
+
+def _csv_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBatch]:
+    header = read_header(source)
+    plan = plan_columns(source, schema, [(name, None) for name in header])
+    parse_types = {plan.published[c.name]: _parse_type(c) for c in schema.columns if c.name in plan.published}
+    try:
+        with _open_csv(source) as stream:
+            table = pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=parse_types,
+                    strings_can_be_null=True,
+                    # Arrow's own ISO 8601 parser reads the TLC's "2021-01-01 00:30:10" several times
+                    # faster than strptime; strptime stays as the fallback, so the same values parse.
+                    timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S"],
+                ),
+            )
+    except pa.ArrowInvalid as exc:
+        raise _conversion_error(exc, header, parse_types, source) from exc
+    except (OSError, EOFError, zlib.error, isal_zlib.error) as exc:
+        raise SourceError(f"{source.where}: corrupt gzip data ({exc}); {_FIX_THE_FILE}") from exc
+    row = 0
+    for batch in table.to_batches():
+        yield to_canonical(batch, plan, schema, source, row)
+        row += batch.num_rows
+
+
+def _conversion_error(
+    exc: pa.ArrowInvalid, header: list[str], parse_types: dict[str, pa.DataType], source: SourceFile
+) -> SourceError:
+    message = str(exc)
+    match = _CSV_ERROR.search(message)
+    if match:
+        index, row, _, value = match.groups()
+        name = header[int(index)] if int(index) < len(header) else f"#{index}"
+        target = parse_types.get(name, pa.string())
+        # Arrow names neither the column nor (for most errors) the row: find the row by reading
+        # that one column again as text, which costs a second read only when the file is bad.
+        found = _first_unparsable(source, name, target) if row is None else (int(row), value)
+        row_text, value = (f", data row {found[0]}", found[1]) if found else ("", value)
+        kind = "a timestamp (YYYY-MM-DD HH:MM:SS)" if pa.types.is_timestamp(target) else "a number"
+        return SourceError(
+            f"{source.where}: column {name!r}{row_text}: cannot read {value!r} as {kind}; {_FIX_THE_FILE}"
+        )
+    lowered = message.lower()
+    if "gzip" in lowered or "zlib" in lowered or "decompress" in lowered:
+        return SourceError(f"{source.where}: corrupt gzip data ({message}); {_FIX_THE_FILE}")
+    return SourceError(f"{source.where}: {message}; {_FIX_THE_FILE}")
+
+
+def _first_unparsable(source: SourceFile, name: str, target: pa.DataType) -> tuple[int, str] | None:
+    """The first data row (1-based) of column ``name`` whose text does not convert to ``target``."""
+    try:
+        with _open_csv(source) as stream:
+            text = pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=[name], column_types={name: pa.string()}, strings_can_be_null=True
+                ),
+            ).column(name)
+    except (pa.ArrowException, OSError, EOFError, zlib.error, isal_zlib.error):
+        return None
+    values = pc.if_else(pc.equal(pc.utf8_trim_whitespace(text), ""), pa.scalar(None, pa.string()), text)
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+    def fails(first: int, end: int) -> bool:
+        try:
+            pc.cast(values.slice(first, end - first), target)
+        except pa.ArrowInvalid:
+            return True
+        return False
+
+    first, end = 0, len(values)
+    if not fails(first, end):
+        return None
+    # Halving the failing range: about 2n values converted in all, and no Python loop over rows.
+    while end - first > 1:
+        middle = (first + end) // 2
+        first, end = (first, middle) if fails(first, middle) else (middle, end)
+    return first + 1, values[first].as_py()

@@ -1,0 +1,71 @@
+"""The UI lists exactly the months the configured publisher has, per service: the web server's
+GraphQL API asked for every asset's partition keys, once per publisher setting.
+"""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from taxi_assets.constants import SERVICES
+from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES
+from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
+from taxi_assets_tests.conftest import SourceServer, free_port
+from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
+from taxi_assets_tests.test_cli import LOCATION_QUERY, env_for, graphql
+
+MODULE = "taxi_assets.definitions"
+PARTITIONS_QUERY = "{ assetNodes { assetKey { path } partitionKeysByDimension { partitionKeys } } }"
+
+
+def days_of(months: list[str]) -> list[str]:
+    first, last = pd.Period(months[0], "M"), pd.Period(months[-1], "M")
+    return [
+        d.strftime("%Y-%m-%d") for d in pd.date_range(first.start_time, last.end_time.normalize(), freq="D")
+    ]
+
+
+@pytest.mark.parametrize("publisher", [TLC, MIRROR])
+def test_the_ui_lists_the_publisher_s_months_per_service(
+    tmp_path: Path, source_server: SourceServer, publisher: str
+) -> None:
+    env = {**env_for(tmp_path, source_server), "TAXI_PUBLISHER": publisher}
+    port = free_port()
+    log = tmp_path / "webserver.log"
+    webserver = start(
+        [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port), "-m", MODULE],
+        env,
+        log,
+    )
+    try:
+
+        def loaded() -> bool:
+            assert webserver.poll() is None, log.read_text()[-3000:]
+            try:
+                entries = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
+            except OSError:
+                return False
+            return bool(entries) and entries[0]["loadStatus"] == "LOADED"
+
+        wait_for("the location to load", loaded, timeout=120)
+        nodes = graphql(port, PARTITIONS_QUERY)["assetNodes"]
+    finally:
+        stop(webserver)
+
+    listed = {
+        "/".join(n["assetKey"]["path"]): n["partitionKeysByDimension"][0]["partitionKeys"] for n in nodes
+    }
+    for service in SERVICES:
+        months = PUBLISHERS[publisher].months(service)
+        for stage in MONTHLY_STAGES:
+            assert listed[f"{service}/{stage}"] == months, (service, stage)
+        for stage in DAILY_STAGES:
+            assert listed[f"{service}/{stage}"] == days_of(months), (service, stage)
+    if publisher == MIRROR:
+        assert listed["fhv/raw_trips"][0] == "2019-01" and listed["fhv/raw_trips"][-1] == "2021-07"
+        assert len(listed["yellow/raw_trips"]) == 31
+    else:
+        assert listed["yellow/raw_trips"][0] == "2011-01"
+        assert listed["green/raw_trips"][0] == "2013-08"
+        assert listed["fhv/raw_trips"][0] == "2015-01"

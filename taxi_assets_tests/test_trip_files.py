@@ -1,0 +1,139 @@
+"""Every published layout of every service, served over HTTP, read into the one canonical layout;
+and the parquet files the reader refuses, each with a first line that says what and where.
+"""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from taxi_assets.publishers import MIRROR, TLC
+from taxi_assets.schema import SCHEMAS, Layout, TripSchema
+from taxi_assets.source import SourceError
+from taxi_assets.synthetic import generate_trips
+from taxi_assets.trip_files import read_trips
+from taxi_assets_tests.conftest import SourceServer
+
+ROWS = 3_000
+LAYOUTS = [(schema, layout) for schema in SCHEMAS.values() for layout in schema.layouts]
+
+
+def fetch(server: SourceServer, service: str, month: str) -> pa.Table:
+    with server.source().fetch(service, month) as fetched:
+        return read_trips(fetched, SCHEMAS[service])
+
+
+def first_line(error: pytest.ExceptionInfo) -> str:
+    return str(error.value).splitlines()[0]
+
+
+def as_the_era_has_it(schema: TripSchema, layout: Layout, month: str) -> pa.Table:
+    """The generated month as the canonical layout holds it after ``layout``: the columns the era
+    lacks, or publishes typed null, are null.
+    """
+    canonical = generate_trips(schema.service, month, ROWS)
+    present = {schema.published_as(f.name).name for f in layout.fields if not pa.types.is_null(f.type)}
+    columns = [
+        canonical.column(c.name) if c.name in present else pa.nulls(ROWS, c.type) for c in schema.columns
+    ]
+    return pa.Table.from_arrays(columns, schema=schema.raw_arrow_schema)
+
+
+@pytest.fixture
+def servers(source_server: SourceServer, tlc_server: SourceServer) -> dict[str, SourceServer]:
+    return {MIRROR: source_server, TLC: tlc_server}
+
+
+@pytest.mark.parametrize(
+    ("schema", "layout"), LAYOUTS, ids=[f"{s.service}-{layout.name}" for s, layout in LAYOUTS]
+)
+def test_each_published_layout_reads_into_the_canonical_layout(
+    servers: dict[str, SourceServer], schema: TripSchema, layout: Layout
+) -> None:
+    server, month = servers[layout.publisher], layout.first
+    published = server.publish(schema.service, month, ROWS, layout=layout.name, row_group_size=1_000)
+    if published.suffix == ".parquet":
+        assert pq.read_schema(published).remove_metadata() == layout.arrow_schema, "written as published"
+    table = fetch(server, schema.service, month)
+    assert table.schema == schema.raw_arrow_schema
+    assert table.equals(as_the_era_has_it(schema, layout, month))
+
+
+def rewrite_parquet(path: Path, edit) -> None:
+    pq.write_table(edit(pq.read_table(path)), path)
+
+
+def test_an_unknown_column_names_month_file_and_column_and_what_to_do(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("yellow", "2025-03", ROWS)
+    rewrite_parquet(path, lambda t: t.append_column("tip_percent", pa.array([15] * t.num_rows)))
+    with pytest.raises(SourceError) as error:
+        fetch(tlc_server, "yellow", "2025-03")
+    assert first_line(error) == (
+        f"{tlc_server.url('yellow', '2025-03')} (yellow 2025-03): unknown column(s) 'tip_percent', "
+        "in no known yellow layout; if the publisher added it, add it to the yellow columns in "
+        "taxi_assets/schema.py (type, description, the layout that has it) and re-run; nothing was written"
+    )
+
+
+def test_text_where_a_number_belongs_names_the_column_and_the_types(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("green", "2024-02", ROWS)
+
+    def as_text(table: pa.Table) -> pa.Table:
+        index = table.schema.get_field_index("passenger_count")
+        return table.set_column(index, "passenger_count", pc.cast(table.column(index), pa.string()))
+
+    rewrite_parquet(path, as_text)
+    with pytest.raises(SourceError) as error:
+        fetch(tlc_server, "green", "2024-02")
+    assert first_line(error) == (
+        f"{tlc_server.url('green', '2024-02')} (green 2024-02): column 'passenger_count' is string in this "
+        "file, where green needs int64 (published as an integer or a double); fix or re-publish the file, "
+        "or point TAXI_SOURCE_URL_TEMPLATE at a good copy; nothing was written"
+    )
+
+
+def test_fractions_in_a_double_integer_column_name_the_row(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("fhv", "2019-05", ROWS)  # PUlocationID published as double
+
+    def fraction_at_row_1234(table: pa.Table) -> pa.Table:
+        index = table.schema.get_field_index("PUlocationID")
+        values = table.column(index).to_pylist()
+        values[1233] = 12.5
+        return table.set_column(index, "PUlocationID", pa.array(values, pa.float64()))
+
+    rewrite_parquet(path, fraction_at_row_1234)
+    with pytest.raises(SourceError) as error:
+        fetch(tlc_server, "fhv", "2019-05")
+    assert first_line(error).startswith(
+        f"{tlc_server.url('fhv', '2019-05')} (fhv 2019-05): column 'PUlocationID', data row 1234: "
+        "non-integer value 12.5 where a whole number belongs"
+    )
+
+
+def test_a_truncated_parquet_file_says_so(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("yellow", "2023-07", ROWS)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+    with pytest.raises(SourceError) as error:
+        fetch(tlc_server, "yellow", "2023-07")
+    assert first_line(error).startswith(
+        f"{tlc_server.url('yellow', '2023-07')} (yellow 2023-07): not a readable parquet file "
+        f"({path.stat().st_size:,} bytes): it is truncated or corrupt, so its footer (the list of columns) "
+        "cannot be read and no column can be named"
+    )
+
+
+def test_a_corrupt_column_chunk_names_the_column_and_its_rows(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("yellow", "2023-07", 4_000, row_group_size=1_000)
+    chunk = pq.ParquetFile(path).metadata.row_group(1).column(4)  # trip_distance, rows 1001-2000
+    start = (chunk.dictionary_page_offset or chunk.data_page_offset) + chunk.total_compressed_size // 2
+    data = bytearray(path.read_bytes())
+    data[start : start + 16] = b"\xff" * 16
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceError) as error:
+        fetch(tlc_server, "yellow", "2023-07")
+    assert first_line(error).startswith(
+        f"{tlc_server.url('yellow', '2023-07')} (yellow 2023-07): column 'trip_distance', data rows "
+        "1001-2000 (row group 1): the stored data is corrupt or cut short"
+    )
