@@ -26,7 +26,7 @@ def keys(service: str, *stages: str) -> list[dg.AssetKey]:
 
 
 def materialize_month(
-    resources: dict[str, Any], service: str, month: str, **kwargs: Any
+    resources: dict[str, Any], service: str, month: str | None, **kwargs: Any
 ) -> dg.ExecuteInProcessResult:
     """raw → cleaned + rejected → Postgres for one month, with the cleaned checks."""
     selection = dg.AssetSelection.assets(*keys(service, RAW, CLEANED, REJECTED, POSTGRES))

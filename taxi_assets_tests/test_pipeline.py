@@ -71,6 +71,17 @@ def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: S
     assert warehouse_rows_per_day(sinks.duckdb_path, service) == expected_per_day
 
 
+def test_a_month_run_of_a_backfill_flows_through(source_server: SourceServer, sinks: Sinks) -> None:
+    """A backfill (UI, GraphQL) runs each month as a range of one partition, not a partition key."""
+    published = source_server.publish("yellow", "2021-01")
+    tags = {"dagster/asset_partition_range_start": "2021-01", "dagster/asset_partition_range_end": "2021-01"}
+    month = materialize_month(sinks.resources, "yellow", None, tags=tags)
+    assert month.success
+    assert all(e.passed for e in month.get_asset_check_evaluations())
+    cleaned = read_lake_month(sinks.lake_dir, CLEANED, "yellow", "2021-01")
+    assert len(cleaned) == len(course_cleaning(published, "yellow", "2021-01")) > 0
+
+
 def test_materialising_again_leaves_identical_data(source_server: SourceServer, sinks: Sinks) -> None:
     source_server.publish("yellow", "2021-01")
     materialize_month(sinks.resources, "yellow", "2021-01")

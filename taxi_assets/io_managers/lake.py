@@ -27,7 +27,9 @@ class LakeFilesIOManager(dg.ConfigurableIOManager):
 
     @reported
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
-        month = context.partition_key
+        # Not context.partition_key: a backfill's run of one month is tagged with a range of one
+        # partition, on which an output context's partition_key raises.
+        [month] = context.asset_partition_keys
         written = self.lake.write_month(context.asset_key.path, month, obj)
         context.add_output_metadata(written_files(self.lake.uri(context.asset_key.path), written))
 
