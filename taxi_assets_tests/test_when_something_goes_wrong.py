@@ -122,7 +122,9 @@ def test_a_failed_postgres_load_shows_behind_the_lake_until_a_rerun_converges(
     assert postgres_months(sinks.postgres, "yellow")["2021-01"][0] != len(cleaned)  # the lake moved on
 
     def status(stage: str) -> str:
-        found = instance.get_status_by_partition(asset_key("yellow", stage), ["2021-01"], monthly_partitions("yellow"))
+        found = instance.get_status_by_partition(
+            asset_key("yellow", stage), ["2021-01"], monthly_partitions("yellow")
+        )
         return found["2021-01"].value
 
     assert (status(CLEANED), status(POSTGRES)) == ("MATERIALIZED", "FAILED")

@@ -56,7 +56,9 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
     ) -> dg.AssetCheckResult:
         window = context.partition_time_window
         in_postgres = postgres.day_counts(table, PICKUP_DATE, window.start.date(), window.end.date())
-        in_lake = lake.month_day_counts(cleaned_key.path, context.partition_key, PICKUP_DATE)
+        # The month from the window: a backfill's run of one month is a range of one partition.
+        month = f"{window.start:%Y-%m}"
+        in_lake = lake.month_day_counts(cleaned_key.path, month, PICKUP_DATE)
         return counts_agree(in_postgres, in_lake, "postgres")
 
     return [postgres_trips, postgres_matches_lake]
