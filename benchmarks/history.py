@@ -66,6 +66,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections import Counter, defaultdict
@@ -525,7 +526,12 @@ class Dagster:
         return found
 
     def launch(self, params: dict[str, Any]) -> tuple[str | None, str]:
-        result = self.gql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+        try:
+            result = self.gql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+        except urllib.error.HTTPError as exc:
+            # Assets of different partitions definitions (one per service) in one selection: the
+            # web server answers 500 rather than a refusal.
+            return None, f"HTTP {exc.code}: {exc.read().decode(errors='replace')[:300]}"
         if result["__typename"] == "LaunchBackfillSuccess":
             return result["backfillId"], ""
         return None, f"{result['__typename']}: {result.get('message', result)}"
