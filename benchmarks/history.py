@@ -79,6 +79,8 @@ from typing import Any, TypeVar
 
 import psutil
 
+from taxi_assets import supervise
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
@@ -252,28 +254,9 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
         )
 
 
-def group_members(pgid: int) -> list[int]:
-    members = []
-    for proc in psutil.process_iter(["status"]):
-        with contextlib.suppress(psutil.Error, OSError):
-            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                members.append(proc.pid)
-    return members
-
-
 def stop_group(process: subprocess.Popen, grace: float = 20) -> None:
     """SIGTERM to the process's group, then SIGKILL to what is left after ``grace`` seconds."""
-    if group_members(process.pid) or process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while group_members(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if group_members(process.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=30)
+    supervise.stop_group(process, signal.SIGTERM, grace)
 
 
 def log_tail(path: Path, chars: int = 3000) -> str:

@@ -15,19 +15,27 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_SECONDS = 20.0
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def group_members(pgid: int) -> list[int]:
+    """The live processes of group ``pgid`` (zombies, already dead, are not counted)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (field 2) may hold spaces: the fields after it follow the last ')'.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
 
 
 def _kill_group(pgid: int, signo: int) -> None:
@@ -41,7 +49,7 @@ def stop_group(child: subprocess.Popen, signo: int, grace: float = GRACE_SECONDS
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         child.poll()  # reaps the child, so that a zombie does not keep its group "alive"
-        if not _group_alive(child.pid):
+        if not group_members(child.pid):
             return
         time.sleep(0.1)
     print(f"{' '.join(child.args[:4])}… did not stop within {grace:.0f} s: killing what is left", flush=True)

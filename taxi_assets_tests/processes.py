@@ -2,8 +2,6 @@
 tests wait for conditions (with generous upper bounds), never for a fixed time.
 """
 
-import contextlib
-import os
 import signal
 import subprocess
 import time
@@ -12,6 +10,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+
+from taxi_assets import supervise
 
 T = TypeVar("T")
 
@@ -35,40 +35,9 @@ def start(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subp
         )
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes whose process group is ``pgid``, read from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name (field 2) may hold spaces: the fields after it follow the last ')'.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state != "Z":
-            members.append(int(entry.name))
-    return members
-
-
 def stop_group(process: subprocess.Popen, grace: float = 20) -> None:
     """SIGTERM to the process's group, then SIGKILL to what is left after ``grace`` seconds."""
-    if group_members(process.pid) or process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while group_members(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if group_members(process.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"process {process.pid} survived SIGKILL")
-    wait_for(f"process group {process.pid} to be gone", lambda: not group_members(process.pid), timeout=30)
+    supervise.stop_group(process, signal.SIGTERM, grace)
 
 
 def _parents() -> dict[int, int]:

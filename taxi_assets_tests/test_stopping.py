@@ -7,8 +7,9 @@ import signal
 import sys
 from pathlib import Path
 
+from taxi_assets.supervise import group_members
 from taxi_assets_tests.conftest import free_port
-from taxi_assets_tests.processes import alive, descendants, group_members, start, stop_group, wait_for
+from taxi_assets_tests.processes import alive, descendants, start, stop_group, wait_for
 from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql
 
 # taxi-demo's own grace before it kills what is left (taxi_assets.supervise), plus PostgreSQL's stop;
