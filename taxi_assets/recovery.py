@@ -68,11 +68,14 @@ class Worker:
         if abs(psutil.boot_time() - self.boot) > 2:
             return f"host {self.host} restarted since pid {self.pid} ran it"
         try:
-            started = psutil.Process(self.pid).create_time()
+            process = psutil.Process(self.pid)
+            started, status = process.create_time(), process.status()
         except psutil.NoSuchProcess:
             return f"its process (pid {self.pid} on {self.host}) is gone"
         except psutil.Error:
             return None
+        if status == psutil.STATUS_ZOMBIE:  # exited; only its parent has not collected it yet
+            return f"its process (pid {self.pid} on {self.host}) is gone (a zombie)"
         if abs(started - self.started) > 1:
             return f"its process (pid {self.pid} on {self.host}) is gone; the pid now belongs to another"
         return None
