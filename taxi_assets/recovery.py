@@ -101,6 +101,8 @@ class Recovered:
 
 def pools_of(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     """The pools in which ``run_id`` holds a slot or waits for one."""
+    # Pool slots are read and freed through the instance's event log storage, as Dagster's own
+    # daemon does (run monitoring): Dagster 1.13 has no DagsterInstance method for either.
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
         return []
