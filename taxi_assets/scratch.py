@@ -31,7 +31,8 @@ def _owner_gone(pid: int, made_at: float) -> bool:
     if pid == os.getpid():
         return False
     try:
-        return psutil.Process(pid).create_time() > made_at + 1
+        process = psutil.Process(pid)
+        return process.status() == psutil.STATUS_ZOMBIE or process.create_time() > made_at + 1
     except psutil.NoSuchProcess:
         return True
     except psutil.Error:

@@ -48,8 +48,8 @@ def stop_group(child: subprocess.Popen, signo: int, grace: float = GRACE_SECONDS
     _kill_group(child.pid, signo)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        child.poll()  # reaps the child, so that a zombie does not keep its group "alive"
         if not group_members(child.pid):
+            child.wait()  # collects it: a zombie still holds its pid
             return
         time.sleep(0.1)
     print(f"{' '.join(child.args[:4])}… did not stop within {grace:.0f} s: killing what is left", flush=True)
