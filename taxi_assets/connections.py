@@ -48,8 +48,7 @@ def check_lake(lake: Lake) -> tuple[str, str]:
 
 
 def check_warehouse(warehouse: Warehouse) -> tuple[str, str]:
-    where, detail = warehouse.process_config_and_initialize().check().split(": ", 1)
-    return where, detail
+    return warehouse.process_config_and_initialize().check()
 
 
 def check_postgres(postgres: PostgresResource) -> tuple[str, str]:

@@ -71,3 +71,11 @@ def counts_agree(store: Mapping[str, int], lake: Mapping[str, int], name: str) -
             "days_differing": dg.MetadataValue.json(differing),
         },
     )
+
+
+def day_column(metadata: Mapping[str, object]) -> str:
+    """The column an asset's rows are partitioned by, from its ``partition_expr`` definition metadata."""
+    column = metadata.get("partition_expr")
+    if not isinstance(column, str):
+        raise ValueError("an asset stored by day needs its day column as partition_expr definition metadata")
+    return column

@@ -43,14 +43,18 @@ def _true_where_null(mask: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(mask, True)
 
 
-def _pickup_outside(month: Month) -> pa.ChunkedArray:
-    # A missing pickup is outside every month, as pandas' comparisons with NaT said before.
-    pickup = month.raw.column(month.schema.pickup_column)
+def picked_up_inside(pickup: pa.ChunkedArray, start: dt.datetime, end: dt.datetime) -> pa.ChunkedArray:
+    """Whether each pickup falls in ``[start, end)``; false where the pickup is missing."""
     bound = pickup.type
     inside = pc.and_(
-        pc.greater_equal(pickup, pa.scalar(month.start, bound)), pc.less(pickup, pa.scalar(month.end, bound))
+        pc.greater_equal(pickup, pa.scalar(start, bound)), pc.less(pickup, pa.scalar(end, bound))
     )
-    return _true_where_null(pc.invert(inside))
+    return pc.fill_null(inside, False)
+
+
+def _pickup_outside(month: Month) -> pa.ChunkedArray:
+    # A missing pickup is outside every month, as pandas' comparisons with NaT said before.
+    return pc.invert(picked_up_inside(month.raw.column(month.schema.pickup_column), month.start, month.end))
 
 
 def _passengers_missing(month: Month) -> pa.ChunkedArray:
@@ -156,11 +160,7 @@ def implausible_month(raw: pa.Table, pickup_column: str, start: dt.datetime, end
     """
     if raw.num_rows == 0:
         return "the file holds no trips (a header and nothing else)"
-    pickup = raw.column(pickup_column)
-    inside = pc.and_(
-        pc.greater_equal(pickup, pa.scalar(start, pickup.type)), pc.less(pickup, pa.scalar(end, pickup.type))
-    )
-    count = pc.sum(pc.fill_null(inside, False)).as_py() or 0
+    count = pc.sum(picked_up_inside(raw.column(pickup_column), start, end)).as_py() or 0
     if count < MIN_SHARE_PICKED_UP_INSIDE * raw.num_rows:
         return (
             f"only {count:,} of its {raw.num_rows:,} trips ({count / raw.num_rows:.1%}) were picked up "

@@ -11,7 +11,7 @@ from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key
 from taxi_assets.metadata import column_schema, frame_metadata
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
 from taxi_assets.schema import PASSENGER_COUNT, REJECT_REASON, TRIP_DISTANCE, VENDOR_ID, VENDORS, TripSchema
-from taxi_assets.transform import CleanedMonth, clean_trips, reject_reasons
+from taxi_assets.transform import CleanedMonth, clean_trips, picked_up_inside, reject_reasons
 
 
 def _count_false(mask: pa.ChunkedArray) -> int:
@@ -41,12 +41,7 @@ def _checks(
             passed=not_positive == 0,
             metadata={"rows_failing": not_positive},
         )
-    pickups = cleaned.column(schema.pickup_snake)
-    inside = pc.and_(
-        pc.greater_equal(pickups, pa.scalar(start, pickups.type)),
-        pc.less(pickups, pa.scalar(end, pickups.type)),
-    )
-    outside = _count_false(pc.fill_null(inside, False))
+    outside = _count_false(picked_up_inside(cleaned.column(schema.pickup_snake), start, end))
     yield dg.AssetCheckResult(
         asset_key=key,
         check_name="pickups_inside_partition",

@@ -1,23 +1,15 @@
 """The lake's IO managers: monthly files, months read as chunks, and the daily dataset."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
 import pyarrow as pa
 
 from taxi_assets.chunks import MonthChunk, MonthChunks
 from taxi_assets.errors import reported
-from taxi_assets.metadata import descriptions_of, frame_metadata, written_files
+from taxi_assets.metadata import day_column, descriptions_of, frame_metadata, written_files
 from taxi_assets.partitions import by_month, days_in
 from taxi_assets.resources.lake import Lake
-from taxi_assets.resources.lake_files import LakeError
-
-
-def _day_column(metadata: Mapping[str, object] | None) -> str:
-    column = (metadata or {}).get("partition_expr")
-    if not isinstance(column, str):
-        raise LakeError("the daily dataset needs its day column as the asset's partition_expr metadata")
-    return column
 
 
 class LakeFilesIOManager(dg.ConfigurableIOManager):
@@ -61,7 +53,7 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
 
     @reported
     def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
-        parts, column = context.asset_key.path, _day_column(context.definition_metadata)
+        parts, column = context.asset_key.path, day_column(context.definition_metadata)
         owned = set(days_in(context.asset_partitions_time_window))
         written: dict[str, int] = {}
         rows, metadata = 0, {}
@@ -78,7 +70,7 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
     @reported
     def load_input(self, context: dg.InputContext) -> MonthChunks:
         parts = context.asset_key.path
-        column = _day_column(context.upstream_output.definition_metadata if context.upstream_output else None)
+        column = day_column(context.upstream_output.definition_metadata if context.upstream_output else {})
         days = days_in(context.asset_partitions_time_window)
 
         def read(month: Sequence) -> MonthChunk:

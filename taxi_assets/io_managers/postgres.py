@@ -4,7 +4,7 @@ import dagster as dg
 import pyarrow as pa
 
 from taxi_assets.errors import reported
-from taxi_assets.metadata import descriptions_of, table_name
+from taxi_assets.metadata import day_column, descriptions_of, table_name
 from taxi_assets.resources.postgres import PostgresResource
 
 
@@ -16,7 +16,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     @reported
     def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
         pg, metadata = self.postgres, context.definition_metadata
-        table, column = table_name(metadata), metadata["partition_expr"]
+        table, column = table_name(metadata), day_column(metadata)
         window = context.asset_partitions_time_window
         pg.evolve_table(table, obj.schema, column, descriptions_of(metadata))
         pg.replace_month(table, column, obj, window.start.date(), window.end.date())
@@ -33,5 +33,5 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         metadata = context.upstream_output.definition_metadata if context.upstream_output else {}
         window = context.asset_partitions_time_window
         return self.postgres.read_days(
-            table_name(metadata), metadata["partition_expr"], window.start.date(), window.end.date()
+            table_name(metadata), day_column(metadata), window.start.date(), window.end.date()
         )

@@ -5,7 +5,7 @@ import pyarrow as pa
 
 from taxi_assets.chunks import MonthChunks
 from taxi_assets.errors import reported
-from taxi_assets.metadata import descriptions_of, table_name
+from taxi_assets.metadata import day_column, descriptions_of, table_name
 from taxi_assets.partitions import span
 from taxi_assets.resources.warehouse import Warehouse
 
@@ -21,13 +21,13 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     @reported
     def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
         metadata = context.definition_metadata
-        table, day_column = table_name(metadata), metadata["partition_expr"]
+        table, column = table_name(metadata), day_column(metadata)
         rows, evolved = 0, False
         for days, month in obj.tables():
             if not evolved:
-                self.warehouse.evolve_table(table, month.schema, day_column, descriptions_of(metadata))
+                self.warehouse.evolve_table(table, month.schema, column, descriptions_of(metadata))
                 evolved = True
-            self.warehouse.replace_days(table, day_column, month, *span(days))
+            self.warehouse.replace_days(table, column, month, *span(days))
             rows += month.num_rows
             del month  # before the next month loads, not after
         context.add_output_metadata(
@@ -39,5 +39,5 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         metadata = context.upstream_output.definition_metadata if context.upstream_output else {}
         window = context.asset_partitions_time_window
         return self.warehouse.read_days(
-            table_name(metadata), metadata["partition_expr"], window.start.date(), window.end.date()
+            table_name(metadata), day_column(metadata), window.start.date(), window.end.date()
         )

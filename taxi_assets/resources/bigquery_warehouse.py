@@ -25,7 +25,7 @@ from pydantic import Field, PrivateAttr
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import bigquery_type
 from taxi_assets.resources.google import key_file, load_key_file
-from taxi_assets.resources.sql import days_between
+from taxi_assets.resources.sql import days_between, per_day
 from taxi_assets.resources.warehouse import Warehouse
 
 EMULATOR_SETTING = "BIGQUERY_EMULATOR_HOST"  # read by google-cloud-bigquery itself
@@ -133,9 +133,9 @@ class BigQueryWarehouse(Warehouse):
             )
         return client
 
-    def check(self) -> str:
+    def check(self) -> tuple[str, str]:
         [(one,)] = [tuple(row.values()) for row in self.query("SELECT 1").result()]
-        return f"bigquery {self.project}.{self.dataset}: SELECT 1 returned {one}"
+        return f"bigquery {self.project}.{self.dataset}", f"SELECT 1 returned {one}"
 
     def table_name(self, table: str) -> str:
         return f"{self.project}.{self.dataset}.{table}"
@@ -239,7 +239,7 @@ class BigQueryWarehouse(Warehouse):
             )
         except NotFound:
             return {}  # no table yet: no rows on any day
-        return dict(zip(counted.column("day").to_pylist(), counted.column("n").to_pylist(), strict=True))
+        return per_day(counted)
 
     def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
         rows = self._read(

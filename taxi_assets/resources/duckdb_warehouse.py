@@ -12,7 +12,7 @@ from pydantic import Field
 
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import duckdb_type
-from taxi_assets.resources.sql import days_between, quote_ident, quote_literal
+from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
 from taxi_assets.resources.warehouse import Warehouse
 
 
@@ -37,10 +37,10 @@ class DuckDBWarehouse(Warehouse):
         finally:
             connection.close()
 
-    def check(self) -> str:
+    def check(self) -> tuple[str, str]:
         with self.connect() as con:
             [(one,)] = con.execute("SELECT 1").fetchall()
-        return f"duckdb {self.database}: SELECT 1 returned {one}"
+        return f"duckdb {self.database}", f"SELECT 1 returned {one}"
 
     def table_name(self, table: str) -> str:
         return f"{quote_ident(self.schema_name)}.{quote_ident(table)}"
@@ -105,7 +105,7 @@ class DuckDBWarehouse(Warehouse):
         )
         if counted is None:
             return {}
-        return dict(zip(counted.column("day").to_pylist(), counted.column("n").to_pylist(), strict=True))
+        return per_day(counted)
 
     def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
         window = days_between(quote_ident(day_column), first, end)

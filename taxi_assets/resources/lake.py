@@ -41,15 +41,18 @@ class Lake(dg.ConfigurableResource):
     )
     gcp_project: str | None = Field(default=None, description="GCP project id. Env: GCP_PROJECT.")
 
+    def _uri(self) -> str:
+        """The setting as a URI: a folder becomes an absolute file:// URI."""
+        uri = self.base_uri.rstrip("/")
+        return Path(uri).expanduser().resolve().as_uri() if "://" not in uri else uri
+
     def open(self) -> LakeLocation:
         """The one place that turns the setting into a filesystem."""
-        uri = self.base_uri.rstrip("/")
+        uri = self._uri()
         if uri.startswith("gs://"):
             return open_gcs(
                 uri, key_path=self.gcs_key_path, endpoint=self.gcs_endpoint, project=self.gcp_project
             )
-        if "://" not in uri:
-            uri = Path(uri).expanduser().resolve().as_uri()
         try:
             fs, root = pafs.FileSystem.from_uri(uri)
         except (pa.ArrowInvalid, OSError) as exc:
@@ -57,8 +60,8 @@ class Lake(dg.ConfigurableResource):
         return LakeLocation(fs, root.rstrip("/"), uri.removeprefix("file://"))
 
     def uri(self, parts: Sequence[str]) -> str:
-        lake = self.open()
-        return lake.uri(lake.path(*parts))
+        """Where ``parts`` are, as users know the lake; a string only, the lake is not reached."""
+        return "/".join([self._uri().removeprefix("file://"), *parts])
 
     def write_month(self, parts: Sequence[str], month: str, rows: pa.Table) -> dict[str, int]:
         """``{parts}/{month}.parquet`` replaced by ``rows``; the file's URI and size."""

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from taxi_assets.resources.column_types import postgres_type
 from taxi_assets.resources.postgres_load import DDL_LOCK, PostgresError, load_month
-from taxi_assets.resources.sql import days_between, quote_ident, quote_literal
+from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
 
 __all__ = ["PostgresError", "PostgresResource"]
 
@@ -159,7 +159,7 @@ class PostgresResource(dg.ConfigurableResource):
         )
         if counted is None:
             return {}
-        return dict(zip(counted.column("day").to_pylist(), counted.column("n").to_pylist(), strict=True))
+        return per_day(counted)
 
     def read_days(self, name: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
         rows = self._select(

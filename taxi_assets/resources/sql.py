@@ -1,8 +1,11 @@
-"""SQL text the stores share: quoted names and literals, and a window of days ``[first, end)``."""
+"""SQL the stores share: quoted names and literals, a window of days ``[first, end)``, and the
+answer to a per-day count."""
 
 from __future__ import annotations
 
 import datetime as dt
+
+import pyarrow as pa
 
 
 def quote_ident(name: str) -> str:
@@ -17,3 +20,8 @@ def quote_literal(text: str) -> str:
 def days_between(column: str, first: dt.date, end: dt.date) -> str:
     """``column`` (already quoted) in ``[first, end)``. The bounds are dates, never user text."""
     return f"{column} >= DATE '{first.isoformat()}' AND {column} < DATE '{end.isoformat()}'"
+
+
+def per_day(counted: pa.Table) -> dict[str, int]:
+    """A ``day, n`` count query's answer as day (``2021-01-15``) → rows."""
+    return dict(zip(counted.column("day").to_pylist(), counted.column("n").to_pylist(), strict=True))

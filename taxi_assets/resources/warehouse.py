@@ -22,8 +22,8 @@ class Warehouse(dg.ConfigurableResource):
         """The table as a user names it in SQL (``ny_taxi.yellow_trips``)."""
 
     @abstractmethod
-    def check(self) -> str:
-        """Where the warehouse is, once it has answered a query; else an error naming the setting."""
+    def check(self) -> tuple[str, str]:
+        """Where the warehouse is and what it answered to a query; else an error naming the setting."""
 
     @abstractmethod
     def evolve_table(
