@@ -66,20 +66,20 @@ def write_days(
         return dict(pool.map(write_day, days))
 
 
+def _parquet_files(lake: LakeLocation, base: str, column: str, day: dt.date) -> list[str]:
+    return [p for p in lake.files(_day_dir(base, column, day)) if p.endswith(".parquet")]
+
+
 def _files(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) -> list[str]:
     """The parquet files of ``days``; every day must have been written."""
-    files, missing = [], []
-    for day in days:
-        found = [p for p in lake.files(_day_dir(base, column, day)) if p.endswith(".parquet")]
-        files += found
-        if not found:
-            missing.append(day.isoformat())
+    found = {day: _parquet_files(lake, base, column, day) for day in days}
+    missing = [day.isoformat() for day, files in found.items() if not files]
     if missing:
         raise LakeError(
             f"{lake.uri(base)} has no data for {column} = {', '.join(missing[:5])}"
             f"{' …' if len(missing) > 5 else ''}: materialise those days first"
         )
-    return files
+    return [path for files in found.values() for path in files]
 
 
 def read_days(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) -> pa.Table:
@@ -97,10 +97,10 @@ def read_days(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date
 
 def count_days(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) -> dict[str, int]:
     """Rows per day from the parquet footers alone: no row is read. A day never written is missing."""
+    day_of = {path: day.isoformat() for day in days for path in _parquet_files(lake, base, column, day)}
     counts: dict[str, int] = {}
-    for day in days:
-        files = [p for p in lake.files(_day_dir(base, column, day)) if p.endswith(".parquet")]
-        if files:
-            dataset = ds.dataset(files, filesystem=lake.fs, format="parquet")
-            counts[day.isoformat()] = sum(f.count_rows() for f in dataset.get_fragments())
+    if day_of:
+        for fragment in ds.dataset(list(day_of), filesystem=lake.fs, format="parquet").get_fragments():
+            day = day_of[fragment.path]
+            counts[day] = counts.get(day, 0) + fragment.count_rows()
     return counts
