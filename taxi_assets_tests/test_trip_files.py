@@ -13,20 +13,11 @@ from taxi_assets.publishers import MIRROR, TLC
 from taxi_assets.schema import SCHEMAS, Layout, TripSchema
 from taxi_assets.source import SourceError
 from taxi_assets.synthetic import generate_trips
-from taxi_assets.trip_files import read_trips
 from taxi_assets_tests.conftest import SourceServer
+from taxi_assets_tests.test_source import fetch_table, first_line
 
 ROWS = 3_000
 LAYOUTS = [(schema, layout) for schema in SCHEMAS.values() for layout in schema.layouts]
-
-
-def fetch(server: SourceServer, service: str, month: str) -> pa.Table:
-    with server.source().fetch(service, month) as fetched:
-        return read_trips(fetched, SCHEMAS[service])
-
-
-def first_line(error: pytest.ExceptionInfo) -> str:
-    return str(error.value).splitlines()[0]
 
 
 def as_the_era_has_it(schema: TripSchema, layout: Layout, month: str) -> pa.Table:
@@ -56,7 +47,7 @@ def test_each_published_layout_reads_into_the_canonical_layout(
     published = server.publish(schema.service, month, ROWS, layout=layout.name, row_group_size=1_000)
     if published.suffix == ".parquet":
         assert pq.read_schema(published).remove_metadata() == layout.arrow_schema, "written as published"
-    table = fetch(server, schema.service, month)
+    table = fetch_table(server, schema.service, month)
     assert table.schema == schema.raw_arrow_schema
     assert table.equals(as_the_era_has_it(schema, layout, month))
 
@@ -69,7 +60,7 @@ def test_an_unknown_column_names_month_file_and_column_and_what_to_do(tlc_server
     path = tlc_server.publish("yellow", "2025-03", ROWS)
     rewrite_parquet(path, lambda t: t.append_column("tip_percent", pa.array([15] * t.num_rows)))
     with pytest.raises(SourceError) as error:
-        fetch(tlc_server, "yellow", "2025-03")
+        fetch_table(tlc_server, "yellow", "2025-03")
     assert first_line(error) == (
         f"{tlc_server.url('yellow', '2025-03')} (yellow 2025-03): unknown column(s) 'tip_percent', "
         "in no known yellow layout; if the publisher added it, add it to the yellow columns in "
@@ -86,7 +77,7 @@ def test_text_where_a_number_belongs_names_the_column_and_the_types(tlc_server: 
 
     rewrite_parquet(path, as_text)
     with pytest.raises(SourceError) as error:
-        fetch(tlc_server, "green", "2024-02")
+        fetch_table(tlc_server, "green", "2024-02")
     assert first_line(error) == (
         f"{tlc_server.url('green', '2024-02')} (green 2024-02): column 'passenger_count' is string in this "
         "file, where green needs int64 (published as an integer or a double); fix or re-publish the file, "
@@ -105,7 +96,7 @@ def test_fractions_in_a_double_integer_column_name_the_row(tlc_server: SourceSer
 
     rewrite_parquet(path, fraction_at_row_1234)
     with pytest.raises(SourceError) as error:
-        fetch(tlc_server, "fhv", "2019-05")
+        fetch_table(tlc_server, "fhv", "2019-05")
     assert first_line(error).startswith(
         f"{tlc_server.url('fhv', '2019-05')} (fhv 2019-05): column 'PUlocationID', data row 1234: "
         "non-integer value 12.5 where a whole number belongs"
@@ -116,7 +107,7 @@ def test_a_truncated_parquet_file_says_so(tlc_server: SourceServer) -> None:
     path = tlc_server.publish("yellow", "2023-07", ROWS)
     path.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
     with pytest.raises(SourceError) as error:
-        fetch(tlc_server, "yellow", "2023-07")
+        fetch_table(tlc_server, "yellow", "2023-07")
     assert first_line(error).startswith(
         f"{tlc_server.url('yellow', '2023-07')} (yellow 2023-07): not a readable parquet file "
         f"({path.stat().st_size:,} bytes): it is truncated or corrupt, so its footer (the list of columns) "
@@ -132,7 +123,7 @@ def test_a_corrupt_column_chunk_names_the_column_and_its_rows(tlc_server: Source
     data[start : start + 16] = b"\xff" * 16
     path.write_bytes(bytes(data))
     with pytest.raises(SourceError) as error:
-        fetch(tlc_server, "yellow", "2023-07")
+        fetch_table(tlc_server, "yellow", "2023-07")
     assert first_line(error).startswith(
         f"{tlc_server.url('yellow', '2023-07')} (yellow 2023-07): column 'trip_distance', data rows "
         "1001-2000 (row group 1): the stored data is corrupt or cut short"
