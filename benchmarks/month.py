@@ -1,47 +1,112 @@
 """Benchmark: one real-size month through the pipeline, beside the course's approach and the machine.
 
-    .venv/bin/python benchmarks/month.py [--rows 1369765] [--repeat 3] [--big]
+    .venv/bin/python benchmarks/month.py [--rows 1369765] [--repeat 3] [--rows-big [15000000]]
+                                         [--parts ...] [--big-parts ...] [--json FILE]
 
-On one generated yellow month (1,369,765 rows, the size of 2021-01; ``--big`` adds a 7.7M-row
-month, the size of 2019-01) it measures, each part in a process of its own so peak RSS is its own:
-- ours: raw → cleaned → Postgres, then the month's days → daily lake → warehouse, through Dagster
-  on the embedded defaults plus PostgreSQL, launched as a deployment launches runs
-  (``execute_job``), once on the in-process executor and once on the multiprocess executor (the
-  default of the UI, the CLI and the daemon; peak RSS is then the largest step process's);
-  ``--part ours_materialize`` runs the same through ``dg.materialize``, which keeps every output in
-  memory until the run ends;
-- the course: pandas ``read_csv`` with its dtypes and ``parse_dates``, the passenger filter,
-  ``DataFrame.to_sql`` in 100k chunks, ``pyarrow.parquet.write_to_dataset`` by pickup date;
-- the machine: ``gzip -dc`` of the file and a server-side ``COPY … FROM`` of the cleaned rows.
-PostgreSQL comes from POSTGRES_* (default postgres@127.0.0.1:5432/postgres); each part works in
-a schema of its own, dropped afterwards. Figures are medians over ``--repeat`` runs.
+On one generated yellow month (the mirror's CSV.gz; 1,369,765 rows, the size of 2021-01) it
+measures, each way in processes of its own so that every peak RSS is its own:
+- ours, four ways, each running the month's assets (raw → cleaned + rejected → Postgres, with
+  their checks) for 2021-01, then the daily assets (daily lake → warehouse) over its 31 days:
+  - ``ours``: ``execute_job`` of the code location's own jobs on its in-process executor, as a code
+    server launches runs; timed from the first launch to the last run's end, the code location
+    loaded beforehand;
+  - ``ours_multiprocess``: the same on Dagster's multiprocess executor (a process per step);
+  - ``asset_materialize``: ``dagster asset materialize -m taxi_assets.definitions --select …
+    --partition 2021-01``, then ``--partition-range 2021-01-01...2021-01-31``, as a user types it;
+  - ``dg_launch``: ``dg launch --assets … --partition`` / ``--partition-range`` from the repo root;
+  the two command-line ways are timed from process start to exit (imports and the code
+  location's load included);
+  (``--parts ours_materialize`` adds ``dg.materialize``, as tests and notebooks run assets);
+- ``course``: the course's Mage blocks: pandas ``read_csv`` with its dtypes and ``parse_dates``,
+  the passenger filter, ``DataFrame.to_sql`` in 100k chunks, ``write_to_dataset`` by pickup date;
+- ``machine``, the floor: ``gzip -dc`` of the file plus a server-side ``COPY … FROM`` of the rows a
+  Dagster way cleaned (from its lake file, into a table made from that file's Arrow schema).
+
+Every way reads the same file through TAXI_SOURCE_URL_TEMPLATE (file://) and writes under a work
+folder of its own (TAXI_LAKE_URI, DUCKDB_DATABASE, TAXI_WAREHOUSE=duckdb), a PostgreSQL schema of
+its own (POSTGRES_SCHEMA, dropped afterwards; POSTGRES_* default to postgres@127.0.0.1:5432) and a
+DAGSTER_HOME of its own holding the repo's ``dagster.yaml``, as the tests and the demo set them;
+other TAXI_*, DUCKDB_* and DAGSTER_* variables are not inherited. Step and run times come from
+each way's Dagster instance (its event log and run records).
+
+Peak RSS: every process of a way is started by a small wrapper (``--measure``) that waits for
+them all and reads ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest peak RSS of any single
+process of the way (the issue's "any process"). The wrapper is a child subreaper, so processes
+orphaned inside the tree are reaped by it and counted too. It exists because Linux hands a
+process started by ``vfork``/``posix_spawn`` (Python's ``subprocess``) its parent's peak RSS as
+its own starting ``ru_maxrss``: started by this script after it generated a 15M-row month, every
+part would report at least that. The wrapper also samples the sum of RSS over the whole tree with
+psutil every 0.25 s (shared pages counted per process; short spikes may be missed).
+
+Figures are medians over ``--repeat`` runs (peaks: the largest). ``--rows-big N`` also measures a
+month of N rows (15,000,000 without N; ``--repeat-big`` runs, default 1; ``--big-parts``, by
+default every way but the course, which would take about half an hour there) and prints each
+way's big-month peak against the first month's. ``--json FILE`` writes every figure. Small sizes
+(``--rows 100000 --repeat 1``) check that it runs.
 """
 
 import argparse
+import calendar
+import contextlib
+import ctypes
 import datetime as dt
 import functools
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import dagster as dg
+    import psutil
+    import pyarrow as pa
+
+    from taxi_assets.resources.postgres import PostgresResource
 
 YELLOW_2021_01 = 1_369_765
-YELLOW_2019_01 = 7_667_792
+BIG_MONTH = 15_000_000
+SERVICE = "yellow"
 MONTH = "2021-01"
+MODULE = "taxi_assets.definitions"
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TREE_SAMPLE_SECONDS = 0.25
+ORPHAN_WAIT_SECONDS = 60.0
+
+# Issue 17's targets.
+COURSE_OVER_OURS = 20.0  # course / ours, in-process: at least
+OURS_OVER_FLOOR = 2.5  # ours / (gzip -dc + server-side COPY), in the same run: at most
+PEAK_RSS_MB = 1_500  # peak RSS of any process, 15M-row month: at most
+BIG_OVER_SMALL_RSS = 1.10  # that peak / the 1.37M-row month's: at most
+
+# Our ways, in the order they run and print; what a reader calls each.
+WAYS = {
+    "ours": "execute_job, in-process",
+    "ours_multiprocess": "execute_job, multiprocess",
+    "asset_materialize": "dagster asset materialize",
+    "dg_launch": "dg launch",
+    "ours_materialize": "dg.materialize",
+}
+CLI_WAYS = ("asset_materialize", "dg_launch")
+OTHERS = ("machine", "course")  # after our ways: the machine reads what one of them cleaned
+DEFAULT_PARTS = ("ours", "ours_multiprocess", "asset_materialize", "dg_launch", "machine", "course")
+DEFAULT_BIG_PARTS = ("ours", "ours_multiprocess", "asset_materialize", "dg_launch", "machine")
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def days_range() -> str:
+    """The month's days as ``--partition-range`` takes them."""
+    year, month = (int(part) for part in MONTH.split("-"))
+    return f"{MONTH}-01...{MONTH}-{calendar.monthrange(year, month)[1]:02d}"
 
 
 def postgres_settings(schema: str) -> dict[str, str]:
@@ -72,7 +137,198 @@ def drop_schema(schema: str) -> None:
         cur.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
 
 
+def environment(source: Path, work: Path, schema: str) -> dict[str, str]:
+    """What a part runs with: the tests' settings (test_cli.env_for, test_dg.dg_env), the venv
+    activated for ``dg``, and nothing of this shell's own TAXI_*, DUCKDB_* or DAGSTER_* settings.
+    """
+    from taxi_assets.synthetic import source_file_name
+
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "DUCKDB_", "DAGSTER_"))}
+    file_name = source_file_name("{service}", "{month}", "csv.gz")
+    return {
+        **inherited,
+        **postgres_settings(schema),
+        "TAXI_SOURCE_URL_TEMPLATE": f"{source.parent.as_uri()}/{file_name}",
+        "TAXI_LAKE_URI": str(work / "lake"),
+        "TAXI_WAREHOUSE": "duckdb",
+        "DUCKDB_DATABASE": str(work / "warehouse.duckdb"),
+        "VIRTUAL_ENV": str(BIN.parent),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
+def dagster_home(work: Path) -> Path:
+    """A DAGSTER_HOME with the repo's instance settings (queue, pools), as ``make demo`` makes one."""
+    home = work / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+def cleaned_file(work: Path) -> Path:
+    """The month's cleaned file in a way's lake: ``{lake}/{service}/{stage}/YYYY-MM.parquet``."""
+    from taxi_assets.keys import CLEANED, asset_key
+
+    return work.joinpath("lake", *asset_key(SERVICE, CLEANED).path, f"{MONTH}.parquet")
+
+
+# --- the wrapper: `benchmarks/month.py --measure RESULT.json -- COMMAND…` ----------------------
+def _become_subreaper() -> bool:
+    """Orphaned descendants are re-parented here instead of to init, so their peaks are reaped here."""
+    pr_set_child_subreaper = 36
+    return ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+
+
+def _tree_rss_bytes(me: "psutil.Process") -> int:
+    import psutil
+
+    total = 0
+    for process in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
+    return total
+
+
+def _reap_orphans(me: "psutil.Process", tree_peak: int) -> tuple[int, int]:
+    """Wait (a bounded time) for descendants left running; the tree's peak, and how many are left."""
+    deadline = time.monotonic() + ORPHAN_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return tree_peak, 0
+        if pid == 0:
+            tree_peak = max(tree_peak, _tree_rss_bytes(me))
+            time.sleep(TREE_SAMPLE_SECONDS)
+    return tree_peak, len(me.children())
+
+
+def measure(result: Path, command: list[str]) -> int:
+    """Run ``command``; write its wall time (start to exit) and the peak RSS of its process tree.
+
+    This process imports nothing big before it starts ``command``: a child started by ``vfork``
+    begins with its parent's peak as its own ``ru_maxrss``.
+    """
+    import psutil
+
+    subreaper = _become_subreaper()
+    me = psutil.Process()
+    start = time.perf_counter()
+    child = subprocess.Popen(command)
+    tree_peak = 0
+    while True:
+        tree_peak = max(tree_peak, _tree_rss_bytes(me))
+        try:
+            child.wait(timeout=TREE_SAMPLE_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    wall = time.perf_counter() - start
+    tree_peak, left = _reap_orphans(me, tree_peak) if subreaper else (tree_peak, 0)
+    figures = {
+        "wall_s": wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "tree_rss_mb": tree_peak / 2**20,
+        "orphans_counted": subreaper and left == 0,
+        "returncode": child.returncode,
+    }
+    result.write_text(json.dumps(figures))
+    return child.returncode
+
+
 # --- parts, each run as `benchmarks/month.py --part NAME --file F --work W` --------------------
+def _range_tags() -> dict[str, str]:
+    """The tags ``--partition-range`` gives a run of the month's days."""
+    first, last = days_range().split("...")
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+def month_job() -> "dg.JobDefinition":
+    """The code location's own job of a source month, on its own (in-process) executor."""
+    from taxi_assets.definitions import defs
+    from taxi_assets.jobs import monthly_job_name
+
+    return defs.resolve_job_def(monthly_job_name(SERVICE))
+
+
+def days_job() -> "dg.JobDefinition":
+    from taxi_assets.definitions import defs
+    from taxi_assets.jobs import daily_job_name
+
+    return defs.resolve_job_def(daily_job_name(SERVICE))
+
+
+@functools.cache  # both jobs come from one code location, built once as a code server builds it
+def _multiprocess_definitions() -> "dg.Definitions":
+    """The code location's assets, resources and the service's two jobs on Dagster's own default
+    executor (the code location replaces it with an in-process one: definitions.py says why).
+    """
+    import dagster as dg
+
+    from taxi_assets.definitions import defs
+    from taxi_assets.jobs import daily_jobs, monthly_jobs
+
+    return dg.Definitions(
+        assets=list(defs.assets or []),
+        asset_checks=list(defs.asset_checks or []),
+        resources=defs.resources,
+        jobs=[monthly_jobs[SERVICE], daily_jobs[SERVICE]],
+        executor=dg.multiprocess_executor,
+    )
+
+
+def multiprocess_month_job() -> "dg.JobDefinition":
+    from taxi_assets.jobs import monthly_job_name
+
+    return _multiprocess_definitions().resolve_job_def(monthly_job_name(SERVICE))
+
+
+def multiprocess_days_job() -> "dg.JobDefinition":
+    from taxi_assets.jobs import daily_job_name
+
+    return _multiprocess_definitions().resolve_job_def(daily_job_name(SERVICE))
+
+
+def _launch(
+    month: Callable[[], "dg.JobDefinition"], days: Callable[[], "dg.JobDefinition"]
+) -> dict[str, object]:
+    """A month's run, then a run of its days, launched as a code server launches them
+    (``execute_job`` on the instance in DAGSTER_HOME; no output is kept in memory once its IO
+    manager has stored it).
+    """
+    import dagster as dg
+
+    start = time.perf_counter()
+    runs = [
+        (dg.reconstructable(month), {"dagster/partition": MONTH}),
+        (dg.reconstructable(days), _range_tags()),
+    ]
+    for job, _ in runs:
+        job.get_definition()  # the code location is loaded before any run, as a code server loads it
+    load = time.perf_counter() - start
+    with dg.DagsterInstance.get() as instance:
+        start = time.perf_counter()
+        for job, tags in runs:
+            with dg.execute_job(job, instance=instance, tags=tags) as result:
+                assert result.success
+        total = time.perf_counter() - start
+    return {
+        "total_s": total,
+        "load_s": load,
+        "run_process_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def part_ours(source: Path, work: Path) -> dict[str, object]:
+    """The code location's executor: every step in the run's process, one after another."""
+    return _launch(month_job, days_job)
+
+
+def part_ours_multiprocess(source: Path, work: Path) -> dict[str, object]:
+    """Dagster's multiprocess executor: a process per step."""
+    return _launch(multiprocess_month_job, multiprocess_days_job)
+
+
 def part_ours_materialize(source: Path, work: Path) -> dict[str, object]:
     """``dg.materialize``, as tests and notebooks run assets: in-process, and it keeps every step's
     output in memory until the run ends (for ``output_for_node``), so its peak RSS is the sum.
@@ -80,152 +336,23 @@ def part_ours_materialize(source: Path, work: Path) -> dict[str, object]:
     import dagster as dg
 
     from taxi_assets.definitions import defs
+    from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, asset_keys
 
-    _use_embedded_defaults(source, work)
-    from taxi_assets.resources import build_resources
-
-    resources = build_resources()
-    keys = _keys()
-    assets = list(defs.assets) + list(defs.asset_checks or [])
-    steps: dict[str, float] = {}
-    start = time.perf_counter()
-    with dg.instance_for_test() as instance:
-        monthly = dg.materialize(
-            assets,
-            instance=instance,
-            resources=resources,
-            partition_key=MONTH,
-            selection=dg.AssetSelection.assets(
-                keys["raw"], keys["cleaned"], keys["rejected"], keys["postgres"]
-            ),
-        )
-        days = dg.materialize(
-            assets,
-            instance=instance,
-            resources=resources,
-            selection=dg.AssetSelection.assets(keys["daily"], keys["warehouse"]),
-            tags={
-                "dagster/asset_partition_range_start": f"{MONTH}-01",
-                "dagster/asset_partition_range_end": f"{MONTH}-31",
-            },
-        )
-    total = time.perf_counter() - start
-    for result in (monthly, days):
-        assert result.success
-        for event in result.all_events:
-            if event.event_type_value == "STEP_SUCCESS":
-                steps[event.step_key] = event.event_specific_data.duration_ms / 1000
-    [cleaned] = [m for m in monthly.get_asset_materialization_events() if m.asset_key == keys["cleaned"]]
-    rows = cleaned.materialization.metadata["dagster/partition_row_count"].value
-    return {"total_s": total, "steps_s": steps, "cleaned_rows": rows, "peak_rss_mb": peak_rss_mb()}
-
-
-@functools.cache  # both jobs come from one code location, built once as a code server does
-def _bench_definitions() -> "dg.Definitions":
-    import dagster as dg
-
-    from taxi_assets.definitions import defs
-    from taxi_assets.resources import build_resources
-
-    keys = _keys()
-    return dg.Definitions(
-        assets=list(defs.assets or []),
-        asset_checks=list(defs.asset_checks or []),
-        resources=build_resources(),
-        jobs=[
-            dg.define_asset_job(
-                "bench_month",
-                selection=dg.AssetSelection.assets(
-                    keys["raw"], keys["cleaned"], keys["rejected"], keys["postgres"]
-                ),
-            ),
-            dg.define_asset_job(
-                "bench_days", selection=dg.AssetSelection.assets(keys["daily"], keys["warehouse"])
-            ),
-        ],
-    )
-
-
-def bench_month_job() -> "dg.JobDefinition":
-    return _bench_definitions().resolve_job_def("bench_month")
-
-
-def bench_days_job() -> "dg.JobDefinition":
-    return _bench_definitions().resolve_job_def("bench_days")
-
-
-def _keys() -> dict[str, "dg.AssetKey"]:
-    from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, asset_key
-
-    stages = {
-        "raw": RAW,
-        "cleaned": CLEANED,
-        "rejected": REJECTED,
-        "postgres": POSTGRES,
-        "daily": DAILY,
-        "warehouse": WAREHOUSE,
-    }
-    return {name: asset_key("yellow", stage) for name, stage in stages.items()}
-
-
-def _use_embedded_defaults(source: Path, work: Path) -> None:
-    """The source file served as file://, the lake and DuckDB under ``work``."""
-    os.environ.update(
-        TAXI_SOURCE_URL_TEMPLATE=f"{source.parent.as_uri()}/{{service}}_tripdata_{{month}}.csv.gz",
-        TAXI_LAKE_URI=str(work / "lake"),
-        DUCKDB_DATABASE=str(work / "warehouse.duckdb"),
-    )
-
-
-def _run_ours(source: Path, work: Path, run_config: dict[str, object]) -> dict[str, object]:
-    """A month's run, then a run of its days, launched as a deployment launches them
-    (``execute_job``: no output is kept in memory once its IO manager has stored it).
-    """
-    import dagster as dg
-
-    _use_embedded_defaults(source, work)
-    steps: dict[str, float] = {}
-    days = {
-        "dagster/asset_partition_range_start": f"{MONTH}-01",
-        "dagster/asset_partition_range_end": f"{MONTH}-31",
-    }
-    runs = [
-        (dg.reconstructable(bench_month_job), {"dagster/partition": MONTH}),
-        (dg.reconstructable(bench_days_job), days),
-    ]
-    for job, _ in runs:
-        job.get_definition()  # the code location is loaded before any run, as a code server loads it
-    with dg.instance_for_test() as instance:
+    assets = list(defs.assets or []) + list(defs.asset_checks or [])
+    with dg.DagsterInstance.get() as instance:
         start = time.perf_counter()
-        for job, tags in runs:
-            with dg.execute_job(job, instance=instance, tags=tags, run_config=run_config) as result:
-                assert result.success
-                for event in result.all_events:
-                    if event.event_type_value == "STEP_SUCCESS":
-                        steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+        for stages, partition in ((MONTHLY_STAGES, {"partition_key": MONTH}), (DAILY_STAGES, {})):
+            result = dg.materialize(
+                assets,
+                instance=instance,
+                resources=defs.resources,
+                selection=dg.AssetSelection.assets(*asset_keys(SERVICE, stages)),
+                tags=None if partition else _range_tags(),
+                **partition,
+            )
+            assert result.success
         total = time.perf_counter() - start
-        cleaned = instance.get_latest_materialization_event(_keys()["cleaned"])
-        rows = cleaned.asset_materialization.metadata["dagster/partition_row_count"].value
-    return {
-        "total_s": total,
-        "steps_s": steps,
-        "cleaned_rows": rows,
-        "peak_rss_mb": peak_rss_mb(),
-        # Step processes, if any: the largest of their peaks.
-        "step_process_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    }
-
-
-def part_ours(source: Path, work: Path) -> dict[str, object]:
-    """Dagster's in-process executor: every step in the run's process, one after another."""
-    return _run_ours(source, work, {"execution": {"config": {"in_process": {}}}})
-
-
-def part_ours_multiprocess(source: Path, work: Path) -> dict[str, object]:
-    """Dagster's multiprocess executor (Dagster's default, which this code location replaces with
-    the in-process one): a process per step.
-    """
-    return _run_ours(source, work, {"execution": {"config": {"multiprocess": {}}}})
+    return {"total_s": total, "run_process_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def part_course(source: Path, work: Path) -> dict[str, object]:
@@ -285,41 +412,51 @@ def part_course(source: Path, work: Path) -> dict[str, object]:
         pa.Table.from_pandas(data), root_path=str(work / "course_lake"), partition_cols=["tpep_pickup_date"]
     )
     steps["export (write_to_dataset)"] = time.perf_counter() - t
-    return {
-        "total_s": time.perf_counter() - start,
-        "steps_s": steps,
-        "rows": len(data),
-        "peak_rss_mb": peak_rss_mb(),
-    }
+    return {"total_s": time.perf_counter() - start, "steps_s": steps, "rows": len(data)}
 
 
-def part_machine(source: Path, work: Path) -> dict[str, object]:
+def _server_copy_table(postgres: "PostgresResource", schema: "pa.Schema") -> str:
+    """A plain table with the cleaned file's columns, made here rather than by the project's loader,
+    whose internals are not this benchmark's business.
+    """
+    from taxi_assets.resources.column_types import postgres_type
+    from taxi_assets.resources.sql import quote_ident
+
+    table = postgres.table("server_copy")
+    columns = ", ".join(f"{quote_ident(field.name)} {postgres_type(field.type)}" for field in schema)
+    with postgres.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(postgres.schema_name)}")
+        cur.execute(f"CREATE TABLE {table} ({columns})")
+    return table
+
+
+def part_machine(source: Path, work: Path, cleaned: Path) -> dict[str, object]:
     """What the machine itself does: decompress the file; the server copying the cleaned rows in."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     from taxi_assets.resources import postgres_resource
-    from taxi_assets.resources.postgres import replace_rows
 
     t = time.perf_counter()
-    subprocess.run(f"gzip -dc '{source}' > /dev/null", shell=True, check=True)
+    subprocess.run(["gzip", "-dc", str(source)], stdout=subprocess.DEVNULL, check=True)
     gzip_s = time.perf_counter() - t
-    cleaned = pq.read_table(work / "lake" / "cleaned" / "yellow_trips" / f"{MONTH}.parquet")
+    parquet = pq.ParquetFile(cleaned)  # read as batches: the floor's own peak RSS stays small
     csv = work / "cleaned.csv"
-    pacsv.write_csv(cleaned, csv)
-    os.chmod(work, 0o755)
-    os.chmod(csv, 0o644)
+    with pacsv.CSVWriter(csv, parquet.schema_arrow) as writer:
+        for batch in parquet.iter_batches():
+            writer.write_batch(batch)
+    csv.chmod(0o644)  # the PostgreSQL server process reads it itself
     postgres = postgres_resource().process_config_and_initialize()
-    replace_rows(postgres, "server_copy", cleaned.slice(0, 0))
+    table = _server_copy_table(postgres, parquet.schema_arrow)
     t = time.perf_counter()
     with postgres.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"COPY {postgres.table('server_copy')} FROM '{csv}' (FORMAT csv, HEADER true)")
+        cur.execute(f"COPY {table} FROM '{csv}' (FORMAT csv, HEADER true)")
     copy_s = time.perf_counter() - t
     return {
         "gzip_dc_s": gzip_s,
         "server_copy_s": copy_s,
         "total_s": gzip_s + copy_s,
-        "peak_rss_mb": peak_rss_mb(),
+        "rows": parquet.metadata.num_rows,
     }
 
 
@@ -332,100 +469,424 @@ PARTS = {
 }
 
 
-def run_part(name: str, source: Path, work: Path) -> dict[str, object]:
+# --- running a way, in processes of its own ----------------------------------------------------
+def measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
+    """``command`` under the wrapper, its output in ``log``.out / .err; the wrapper's figures."""
+    result = log.with_suffix(".rss.json")
+    wrapper = [sys.executable, __file__, "--measure", str(result), "--", *command]
+    with log.with_suffix(".out").open("w") as out, log.with_suffix(".err").open("w") as err:
+        completed = subprocess.run(wrapper, env=env, cwd=REPO, stdout=out, stderr=err)
+    if completed.returncode != 0:
+        tail = log.with_suffix(".err").read_text()[-5000:] + log.with_suffix(".out").read_text()[-3000:]
+        raise SystemExit(f"{' '.join(command)} failed (exit {completed.returncode}):\n{tail}")
+    return {"command": command, **json.loads(result.read_text())}
+
+
+def cli_commands(way: str) -> list[list[str]]:
+    """The month's assets for the month, then the daily assets over its days, as a user types them."""
+    from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, selection_string
+
+    if way == "asset_materialize":
+        base = [str(BIN / "dagster"), "asset", "materialize", "-m", MODULE, "--select"]
+    else:
+        base = [str(BIN / "dg"), "launch", "--assets"]  # the project from pyproject.toml's [tool.dg]
+    return [
+        [*base, selection_string(SERVICE, MONTHLY_STAGES), "--partition", MONTH],
+        [*base, selection_string(SERVICE, DAILY_STAGES), "--partition-range", days_range()],
+    ]
+
+
+def part_command(name: str, source: Path, work: Path, cleaned: Path | None = None) -> list[str]:
+    command = [sys.executable, __file__, "--part", name, "--file", str(source), "--work", str(work)]
+    return [*command, "--cleaned", str(cleaned)] if cleaned else command
+
+
+def recorded_runs(home: Path) -> dict[str, Any]:
+    """What a way's Dagster instance recorded: its runs' and steps' times, the month's cleaned rows."""
+    import dagster as dg
+
+    from taxi_assets.keys import CLEANED, asset_key
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = instance.get_run_records()
+        failed = [
+            r.dagster_run.run_id for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS
+        ]
+        if failed or len(records) != 2:
+            raise SystemExit(f"{home}: expected two successful runs, got {len(records)} ({failed} failed)")
+        steps: dict[str, float] = {}
+        for record in sorted(records, key=lambda r: r.create_timestamp):
+            for entry in instance.all_logs(
+                record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS
+            ):
+                event = entry.get_dagster_event()
+                steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+        cleaned = instance.get_latest_materialization_event(asset_key(SERVICE, CLEANED))
+        rows = cleaned.asset_materialization.metadata["dagster/partition_row_count"].value
+    return {"runs_s": sum(r.end_time - r.start_time for r in records), "steps_s": steps, "cleaned_rows": rows}
+
+
+def run_way(name: str, source: Path, work: Path) -> dict[str, Any]:
+    """One of our ways, start to end: its processes' times and peaks, and what its runs recorded."""
     schema = f"bench_{name}_{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, **postgres_settings(schema)}
+    work.mkdir()
+    home = dagster_home(work)
+    env = {**environment(source, work, schema), "DAGSTER_HOME": str(home)}
     try:
-        out = subprocess.run(
-            [sys.executable, __file__, "--part", name, "--file", str(source), "--work", str(work)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    except subprocess.CalledProcessError as failed:
-        sys.exit(f"{name} failed:\n{failed.stderr[-5000:]}")
+        if name in CLI_WAYS:
+            commands = [
+                measured(command, env, work / f"command{i}") for i, command in enumerate(cli_commands(name))
+            ]
+            own: dict[str, Any] = {}
+        else:
+            commands = [measured(part_command(name, source, work), env, work / "part")]
+            own = json.loads((work / "part.out").read_text().strip().splitlines()[-1])
     finally:
         drop_schema(schema)
-    return json.loads(out.strip().splitlines()[-1])
+    wall = sum(c["wall_s"] for c in commands)
+    return {
+        **own,
+        **recorded_runs(home),
+        "commands": commands,
+        "wall_s": wall,
+        # What the course's time is set against: the runs alone where a code server would launch
+        # them (the code location loaded), process start to exit where a user types a command.
+        "compared_s": own.get("total_s", wall),
+        "peak_rss_mb": max(c["peak_rss_mb"] for c in commands),
+        "tree_rss_mb": max(c["tree_rss_mb"] for c in commands),
+    }
 
 
-def median(results: list[dict], key: str) -> float:
+def run_other(name: str, source: Path, work: Path, cleaned: Path | None) -> dict[str, Any]:
+    """The course or the machine, in a process of its own, under the wrapper."""
+    schema = f"bench_{name}_{uuid.uuid4().hex[:6]}"
+    work.mkdir()
+    try:
+        process = measured(
+            part_command(name, source, work, cleaned), environment(source, work, schema), work / "part"
+        )
+    finally:
+        drop_schema(schema)
+    own = json.loads((work / "part.out").read_text().strip().splitlines()[-1])
+    return {**own, **{k: process[k] for k in ("wall_s", "peak_rss_mb", "tree_rss_mb")}}
+
+
+# --- one month: generate, run every part, summarise --------------------------------------------
+def generate(rows: int, folder: Path) -> Path:
+    """The mirror's CSV.gz (the course's approach and the floor's gzip -dc and COPY read CSV), written
+    by the project's generator in a process of its own, so this one stays small.
+    """
+    from taxi_assets.publishers import MIRROR
+    from taxi_assets.synthetic import source_file_name
+
+    out = folder / "source"
+    command = [str(BIN / "taxi-synthetic"), "--out", str(out), "--service", SERVICE, "--month", MONTH]
+    subprocess.run(
+        [*command, "--rows", str(rows), "--publisher", MIRROR], check=True, stdout=subprocess.DEVNULL
+    )
+    return out / source_file_name(SERVICE, MONTH, "csv.gz")
+
+
+def median_of(results: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in results)
 
 
-def bench(rows: int, repeat: int, folder: Path) -> None:
-    from taxi_assets.publishers import MIRROR
-    from taxi_assets.synthetic import write_month
+def median_steps(results: list[dict[str, Any]]) -> dict[str, float]:
+    return {k: statistics.median(r["steps_s"][k] for r in results) for k in results[0]["steps_s"]}
 
+
+def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of a part's times; the largest of its peaks."""
+    times = [k for k in ("compared_s", "wall_s", "runs_s", "load_s", "total_s") if k in results[0]]
+    times += [k for k in ("gzip_dc_s", "server_copy_s") if k in results[0]]
+    out: dict[str, Any] = {k: median_of(results, k) for k in times}
+    if "steps_s" in results[0]:
+        out["steps_s"] = median_steps(results)
+    for peak in ("peak_rss_mb", "tree_rss_mb", "run_process_rss_mb"):
+        if peak in results[0]:
+            out[peak] = max(r[peak] for r in results)
+    for count in ("cleaned_rows", "rows"):
+        if count in results[0]:
+            out[count] = results[0][count]
+    return out
+
+
+@dataclass
+class Figure:
+    """A row of the figures table: what, how much, the issue's target and whether it is met."""
+
+    figure: str
+    value: float | None
+    unit: str
+    target: str = ""
+    met: bool | None = None
+    way: str | None = None  # which of WAYS, for a table built from --json
+
+    def cells(self) -> str:
+        if self.value is None:
+            shown = "n/a"
+        elif self.unit == "×":
+            shown = f"{self.value:.1f}×"
+        elif self.unit == "MB":
+            shown = f"{self.value:,.0f} MB"
+        else:
+            shown = f"{self.value:.2f}{self.unit}"
+        met = "" if self.met is None else ("yes" if self.met else "**no**")
+        return f"| {self.figure} | {shown} | {self.target} | {met} |"
+
+
+def figures(ways: dict[str, dict[str, Any]], course: dict | None, machine: dict | None) -> list[Figure]:
+    """Issue 17's figures for one month: course / ours and ours / the floor, each way."""
+    from taxi_assets.keys import POSTGRES, asset_key
+
+    out: list[Figure] = []
+    for name, way in ways.items():
+        timed = "the runs" if name not in CLI_WAYS else "process start to exit"
+        ratio = course["total_s"] / way["compared_s"] if course else None
+        target, met = "", None
+        if name == "ours":
+            target, met = f"≥ {COURSE_OVER_OURS:.0f}×", None if ratio is None else ratio >= COURSE_OVER_OURS
+        out.append(Figure(f"course / ours, {WAYS[name]} ({timed})", ratio, "×", target, met, name))
+    if machine:
+        floor = machine["total_s"]
+        for name, way in ways.items():
+            ratio = way["compared_s"] / floor
+            target, met = "", None
+            if name == "ours":
+                target, met = f"≤ {OURS_OVER_FLOOR}×", ratio <= OURS_OVER_FLOOR
+            out.append(
+                Figure(
+                    f"ours, {WAYS[name]} / (gzip -dc {machine['gzip_dc_s']:.2f} s + COPY "
+                    f"{machine['server_copy_s']:.2f} s)",
+                    ratio,
+                    "×",
+                    target,
+                    met,
+                    name,
+                )
+            )
+        if "ours" in ways:
+            postgres = ways["ours"]["steps_s"].get(asset_key(SERVICE, POSTGRES).to_python_identifier())
+            ratio = postgres / machine["server_copy_s"] if postgres is not None else None
+            out.append(
+                Figure(
+                    "PostgreSQL step (in-process) / server-side COPY of the same rows", ratio, "", way="ours"
+                )
+            )
+    for name, way in ways.items():
+        out.append(
+            Figure(
+                f"peak RSS of any process, {WAYS[name]}",
+                way["peak_rss_mb"],
+                "MB",
+                f"≤ {PEAK_RSS_MB:,} MB at 15M rows",
+                way=name,
+            )
+        )
+    return out
+
+
+def print_ways(ways: dict[str, dict[str, Any]]) -> None:
+    """Each way's steps and totals side by side."""
+    names = list(ways)
+    print("| ours, s | " + " | ".join(WAYS[n] for n in names) + " |")
+    print("| --- |" + " ---: |" * len(names))
+    keys = list(dict.fromkeys(k for n in names for k in ways[n]["steps_s"]))
+    for key in keys:
+        print(
+            f"| {key} | "
+            + " | ".join(f"{ways[n]['steps_s'].get(key, float('nan')):.2f}" for n in names)
+            + " |"
+        )
+    rows = [
+        ("two runs, start to end (run records)", "runs_s", "{:.2f}"),
+        ("code location load, before the runs", "load_s", "{:.2f}"),
+        ("launch to the last run's end, code location loaded", "total_s", "{:.2f}"),
+        ("process start to exit, all processes", "wall_s", "{:.2f}"),
+        ("peak RSS of any process, MB", "peak_rss_mb", "{:,.0f}"),
+        ("peak RSS of the run process, MB", "run_process_rss_mb", "{:,.0f}"),
+        ("peak RSS summed over the process tree (sampled), MB", "tree_rss_mb", "{:,.0f}"),
+    ]
+    for label, key, fmt in rows:
+        cells = [fmt.format(ways[n][key]) if key in ways[n] else "" for n in names]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def print_others(course: dict | None, machine: dict | None) -> None:
+    if course:
+        print("\n| the course, per step | s |\n| --- | ---: |")
+        for key, seconds in course["steps_s"].items():
+            print(f"| {key} | {seconds:.2f} |")
+        print(f"| **whole month** | **{course['total_s']:.2f}** |")
+        print(f"| peak RSS | {course['peak_rss_mb']:,.0f} MB |")
+    if machine:
+        print(
+            f"\nthe machine: gzip -dc {machine['gzip_dc_s']:.2f} s, server-side COPY of "
+            f"{machine['rows']:,} cleaned rows {machine['server_copy_s']:.2f} s"
+        )
+
+
+def bench(rows: int, repeat: int, parts: list[str], folder: Path) -> dict[str, Any]:
+    """One month: every part ``repeat`` times; its tables printed; its figures returned."""
     os.chmod(folder, 0o755)  # the PostgreSQL server process reads the machine part's CSV itself
-    # The mirror's CSV.gz: the course's approach and the machine's limits (gzip -dc, COPY) read CSV.
-    source = write_month(folder / "source", "yellow", MONTH, rows, publisher=MIRROR)
-    print(f"\n## {rows:,} source rows ({source.stat().st_size / 1e6:.0f} MB gzip), medians of {repeat} runs")
-    ours, multi, course, machine = [], [], [], []
-    for i in range(repeat):
-        work = folder / f"run{i}"
-        work.mkdir()
-        ours.append(run_part("ours", source, work))
-        (folder / f"multi{i}").mkdir()
-        multi.append(run_part("ours_multiprocess", source, folder / f"multi{i}"))
-        machine.append(run_part("machine", source, work))
-        course.append(run_part("course", source, work))
-    steps = {k: statistics.median(r["steps_s"][k] for r in ours) for k in ours[0]["steps_s"]}
-    course_steps = {k: statistics.median(r["steps_s"][k] for r in course) for k in course[0]["steps_s"]}
-    total, base = median(ours, "total_s"), median(course, "total_s")
-    limit = median(machine, "total_s")
-    cleaned = ours[0]["cleaned_rows"]
-    print("| ours, per step | s |\n| --- | ---: |")
-    for key, seconds in steps.items():
-        print(f"| {key} | {seconds:.2f} |")
-    print(f"| **whole month through Dagster** | **{total:.2f}** ({rows / total:,.0f} source rows/s) |")
-    multi_steps = {k: statistics.median(r["steps_s"][k] for r in multi) for k in multi[0]["steps_s"]}
-    multi_total = median(multi, "total_s")
-    print("\n| ours, multiprocess executor (a process per step), per step | s |\n| --- | ---: |")
-    for key, seconds in multi_steps.items():
-        print(f"| {key} | {seconds:.2f} |")
-    print(f"| **whole month through Dagster, multiprocess** | **{multi_total:.2f}** |")
-    print("\n| the course, per step | s |\n| --- | ---: |")
-    for key, seconds in course_steps.items():
-        print(f"| {key} | {seconds:.2f} |")
-    print(f"| **whole month** | **{base:.2f}** |")
-    print("\n| figure | value | target |\n| --- | ---: | --- |")
-    print(f"| course / ours (in-process) | {base / total:.1f}× | ≥ 15× |")
-    print(f"| course / ours (multiprocess) | {base / multi_total:.1f}× | ≥ 15× |")
-    postgres_step = steps.get("postgres__yellow_cab_data", float("nan"))
-    copy_s = median(machine, "server_copy_s")
-    print(f"| Postgres step / server-side COPY ({copy_s:.2f} s) | {postgres_step / copy_s:.2f} | ≤ 1.5 |")
-    print(f"| ours / (gzip -dc {median(machine, 'gzip_dc_s'):.2f} s + COPY) | {total / limit:.1f}× | ≤ 3× |")
-    print(f"| ours multiprocess / (gzip -dc + COPY) | {multi_total / limit:.1f}× | ≤ 3× |")
-    one, step = max(r["peak_rss_mb"] for r in ours), max(r["step_process_rss_mb"] for r in multi)
-    run = max(r["peak_rss_mb"] for r in multi)
-    print(f"| peak RSS, ours, every step in one process | {one:,.0f} MB | ≤ 1,500 / 3,000 MB |")
+    source = generate(rows, folder)
     print(
-        f"| peak RSS, ours multiprocess: largest step process / run process | {step:,.0f} / {run:,.0f} MB | |"
+        f"\n## {rows:,} source rows ({source.stat().st_size / 1e6:.0f} MB gzip), medians of {repeat} runs\n"
     )
-    print(f"| peak RSS, course | {max(r['peak_rss_mb'] for r in course):,.0f} MB | |")
-    print(f"| cleaned rows (ours) / kept (course) | {cleaned:,} / {course[0]['rows']:,} | |")
+    ours = [p for p in WAYS if p in parts]
+    if "machine" in parts and not ours:
+        raise SystemExit(
+            "the machine part copies rows a way of ours cleaned: select one of " + ", ".join(WAYS)
+        )
+    runs: dict[str, list[dict[str, Any]]] = {p: [] for p in [*ours, *(o for o in OTHERS if o in parts)]}
+    for i in range(repeat):
+        run = folder / f"run{i}"
+        run.mkdir()
+        for name in ours:
+            runs[name].append(run_way(name, source, run / name))
+            print(f"  {name} {i + 1}/{repeat}: {runs[name][-1]['compared_s']:.2f} s", file=sys.stderr)
+        for name in (o for o in OTHERS if o in parts):
+            cleaned = cleaned_file(run / ours[0]) if name == "machine" else None
+            runs[name].append(run_other(name, source, run / name, cleaned))
+            print(f"  {name} {i + 1}/{repeat}: {runs[name][-1]['total_s']:.2f} s", file=sys.stderr)
+        shutil.rmtree(run)  # a big month's lakes, one per way, would fill a small disk
+    ways = {name: summary(runs[name]) for name in ours}
+    course = summary(runs["course"]) if "course" in runs else None
+    machine = summary(runs["machine"]) if "machine" in runs else None
+    print_ways(ways)
+    print_others(course, machine)
+    month_figures = figures(ways, course, machine)
+    print("\n| figure | value | target | met |\n| --- | ---: | --- | --- |")
+    for figure in month_figures:
+        print(figure.cells())
+    cleaned_rows = {ways[n]["cleaned_rows"] for n in ways}
+    kept = f" / kept by the course {course['rows']:,}" if course else ""
+    print(f"\ncleaned rows, every way of ours: {' / '.join(f'{n:,}' for n in cleaned_rows)}{kept}")
+    if len(cleaned_rows) > 1:
+        raise SystemExit("our ways disagree on the cleaned rows")
+    return {
+        "rows": rows,
+        "source_mb": source.stat().st_size / 1e6,
+        "repeat": repeat,
+        "summary": {
+            **ways,
+            **({"course": course} if course else {}),
+            **({"machine": machine} if machine else {}),
+        },
+        "runs": runs,
+        "figures": [asdict(f) for f in month_figures],
+    }
+
+
+def rss_figures(small: dict[str, Any], big: dict[str, Any]) -> list[Figure]:
+    """Each way's peak on the big month, against the 1.5 GB target and the first month's peak."""
+    out = []
+    for name in WAYS:
+        if name not in small["summary"] or name not in big["summary"]:
+            continue
+        peak, base = big["summary"][name]["peak_rss_mb"], small["summary"][name]["peak_rss_mb"]
+        out.append(
+            Figure(
+                f"peak RSS of any process, {WAYS[name]}, {big['rows']:,} rows",
+                peak,
+                "MB",
+                f"≤ {PEAK_RSS_MB:,} MB",
+                peak <= PEAK_RSS_MB if big["rows"] >= BIG_MONTH else None,
+                name,
+            )
+        )
+        out.append(
+            Figure(
+                f"the same / {small['rows']:,} rows' ({base:,.0f} MB), {WAYS[name]}",
+                peak / base,
+                "",
+                f"≤ {BIG_OVER_SMALL_RSS:.2f}",
+                peak / base <= BIG_OVER_SMALL_RSS,
+                name,
+            )
+        )
+    return out
+
+
+def commit() -> str:
+    described = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+    )
+    return described.stdout.strip() or "unknown"
+
+
+def parts_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in (*WAYS, *OTHERS)]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown parts {unknown}; choose from {', '.join([*WAYS, *OTHERS])}"
+        )
+    return names
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--measure"]:  # the wrapper: nothing else of this script runs in it
+        sys.exit(measure(Path(sys.argv[2]), sys.argv[4:]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=YELLOW_2021_01)
+    parser.add_argument("--rows", type=int, default=YELLOW_2021_01, help="source rows (2021-01: 1,369,765)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--big", action="store_true", help=f"also a {YELLOW_2019_01:,}-row month")
+    parser.add_argument(
+        "--rows-big",
+        type=int,
+        nargs="?",
+        const=BIG_MONTH,
+        help=f"also a month of this many rows ({BIG_MONTH:,} if none given): peak RSS against --rows'",
+    )
+    parser.add_argument("--repeat-big", type=int, default=1)
+    parser.add_argument("--parts", type=parts_list, default=list(DEFAULT_PARTS), help="comma-separated")
+    parser.add_argument(
+        "--big-parts", type=parts_list, default=list(DEFAULT_BIG_PARTS), help="comma-separated"
+    )
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cleaned", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:
-        print(json.dumps(PARTS[args.part](args.file, args.work)), flush=True)
+        extra = {"cleaned": args.cleaned} if args.part == "machine" else {}
+        print(json.dumps(PARTS[args.part](args.file, args.work, **extra)), flush=True)
         # The figures are out; skip interpreter teardown, where native thread pools have been
         # seen to abort the process ("terminate called without an active exception").
         os._exit(0)
-    print(f"benchmarks/month.py on {os.cpu_count()} cores, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
-    for rows in [args.rows, *([YELLOW_2019_01] if args.big else [])]:
-        with tempfile.TemporaryDirectory() as tmp:
-            bench(rows, args.repeat, Path(tmp))
+
+    when = dt.datetime.now(dt.UTC)
+    print(f"benchmarks/month.py at {commit()} on {os.cpu_count()} cores, {when:%Y-%m-%d %H:%M} UTC")
+    report: dict[str, Any] = {
+        "argv": sys.argv[1:],
+        "commit": commit(),
+        "cores": os.cpu_count(),
+        "started": when.isoformat(),
+        "targets": {
+            "course_over_ours_in_process_min": COURSE_OVER_OURS,
+            "ours_over_floor_max": OURS_OVER_FLOOR,
+            "peak_rss_mb_max_at_15m_rows": PEAK_RSS_MB,
+            "big_over_small_peak_rss_max": BIG_OVER_SMALL_RSS,
+        },
+        "ways": WAYS,
+        "months": [],
+    }
+    sizes = [(args.rows, args.repeat, args.parts)]
+    if args.rows_big:
+        sizes.append((args.rows_big, args.repeat_big, args.big_parts))
+    for rows, repeat, parts in sizes:
+        with tempfile.TemporaryDirectory(prefix="month-bench-") as tmp:
+            report["months"].append(bench(rows, repeat, parts, Path(tmp)))
+    if args.rows_big:
+        report["rss"] = [asdict(f) for f in rss_figures(*report["months"])]
+        print(f"\n## peak RSS: {args.rows_big:,} rows beside {args.rows:,}\n")
+        print("| figure | value | target | met |\n| --- | ---: | --- | --- |")
+        for figure in rss_figures(*report["months"]):
+            print(figure.cells())
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        print(f"\nfigures written to {args.json}")
 
 
 if __name__ == "__main__":

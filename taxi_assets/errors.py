@@ -10,7 +10,8 @@ executing op …"), except :class:`dagster.Failure`, whose description it shows 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Generator
 from typing import ParamSpec, TypeVar
 
 import dagster as dg
@@ -24,7 +25,19 @@ class TaxiError(Exception):
 
 
 def reported(fn: Callable[P, R]) -> Callable[P, R]:
-    """``fn``, with a :class:`TaxiError` raised as the failure a user sees first."""
+    """``fn``, with a :class:`TaxiError` raised as the failure a user sees first; for a generator
+    (an asset that yields), raised while it runs as well.
+    """
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator(*args: P.args, **kwargs: P.kwargs) -> Generator[object, object, object]:
+            try:
+                return (yield from fn(*args, **kwargs))
+            except TaxiError as exc:
+                raise dg.Failure(description=str(exc)) from exc
+
+        return generator  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:

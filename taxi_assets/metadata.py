@@ -6,9 +6,8 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from taxi_assets.batches import Seen
 from taxi_assets.transform import to_pandas
-
-PREVIEW_ROWS = 5
 
 
 def column_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> dg.TableSchema:
@@ -21,14 +20,15 @@ def column_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> dg.Tabl
     )
 
 
-def frame_metadata(frame: pa.Table, descriptions: Mapping[str, str]) -> dict[str, object]:
-    """What a user looks at first: how many rows, which columns, and a few of them."""
-    head: pd.DataFrame = to_pandas(frame.slice(0, PREVIEW_ROWS))
+def rows_metadata(seen: Seen, descriptions: Mapping[str, str]) -> dict[str, object]:
+    """What a user looks at first, of rows a writer has just stored: how many, which columns, a few."""
+    head: pd.DataFrame = to_pandas(seen.head)
     return {
         # Every asset here is partitioned: the count is the partition's, as Dagster's UI expects.
-        "dagster/partition_row_count": len(frame),
-        "dagster/column_schema": column_schema(frame.schema, descriptions),
+        "dagster/partition_row_count": seen.count,
+        "dagster/column_schema": column_schema(seen.rows.schema, descriptions),
         "preview": dg.MetadataValue.md(head.to_markdown(index=False)),
+        **seen.rows.summary(),
     }
 
 

@@ -1,8 +1,9 @@
-"""Temporary download folders, named for the process that made them.
+"""Temporary folders (downloads, rows staged for a warehouse load), named for the process that
+made them.
 
-A download cleans its folder up when it ends, even by an exception; a process killed outright
-(SIGKILL, the out-of-memory killer) cannot, so the next download removes the folders whose
-process is gone instead of letting a month's file per kill pile up in the temp folder.
+Each user removes its folder when it ends, even by an exception; a process killed outright
+(SIGKILL, the out-of-memory killer) cannot, so the next user removes the folders whose process
+is gone instead of letting a month's file per kill pile up in the temp folder.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ _OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-")
 
 
 def folder_prefix() -> str:
-    """The prefix of this process's download folders: ``taxi-source-<pid>-``."""
+    """The prefix of this process's temporary folders: ``taxi-source-<pid>-``."""
     return f"{PREFIX}{os.getpid()}-"
 
 
@@ -40,7 +41,7 @@ def _owner_gone(pid: int, made_at: float) -> bool:
 
 
 def remove_stale_folders(root: Path | None = None) -> list[Path]:
-    """Removes the download folders under ``root`` (the temp folder) whose process is gone."""
+    """Removes the temporary folders under ``root`` (the temp folder) whose process is gone."""
     root = Path(root or tempfile.gettempdir())
     removed = []
     for path in root.glob(f"{PREFIX}*"):

@@ -1,19 +1,21 @@
 """Pure pyarrow functions of the pipeline; no Dagster here, so they are tested directly.
 
-Cleaning works on Arrow tables with Arrow compute: a month never goes through pandas on its
+Cleaning works on Arrow batches with Arrow compute: a month never goes through pandas on its
 way from the CSV to the lake and PostgreSQL, which saves a copy of it each way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from taxi_assets import batches as batching
+from taxi_assets.batches import Batches, rebatched
 from taxi_assets.schema import (
     PASSENGER_COUNT,
     PICKUP_DATE,
@@ -105,42 +107,105 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pandas_types_mapper)
 
 
-def clean_trips(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> CleanedMonth:
-    """The course's cleaning, made explicit: keep the trips that pass every rule of the service
-    (yellow and green: passengers and distance, FHV: none) whose pickup falls in ``[start, end)``,
-    rename to snake_case and add ``pickup_date``; kept rows come in pickup order, rejected ones in
-    published order.
-    """
-    rules = REJECT_RULES[schema.service]
-    reasons = reject_reasons(schema.service)
+def _reject_codes(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> pa.Array:
+    """Per row, 0 to keep it, n > 0 to reject it for the n-th reason: the first failing rule."""
     month = Month(raw, schema, start, end)
-    failing = [rule(month) for _, rule in rules]
-    # 0 keeps the row; n > 0 rejects it for reasons[n - 1], the first failing rule.
+    failing = [rule(month) for _, rule in REJECT_RULES[schema.service]]
     code = pa.scalar(0, pa.int8())
     for n in range(len(failing), 0, -1):
         code = pc.if_else(failing[n - 1], pa.scalar(n, pa.int8()), code)
-    keep = pc.equal(code, 0)
+    return code
 
-    pickup = raw.column(schema.pickup_column)
+
+def _renamed(raw: pa.Table, schema: TripSchema) -> pa.Table:
+    """snake_case names and ``pickup_date``: the cleaned layout, row for row."""
     frame = raw.rename_columns([schema.renames[name] for name in raw.column_names])
-    frame = frame.append_column(PICKUP_DATE, pc.cast(pickup, pa.date32()))
-    # Kept rows in pickup order (a stable sort: ties stay in published order), taken in the one
-    # gather a filter would cost: each day is then a run of rows that the day files and the
-    # warehouse slice without copying, and DuckDB inserts it faster.
-    by_pickup = pc.sort_indices(pickup)
-    cleaned = frame.take(pc.filter(by_pickup, pc.take(keep, by_pickup)))
-    rejected_codes = pc.filter(code, pc.invert(keep))
-    named = pc.take(pa.array(("", *reasons), pa.string()), rejected_codes)
-    rejected = frame.filter(pc.invert(keep)).append_column(REJECT_REASON, named)
-    counts = {row["values"]: row["counts"] for row in pc.value_counts(rejected_codes).to_pylist()}
+    return frame.append_column(PICKUP_DATE, pc.cast(raw.column(schema.pickup_column), pa.date32()))
+
+
+def _kept(raw: pa.Table, schema: TripSchema, code: pa.Array) -> pa.Table:
+    # In pickup order (a stable sort: ties stay in published order), taken in the one gather a
+    # filter would cost: each day is then a run of rows that the day files slice without copying.
+    keep = pc.equal(code, 0)
+    by_pickup = pc.sort_indices(raw.column(schema.pickup_column))
+    return _renamed(raw, schema).take(pc.filter(by_pickup, pc.take(keep, by_pickup)))
+
+
+def _rejected(raw: pa.Table, schema: TripSchema, code: pa.Array) -> tuple[pa.Table, pa.Array]:
+    dropped = pc.not_equal(code, 0)
+    codes = pc.filter(code, dropped)
+    named = pc.take(pa.array(("", *reject_reasons(schema.service)), pa.string()), codes)
+    return _renamed(raw.filter(dropped), schema).append_column(REJECT_REASON, named), codes
+
+
+def _counted(codes: pa.Array, reasons: tuple[str, ...]) -> dict[str, int]:
+    counts = {row["values"]: row["counts"] for row in pc.value_counts(codes).to_pylist()}
+    return {reason: int(counts.get(n, 0)) for n, reason in enumerate(reasons, 1)}
+
+
+def _table(rows: pa.Table | pa.RecordBatch) -> pa.Table:
+    return pa.Table.from_batches([rows]) if isinstance(rows, pa.RecordBatch) else rows
+
+
+def clean_trips(
+    raw: pa.Table | pa.RecordBatch, schema: TripSchema, start: dt.datetime, end: dt.datetime
+) -> CleanedMonth:
+    """The course's cleaning, made explicit: keep the trips that pass every rule of the service
+    (yellow and green: passengers and distance, FHV: none) whose pickup falls in ``[start, end)``,
+    rename to snake_case and add ``pickup_date``; kept rows come in pickup order, rejected ones in
+    published order. A month is cleaned a batch at a time (:class:`CleanedBatches`): each row's
+    fate depends on that row alone.
+    """
+    raw = _table(raw)
+    code = _reject_codes(raw, schema, start, end)
+    rejected, codes = _rejected(raw, schema, code)
     return CleanedMonth(
-        cleaned=cleaned,
+        cleaned=_kept(raw, schema, code),
         rejected=rejected,
-        reject_counts={reason: int(counts.get(n, 0)) for n, reason in enumerate(reasons, 1)},
+        reject_counts=_counted(codes, reject_reasons(schema.service)),
     )
 
 
-def rows_in_window(table: pa.Table, start: dt.date, end: dt.date) -> pa.Table:
+class CleanedBatches:
+    """:func:`clean_trips` a batch at a time: the kept rows and the dropped ones are each a pass over
+    ``raw`` (read twice from the lake rather than held), so no more than a batch is in memory.
+    ``raw_rows`` and ``reject_counts`` fill as the rows are read.
+    """
+
+    def __init__(self, raw: Batches, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> None:
+        self._raw, self._schema, self._window = raw, schema, (start, end)
+        self._reasons = reject_reasons(schema.service)
+        self.raw_rows = 0
+        self.reject_counts = dict.fromkeys(self._reasons, 0)
+        self.cleaned = Batches(schema.cleaned_arrow_schema, self._kept)
+        # Rejected rows are a few per cent of each batch: joined in quarter batches, which make row
+        # groups worth compressing without holding many batches' worth.
+        self.rejected = Batches(
+            schema.rejected_arrow_schema, lambda: rebatched(self._dropped(), batching.BATCH_ROWS // 4)
+        )
+
+    def _kept(self) -> Iterator[pa.RecordBatch]:
+        self.raw_rows = 0
+        for batch in self._raw:
+            table = _table(batch)
+            self.raw_rows += table.num_rows
+            yield from _kept(
+                table, self._schema, _reject_codes(table, self._schema, *self._window)
+            ).to_batches()
+
+    def _dropped(self) -> Iterator[pa.RecordBatch]:
+        self.reject_counts.update(dict.fromkeys(self._reasons, 0))
+        for batch in self._raw:
+            table = _table(batch)
+            rows, codes = _rejected(table, self._schema, _reject_codes(table, self._schema, *self._window))
+            for reason, n in _counted(codes, self._reasons).items():
+                self.reject_counts[reason] += n
+            yield from rows.to_batches()
+
+
+def rows_in_window(
+    table: pa.Table | pa.RecordBatch, start: dt.date, end: dt.date
+) -> pa.Table | pa.RecordBatch:
     """The rows whose ``pickup_date`` falls in ``[start, end)``."""
     dates = table.column(PICKUP_DATE)
     inside = pc.and_(
@@ -154,16 +219,30 @@ def rows_in_window(table: pa.Table, start: dt.date, end: dt.date) -> pa.Table:
 MIN_SHARE_PICKED_UP_INSIDE = 0.5
 
 
-def implausible_month(raw: pa.Table, pickup_column: str, start: dt.datetime, end: dt.datetime) -> str | None:
-    """Why ``raw`` cannot be the month ``[start, end)`` as published, or ``None`` if it can:
-    no trips at all, or most of its pickups in other months.
-    """
-    if raw.num_rows == 0:
-        return "the file holds no trips (a header and nothing else)"
-    count = pc.sum(picked_up_inside(raw.column(pickup_column), start, end)).as_py() or 0
-    if count < MIN_SHARE_PICKED_UP_INSIDE * raw.num_rows:
-        return (
-            f"only {count:,} of its {raw.num_rows:,} trips ({count / raw.num_rows:.1%}) were picked up "
-            f"in {start:%Y-%m}: it looks like another month's file"
+class PickupTally:
+    """How many rows a month's file holds, and how many of them were picked up in the month."""
+
+    def __init__(self, pickup_column: str, start: dt.datetime, end: dt.datetime) -> None:
+        self.pickup_column, self.start, self.end = pickup_column, start, end
+        self.rows = 0
+        self.inside = 0
+
+    def see(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        self.rows += batch.num_rows
+        self.inside += (
+            pc.sum(picked_up_inside(batch.column(self.pickup_column), self.start, self.end)).as_py() or 0
         )
-    return None
+        return batch
+
+    def implausible(self) -> str | None:
+        """Why the rows seen cannot be the month ``[start, end)`` as published, or ``None`` if they
+        can: no trips at all, or most of their pickups in other months.
+        """
+        if self.rows == 0:
+            return "the file holds no trips (a header and nothing else)"
+        if self.inside < MIN_SHARE_PICKED_UP_INSIDE * self.rows:
+            return (
+                f"only {self.inside:,} of its {self.rows:,} trips ({self.inside / self.rows:.1%}) were "
+                f"picked up in {self.start:%Y-%m}: it looks like another month's file"
+            )
+        return None

@@ -3,8 +3,8 @@
 A file is read a record batch at a time (a parquet file by row group, a CSV by block) and each
 batch is converted to the canonical layout on its own: columns matched by their published
 spellings, integers cast from int32 or whole doubles, timestamps to microseconds, a column the
-file lacks filled with nulls. A month therefore sits in memory about once, and a later
-batch-by-batch pipeline can take :func:`canonical_batches` as it is.
+file lacks filled with nulls. The raw asset hands :func:`canonical_batches` to the lake as they
+come, so a month of any size is never in memory whole.
 
 Every error's first line names the file (URL), the service and month, the column, the data row
 where there is one, and what to do; nothing downstream runs, so no sink changes.
@@ -20,16 +20,19 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from isal import igzip, isal_zlib
 
+from taxi_assets import batches
 from taxi_assets.schema import Column, TripSchema, accepts
 from taxi_assets.source import SourceError, SourceFile
 
-# Rows per parquet batch: big enough that per-batch work is negligible, small enough that a
-# batch and its canonical copy are a few tens of MB.
-PARQUET_BATCH_ROWS = 262_144
-_CSV_BLOCK = 16 << 20
+# A CSV block is BATCH_ROWS × this many bytes (2 MB, some 17,000 of the TLC's 90-130-character rows);
+# blocks are joined into batches after parsing. Arrow's streaming CSV reader holds memory that grows
+# with the file at larger blocks: reading and writing a 15M-row month peaked 16% above a 1.37M-row
+# one with 4 MB blocks, 5% with 2 MB (and 740 MB against 300 MB with 16 MB blocks).
+_CSV_BYTES_PER_ROW = 8
 _CSV_ERROR = re.compile(
     r"CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to ([^:]+): invalid value '(.*)'"
 )
@@ -48,7 +51,7 @@ class Plan:
 
 
 def read_trips(source: SourceFile, schema: TripSchema) -> pa.Table:
-    """The whole month in the canonical layout: :func:`canonical_batches`, concatenated."""
+    """The whole month in the canonical layout, in memory: for tests and benchmarks, not for runs."""
     return pa.Table.from_batches(list(canonical_batches(source, schema)), schema=schema.raw_arrow_schema)
 
 
@@ -57,7 +60,7 @@ def canonical_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.Rec
     if source.format == "parquet":
         yield from _parquet_batches(source, schema)
     else:
-        yield from _csv_batches(source, schema)
+        yield from batches.rebatched(_csv_batches(source, schema))
 
 
 # --- matching a file's columns to the canonical layout ----------------------------------------
@@ -173,7 +176,9 @@ def _parquet_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.Reco
     wanted = list(plan.published.values())
     row = 0
     try:
-        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted):
+        for batch in batches.parquet_batches(
+            batches.parquet_file(str(source.path), pafs.LocalFileSystem()), wanted
+        ):
             canonical = to_canonical(batch, plan, schema, source, row)
             row += batch.num_rows
             yield canonical
@@ -206,6 +211,10 @@ def _unreadable_column(
 # --- CSV ----------------------------------------------------------------------------------------
 
 
+def _csv_block() -> int:
+    return batches.BATCH_ROWS * _CSV_BYTES_PER_ROW
+
+
 def _open_csv(source: SourceFile):
     # ISA-L inflates about 3× faster than zlib; pyarrow's own gzip stream is zlib.
     return igzip.open(source.path, "rb") if source.format == "csv.gz" else source.path.open("rb")
@@ -236,11 +245,13 @@ def _csv_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBa
     header = read_header(source)
     plan = plan_columns(source, schema, [(name, None) for name in header])
     parse_types = {plan.published[c.name]: _parse_type(c) for c in schema.columns if c.name in plan.published}
+    row = 0
     try:
         with _open_csv(source) as stream:
-            table = pacsv.read_csv(
+            # A block at a time: a month of any size is parsed in the memory of a few blocks.
+            reader = pacsv.open_csv(
                 stream,
-                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+                read_options=pacsv.ReadOptions(block_size=_csv_block()),
                 convert_options=pacsv.ConvertOptions(
                     column_types=parse_types,
                     strings_can_be_null=True,
@@ -249,14 +260,14 @@ def _csv_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBa
                     timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S"],
                 ),
             )
+            for batch in reader:
+                canonical = to_canonical(batch, plan, schema, source, row)
+                row += batch.num_rows
+                yield canonical
     except pa.ArrowInvalid as exc:
         raise _conversion_error(exc, header, parse_types, source) from exc
     except (OSError, EOFError, zlib.error, isal_zlib.error) as exc:
         raise SourceError(f"{source.where}: corrupt gzip data ({exc}); {_FIX_THE_FILE}") from exc
-    row = 0
-    for batch in table.to_batches():
-        yield to_canonical(batch, plan, schema, source, row)
-        row += batch.num_rows
 
 
 def _conversion_error(
@@ -284,19 +295,29 @@ def _conversion_error(
 
 def _first_unparsable(source: SourceFile, name: str, target: pa.DataType) -> tuple[int, str] | None:
     """The first data row (1-based) of column ``name`` whose text does not convert to ``target``."""
+    first_row = 0
     try:
         with _open_csv(source) as stream:
-            text = pacsv.read_csv(
+            reader = pacsv.open_csv(
                 stream,
-                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+                read_options=pacsv.ReadOptions(block_size=_csv_block()),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=[name], column_types={name: pa.string()}, strings_can_be_null=True
                 ),
-            ).column(name)
+            )
+            for batch in reader:
+                found = _first_failing(batch.column(0), target)
+                if found is not None:
+                    return first_row + found + 1, batch.column(0)[found].as_py()
+                first_row += batch.num_rows
     except (pa.ArrowException, OSError, EOFError, zlib.error, isal_zlib.error):
         return None
+    return None
+
+
+def _first_failing(text: pa.Array, target: pa.DataType) -> int | None:
+    """The index of the first value of ``text`` that does not convert to ``target``, if any."""
     values = pc.if_else(pc.equal(pc.utf8_trim_whitespace(text), ""), pa.scalar(None, pa.string()), text)
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
     def fails(first: int, end: int) -> bool:
         try:
@@ -312,4 +333,4 @@ def _first_unparsable(source: SourceFile, name: str, target: pa.DataType) -> tup
     while end - first > 1:
         middle = (first + end) // 2
         first, end = (first, middle) if fails(first, middle) else (middle, end)
-    return first + 1, values[first].as_py()
+    return first

@@ -162,9 +162,10 @@ def test_a_key_file_that_is_not_a_key_names_the_setting(tmp_path, gcs: GcsEmulat
 def test_a_write_failing_midway_leaves_the_previous_day_readable(
     source_server: SourceServer, sinks: Sinks, gcs: GcsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A mock stands in for the network failing mid-upload (no real part can fail on cue): it
-    writes half the rows to the path it is given, then raises. On GCS such an upload is still
-    published when its stream closes, which is why the lake writes aside and moves into place.
+    """A mock stands in for the network failing mid-upload (no real part can fail on cue): the
+    parquet writer writes half a batch's rows to the path it is given, then raises. On GCS such an
+    upload is still published when its stream closes, which is why the lake writes aside and
+    moves into place.
     """
     source_server.publish("yellow", "2021-01")
     resources = on_gcs(sinks, gcs)
@@ -176,13 +177,12 @@ def test_a_write_failing_midway_leaves_the_previous_day_readable(
 
     import taxi_assets.resources.lake_files as lake_module
 
-    real_write = pq.write_table
+    class UploadCutOff(pq.ParquetWriter):
+        def write_batch(self, batch: pa.RecordBatch, row_group_size: int | None = None) -> None:
+            super().write_batch(batch.slice(0, batch.num_rows // 2))
+            raise ConnectionError("connection reset by peer")
 
-    def upload_cut_off(table: pa.Table, where: str, filesystem: pafs.FileSystem, **options: object) -> None:
-        real_write(table.slice(0, table.num_rows // 2), where, filesystem=filesystem, **options)
-        raise ConnectionError("connection reset by peer")
-
-    monkeypatch.setattr(lake_module.pq, "write_table", upload_cut_off)
+    monkeypatch.setattr(lake_module.pq, "ParquetWriter", UploadCutOff)
     result = materialize_days(resources, "yellow", "2021-01-07", "2021-01-07", raise_on_error=False)
     assert not result.success
     assert "connection reset by peer" in failure_message(result)

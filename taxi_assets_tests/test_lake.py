@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
+from taxi_assets.batches import Batches
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.lake_files import LakeError
 
@@ -32,17 +33,38 @@ def test_days_in_any_row_order_land_in_their_own_files(tmp_path: Path) -> None:
 
 def test_rows_of_a_day_the_write_does_not_own_change_nothing(tmp_path: Path) -> None:
     lake = Lake(base_uri=str(tmp_path))
-    rows = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 9)]})
+    lake.replace_days(["trips"], "pickup_date", pa.table({"trip": [0], "pickup_date": DAYS[:1]}), DAYS)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")}
+    # Good rows in the first batches (written, under temporary names), the stray day in the last.
+    good = pa.table({"trip": [1, 2], "pickup_date": [dt.date(2021, 1, 1), dt.date(2021, 1, 2)]})
+    stray = pa.table({"trip": [3], "pickup_date": [dt.date(2021, 1, 9)]})
+    rows = Batches(good.schema, lambda: iter([*good.to_batches(), *good.to_batches(), *stray.to_batches()]))
     with pytest.raises(LakeError, match="outside 2021-01-01 … 2021-01-03"):
         lake.replace_days(["trips"], "pickup_date", rows, DAYS)
-    assert not list(tmp_path.rglob("*.parquet"))
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")} == before
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".parquet"] == []
+
+
+def test_days_read_back_as_any_hive_reader_gives_them_even_from_an_earlier_layout(tmp_path: Path) -> None:
+    lake = Lake(base_uri=str(tmp_path))
+    old = pa.table({"trip": [1], "pickup_date": DAYS[:1]})
+    new = pa.table({"trip": [2, 3], "fee": [0.5, None], "pickup_date": DAYS[1:2] * 2})
+    lake.replace_days(["trips"], "pickup_date", old, DAYS[:1])
+    lake.replace_days(["trips"], "pickup_date", new, DAYS[1:2])
+    read = lake.read_days(["trips"], "pickup_date", DAYS[1:2] + DAYS[:1]).to_table()
+    assert read.column_names == ["trip", "fee", "pickup_date"]
+    assert sorted(read.to_pylist(), key=lambda r: r["trip"]) == [
+        {"trip": 1, "fee": None, "pickup_date": DAYS[0]},
+        {"trip": 2, "fee": 0.5, "pickup_date": DAYS[1]},
+        {"trip": 3, "fee": None, "pickup_date": DAYS[1]},
+    ]
 
 
 def test_a_month_file_is_replaced_whole_and_read_back(tmp_path: Path) -> None:
     lake = Lake(base_uri=str(tmp_path))
     lake.write_month(["yellow", "raw_trips"], "2021-01", pa.table({"trip": [1, 2, 3]}))
     lake.write_month(["yellow", "raw_trips"], "2021-01", pa.table({"trip": [7]}))
-    assert lake.read_month(["yellow", "raw_trips"], "2021-01").column("trip").to_pylist() == [7]
+    assert lake.read_month(["yellow", "raw_trips"], "2021-01").to_table().column("trip").to_pylist() == [7]
     assert [p.name for p in (tmp_path / "yellow" / "raw_trips").iterdir()] == ["2021-01.parquet"]
     with pytest.raises(LakeError, match=r"yellow/raw_trips 2021-02 is not in the lake yet"):
         lake.read_month(["yellow", "raw_trips"], "2021-02")

@@ -2,19 +2,21 @@
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from taxi_assets.batches import Batches
 from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key
-from taxi_assets.metadata import column_schema, frame_metadata
+from taxi_assets.metadata import column_schema
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
 from taxi_assets.schema import PASSENGER_COUNT, REJECT_REASON, TRIP_DISTANCE, VENDOR_ID, VENDORS, TripSchema
-from taxi_assets.transform import CleanedMonth, clean_trips, picked_up_inside, reject_reasons
+from taxi_assets.transform import CleanedBatches, picked_up_inside, reject_reasons
 
 
-def _count_false(mask: pa.ChunkedArray) -> int:
+def _count_false(mask: pa.Array | pa.ChunkedArray) -> int:
     return len(mask) - (pc.sum(mask).as_py() or 0)
 
 
@@ -23,50 +25,65 @@ def _metered(schema: TripSchema) -> bool:
     return schema.has(PASSENGER_COUNT)
 
 
-def _checks(
-    schema: TripSchema, result: CleanedMonth, raw: pa.Table, start: dt.datetime, end: dt.datetime
-) -> Iterator[dg.AssetCheckResult]:
-    key = asset_key(schema.service, CLEANED)
-    cleaned = result.cleaned
-    if _metered(schema):
-        # Missing values fail each test, as they did when the checks were pandas comparisons.
-        positive = pc.and_(
-            pc.fill_null(pc.greater(cleaned.column(PASSENGER_COUNT), 0), False),
-            pc.fill_null(pc.greater(cleaned.column(TRIP_DISTANCE), 0.0), False),
+class _CheckTally:
+    """What the checks ask of the cleaned rows, counted batch by batch as they are written."""
+
+    def __init__(self, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> None:
+        self.schema, self.start, self.end = schema, start, end
+        self.rows = self.not_positive = self.outside = self.unknown_vendors = 0
+        self.unknown_ids: set[int] = set()
+        self._known = (
+            pa.array(sorted(VENDORS), schema.cleaned_arrow_schema.field(VENDOR_ID).type)
+            if _metered(schema)
+            else None
         )
-        not_positive = _count_false(positive)
+
+    def see(self, cleaned: pa.RecordBatch) -> pa.RecordBatch:
+        self.rows += cleaned.num_rows
+        pickups = cleaned.column(self.schema.pickup_snake)
+        self.outside += _count_false(picked_up_inside(pickups, self.start, self.end))
+        if self._known is not None:
+            # Missing values fail each test, as they did when the checks were pandas comparisons.
+            positive = pc.and_(
+                pc.fill_null(pc.greater(cleaned.column(PASSENGER_COUNT), 0), False),
+                pc.fill_null(pc.greater(cleaned.column(TRIP_DISTANCE), 0.0), False),
+            )
+            self.not_positive += _count_false(positive)
+            vendors = pc.drop_null(cleaned.column(VENDOR_ID))
+            unknown = pc.filter(vendors, pc.invert(pc.is_in(vendors, value_set=self._known)))
+            self.unknown_vendors += len(unknown)
+            self.unknown_ids.update(pc.unique(unknown).to_pylist())
+        return cleaned
+
+    def results(self, raw_rows: int, rejected_rows: int) -> Iterator[dg.AssetCheckResult]:
+        key = asset_key(self.schema.service, CLEANED)
+        if self._known is not None:
+            yield dg.AssetCheckResult(
+                asset_key=key,
+                check_name="passengers_and_distance_positive",
+                passed=self.not_positive == 0,
+                metadata={"rows_failing": self.not_positive},
+            )
         yield dg.AssetCheckResult(
             asset_key=key,
-            check_name="passengers_and_distance_positive",
-            passed=not_positive == 0,
-            metadata={"rows_failing": not_positive},
+            check_name="pickups_inside_partition",
+            passed=self.outside == 0,
+            metadata={"rows_failing": self.outside, "window": f"[{self.start}, {self.end})"},
         )
-    outside = _count_false(picked_up_inside(cleaned.column(schema.pickup_snake), start, end))
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name="pickups_inside_partition",
-        passed=outside == 0,
-        metadata={"rows_failing": outside, "window": f"[{start}, {end})"},
-    )
-    total = len(cleaned) + len(result.rejected)
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name="reconciles_with_raw",
-        passed=total == len(raw),
-        metadata={"raw_rows": len(raw), "cleaned_rows": len(cleaned), "rejected_rows": len(result.rejected)},
-    )
-    if not _metered(schema):
-        return
-    vendors = pc.drop_null(cleaned.column(VENDOR_ID))
-    known = pa.array(sorted(VENDORS), vendors.type)
-    unknown = pc.filter(vendors, pc.invert(pc.is_in(vendors, value_set=known)))
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name="known_vendor_ids",
-        passed=len(unknown) == 0,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rows_failing": len(unknown), "unknown_ids": sorted(pc.unique(unknown).to_pylist())},
-    )
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name="reconciles_with_raw",
+            passed=self.rows + rejected_rows == raw_rows,
+            metadata={"raw_rows": raw_rows, "cleaned_rows": self.rows, "rejected_rows": rejected_rows},
+        )
+        if self._known is not None:
+            yield dg.AssetCheckResult(
+                asset_key=key,
+                check_name="known_vendor_ids",
+                passed=self.unknown_vendors == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"rows_failing": self.unknown_vendors, "unknown_ids": sorted(self.unknown_ids)},
+            )
 
 
 def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
@@ -140,21 +157,26 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def clean_trips_asset(context: dg.AssetExecutionContext, raw: pa.Table) -> Iterator:
+    def clean_trips_asset(context: dg.AssetExecutionContext, raw: Batches) -> Iterator:
+        # Each output is written (by its IO manager) before the next is yielded: the kept rows,
+        # then the dropped ones, each a pass over the raw month, and the checks count as they go.
         start, end = wall_clock(context.partition_time_window)
-        result = clean_trips(raw, schema, start, end)
+        month = CleanedBatches(raw, schema, start, end)
+        tally = _CheckTally(schema, start, end)
+        yield dg.Output(month.cleaned.map(tally.see), output_name="cleaned")
+        counts = month.reject_counts
         yield dg.Output(
-            result.cleaned, output_name="cleaned", metadata=frame_metadata(result.cleaned, descriptions)
-        )
-        yield dg.Output(
-            result.rejected,
+            replace(
+                month.rejected,
+                summary=lambda: {
+                    "rejected_by_reason": dg.MetadataValue.json(dict(counts)),
+                    **{f"rejected_{reason}": n for reason, n in counts.items()},
+                },
+            ),
             output_name="rejected",
-            metadata={
-                **frame_metadata(result.rejected, descriptions),
-                "rejected_by_reason": dg.MetadataValue.json(result.reject_counts),
-                **{f"rejected_{reason}": n for reason, n in result.reject_counts.items()},
-            },
         )
-        yield from _checks(schema, result, raw, start, end)
+        # The raw file's own count (its footer) where known: not what cleaning says it read.
+        raw_rows = raw.num_rows if raw.num_rows is not None else month.raw_rows
+        yield from tally.results(raw_rows, sum(counts.values()))
 
     return clean_trips_asset

@@ -1,12 +1,12 @@
 """The course's PostgreSQL tables: a service's cleaned trips, one month replaced per run."""
 
 import dagster as dg
-import pyarrow as pa
 
+from taxi_assets.batches import Batches
 from taxi_assets.constants import postgres_table
 from taxi_assets.errors import reported
 from taxi_assets.keys import CLEANED, POSTGRES, asset_key
-from taxi_assets.metadata import column_schema, counts_agree, frame_metadata
+from taxi_assets.metadata import column_schema, counts_agree
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
 from taxi_assets.resources import POSTGRES_IO_MANAGER
 from taxi_assets.resources.lake import Lake
@@ -40,8 +40,9 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
             "dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions),
         },
     )
-    def postgres_trips(cleaned: pa.Table) -> dg.Output[pa.Table]:
-        return dg.Output(cleaned, metadata=frame_metadata(cleaned, descriptions))
+    def postgres_trips(cleaned: Batches) -> Batches:
+        # The cleaned month as the lake holds it: the IO manager copies it in a batch at a time.
+        return cleaned
 
     @dg.asset_check(
         asset=key,

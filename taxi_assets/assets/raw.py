@@ -1,17 +1,20 @@
 """Raw trips: one month of a service's published file, typed, as published."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
+from taxi_assets.batches import Batches
 from taxi_assets.errors import reported
 from taxi_assets.keys import RAW, asset_key
-from taxi_assets.metadata import column_schema, frame_metadata
+from taxi_assets.metadata import column_schema
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
 from taxi_assets.schema import TripSchema
 from taxi_assets.source import SourceError, TaxiSource
-from taxi_assets.transform import implausible_month
-from taxi_assets.trip_files import read_trips
+from taxi_assets.transform import PickupTally
+from taxi_assets.trip_files import canonical_batches
 
 
 class RawTripsConfig(dg.Config):
@@ -44,28 +47,39 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
     @reported
     def raw_trips(
         context: dg.AssetExecutionContext, config: RawTripsConfig, taxi_source: TaxiSource
-    ) -> dg.Output[pa.Table]:
+    ) -> Iterator[dg.Output[Batches]]:
         month = context.partition_key
         with taxi_source.fetch(service, month) as source:
             context.log.info(f"downloaded {source.url} ({source.size_bytes:,} bytes)")
-            frame = read_trips(source, schema)
-        problem = implausible_month(frame, schema.pickup_column, *wall_clock(context.partition_time_window))
-        if problem and not config.accept_implausible_month:
-            op = key.to_python_identifier()
-            raise ImplausibleMonth(
-                f"{service} {month} ({source.url}): {problem}; nothing was written. If the file is right, "
-                f"run it with the config ops: {{{op}: {{config: {{accept_implausible_month: true}}}}}}"
+            tally = PickupTally(schema.pickup_column, *wall_clock(context.partition_time_window))
+
+            def batches() -> Iterator[pa.RecordBatch]:
+                yield from map(tally.see, canonical_batches(source, schema))
+                # Whether the file can be this month is known once it is read; the lake's
+                # IO manager writes the month under a temporary name, so failing here leaves
+                # the lake (and everything downstream) as it was.
+                problem = tally.implausible()
+                if problem and not config.accept_implausible_month:
+                    op = key.to_python_identifier()
+                    raise ImplausibleMonth(
+                        f"{service} {month} ({source.url}): {problem}; nothing was written. If the file is "
+                        f"right, run it with the config ops: {{{op}: {{config: {{accept_implausible_month: "
+                        "true}}}}"
+                    )
+                if problem:
+                    context.log.warning(
+                        f"{service} {month}: {problem}; loaded as asked (accept_implausible_month)"
+                    )
+
+            # Yielded inside the download's block: the IO manager streams the file into the lake
+            # before the generator resumes and the download is removed.
+            yield dg.Output(
+                Batches(schema.raw_arrow_schema, batches),
+                metadata={
+                    "source_url": dg.MetadataValue.url(source.url),
+                    "source_bytes": source.size_bytes,
+                    "source_sha256": source.sha256,
+                },
             )
-        if problem:
-            context.log.warning(f"{service} {month}: {problem}; loaded as asked (accept_implausible_month)")
-        return dg.Output(
-            frame,
-            metadata={
-                **frame_metadata(frame, schema.descriptions(snake=False)),
-                "source_url": dg.MetadataValue.url(source.url),
-                "source_bytes": source.size_bytes,
-                "source_sha256": source.sha256,
-            },
-        )
 
     return raw_trips

@@ -1,10 +1,11 @@
-"""The PostgreSQL tables' IO manager: a month replaced per run, read back as Arrow."""
+"""The PostgreSQL tables' IO manager: a month replaced per run, a batch at a time; read back as Arrow."""
 
 import dagster as dg
 import pyarrow as pa
 
+from taxi_assets.batches import Batches, Seen
 from taxi_assets.errors import reported
-from taxi_assets.metadata import day_column, descriptions_of, table_name
+from taxi_assets.metadata import day_column, descriptions_of, rows_metadata, table_name
 from taxi_assets.resources.postgres import PostgresResource
 
 
@@ -14,16 +15,17 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     postgres: dg.ResourceDependency[PostgresResource]
 
     @reported
-    def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: Batches | pa.Table) -> None:
         pg, metadata = self.postgres, context.definition_metadata
         table, column = table_name(metadata), day_column(metadata)
         window = context.asset_partitions_time_window
-        pg.evolve_table(table, obj.schema, column, descriptions_of(metadata))
-        pg.replace_month(table, column, obj, window.start.date(), window.end.date())
+        seen = Seen(Batches.of(obj))
+        pg.evolve_table(table, seen.rows.schema, column, descriptions_of(metadata))
+        pg.replace_month(table, column, seen.batches(), window.start.date(), window.end.date())
         context.add_output_metadata(
             {
+                **rows_metadata(seen, descriptions_of(metadata)),
                 "dagster/table_name": f"{pg.dbname}.{pg.schema_name}.{table}",
-                "dagster/partition_row_count": len(obj),
                 "postgres": f"{pg.where} table {pg.schema_name}.{table}",
             }
         )

@@ -3,6 +3,7 @@
 import dagster as dg
 import pyarrow as pa
 
+from taxi_assets.batches import Seen
 from taxi_assets.chunks import MonthChunks
 from taxi_assets.errors import reported
 from taxi_assets.metadata import day_column, descriptions_of, table_name
@@ -11,7 +12,7 @@ from taxi_assets.resources.warehouse import Warehouse
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
-    """Each month of the window in one atomic replace, so a run holds one month whatever the range.
+    """Each month of the window in one atomic replace, read a batch at a time whatever the range.
 
     A failure keeps every month whole: those before it are new, it and those after it as they were.
     """
@@ -23,13 +24,13 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         metadata = context.definition_metadata
         table, column = table_name(metadata), day_column(metadata)
         rows, evolved = 0, False
-        for days, month in obj.tables():
+        for chunk in obj:
             if not evolved:
-                self.warehouse.evolve_table(table, month.schema, column, descriptions_of(metadata))
+                self.warehouse.evolve_table(table, chunk.rows.schema, column, descriptions_of(metadata))
                 evolved = True
-            self.warehouse.replace_days(table, column, month, *span(days))
-            rows += month.num_rows
-            del month  # before the next month loads, not after
+            seen = Seen(chunk.rows)
+            self.warehouse.replace_days(table, column, seen.batches(), *span(chunk.days))
+            rows += seen.count
         context.add_output_metadata(
             {"dagster/partition_row_count": rows, "dagster/table_name": self.warehouse.table_name(table)}
         )

@@ -10,9 +10,9 @@ Google's libraries are imported only here, when BigQuery is the chosen warehouse
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field, PrivateAttr
 
+from taxi_assets import scratch
+from taxi_assets.batches import Batches, read_ahead
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import bigquery_type
 from taxi_assets.resources.google import key_file, load_key_file
@@ -59,6 +61,27 @@ def with_timestamps(table: pa.Table, tz: str | None) -> pa.Table:
             for f in table.schema
         )
     )
+
+
+def _stage(
+    rows: Batches, names: list[str], day_column: str, first: dt.date, end: dt.date, table: str, path: str
+) -> int:
+    """``rows`` written to the parquet file ``path`` as a load job takes them (``names`` in the
+    table's order, as it maps columns; timestamps in UTC); how many. Rows outside ``[first, end)``
+    fail before anything is loaded.
+    """
+    count = 0
+    with pq.ParquetWriter(
+        path, with_timestamps(rows.schema.empty_table(), "UTC").select(names).schema
+    ) as out:
+        for batch in read_ahead(rows):
+            days = batch.column(day_column)
+            outside = pc.sum(pc.or_(pc.less(days, first), pc.greater_equal(days, end))).as_py()
+            if outside:
+                raise BigQueryError(f"{table}: {outside} rows lie outside {first} … {end}; not loaded")
+            out.write_table(with_timestamps(pa.Table.from_batches([batch]), "UTC").select(names))
+            count += batch.num_rows
+    return count
 
 
 class BigQueryWarehouse(Warehouse):
@@ -187,46 +210,44 @@ class BigQueryWarehouse(Warehouse):
             existing.schema = [*existing.schema, *missing]
             client.update_table(existing, ["schema"])
 
-    def replace_days(self, table: str, day_column: str, rows: pa.Table, first: dt.date, end: dt.date) -> None:
+    def replace_days(
+        self, table: str, day_column: str, rows: pa.Table | Batches, first: dt.date, end: dt.date
+    ) -> None:
         from google.cloud import bigquery
 
-        if rows.num_rows:
-            days = rows.column(day_column)
-            outside = pc.sum(pc.or_(pc.less(days, first), pc.greater_equal(days, end))).as_py()
-            if outside:
-                raise BigQueryError(f"{table}: {outside} rows lie outside {first} … {end}; not loaded")
-        rows = with_timestamps(rows, "UTC")
+        rows = Batches.of(rows)
         client = self.client()
         schema = client.get_table(self.table_name(table)).schema
-        loaded = [f for f in schema if f.name in rows.column_names]
-        rows = rows.select([f.name for f in loaded])  # in the table's order, as a load job maps them
+        loaded = [f for f in schema if f.name in rows.schema.names]
         staging = bigquery.Table(self.table_name(f"_load_{table}_{uuid.uuid4().hex[:12]}"), schema=loaded)
         staging.expires = dt.datetime.now(dt.UTC) + _STAGING_LIFETIME
-        client.create_table(staging)
-        try:
-            if rows.num_rows:
-                buffer = io.BytesIO()
-                pq.write_table(rows, buffer, compression="snappy")
-                buffer.seek(0)
-                job = client.load_table_from_file(
-                    buffer,
-                    staging.reference,
-                    job_config=bigquery.LoadJobConfig(
-                        source_format=bigquery.SourceFormat.PARQUET,
-                        schema=loaded,
-                        write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
-                    ),
-                    rewind=True,
+        scratch.remove_stale_folders()
+        with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as folder:
+            # The window's rows staged in a local file a batch at a time, then one load job.
+            path = os.path.join(folder, "rows.parquet")
+            count = _stage(rows, [f.name for f in loaded], day_column, first, end, table, path)
+            client.create_table(staging)
+            try:
+                if count:
+                    with open(path, "rb") as staged:
+                        job = client.load_table_from_file(
+                            staged,
+                            staging.reference,
+                            job_config=bigquery.LoadJobConfig(
+                                source_format=bigquery.SourceFormat.PARQUET,
+                                schema=loaded,
+                                write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+                            ),
+                        )
+                        job.result(timeout=self.timeout)
+                columns = ", ".join(f"`{f.name}`" for f in loaded)
+                self.query(
+                    f"MERGE `{self.table_name(table)}` T USING `{staging.reference}` S ON FALSE "
+                    f"WHEN NOT MATCHED BY SOURCE AND {days_between(f'T.`{day_column}`', first, end)} "
+                    f"THEN DELETE WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({columns})"
                 )
-                job.result(timeout=self.timeout)
-            columns = ", ".join(f"`{f.name}`" for f in loaded)
-            self.query(
-                f"MERGE `{self.table_name(table)}` T USING `{staging.reference}` S ON FALSE "
-                f"WHEN NOT MATCHED BY SOURCE AND {days_between(f'T.`{day_column}`', first, end)} "
-                f"THEN DELETE WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({columns})"
-            )
-        finally:
-            client.delete_table(staging.reference, not_found_ok=True)
+            finally:
+                client.delete_table(staging.reference, not_found_ok=True)
 
     def day_counts(self, table: str, day_column: str, first: dt.date, end: dt.date) -> dict[str, int]:
         from google.api_core.exceptions import NotFound

@@ -7,16 +7,19 @@ differ.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
+from taxi_assets.batches import Batches, parquet_batches, parquet_file, read_ahead
 from taxi_assets.resources.lake_files import LakeError, LakeLocation
 
 PART_FILE = "part-0.parquet"
@@ -30,48 +33,85 @@ def _day_dir(base: str, column: str, day: dt.date) -> str:
 
 
 def write_days(
-    lake: LakeLocation, base: str, table: pa.Table, column: str, days: Sequence[dt.date]
+    lake: LakeLocation, base: str, rows: Batches, column: str, days: Sequence[dt.date]
 ) -> dict[str, int]:
-    """Each of ``days`` gets exactly its rows of ``table``; the URI and size of every file written."""
+    """Each of ``days`` gets exactly its rows, read a batch at a time; the URI and size of every
+    file written. Each day's file is written under a temporary name, all of them moved into place
+    once every row is written: a failure leaves every day as it was.
+    """
+    if column not in rows.schema.names:
+        raise LakeError(f"{lake.uri(base)}: the rows have no {column} column to lay them out by")
     owned = pa.array(days, type=pa.date32())
-    if len(table) and not pc.all(pc.is_in(table.column(column), value_set=owned)).as_py():
-        raise LakeError(
-            f"{lake.uri(base)}: rows with {column} outside {days[0]} … {days[-1]} would land in "
-            "partitions this run does not own"
-        )
-    keys = table.column(column).cast(pa.int32()).to_numpy()
-    data = table.drop_columns([column])
-    in_day_order = bool(np.all(keys[1:] >= keys[:-1]))
-    if not in_day_order:
-        # Each day is taken by its writer: no sorted copy of the whole table is ever made.
-        order = pc.sort_indices(keys)
-        keys = keys[order.to_numpy()]
+    paths = {day: f"{_day_dir(base, column, day)}/{PART_FILE}" for day in days}
+    data_schema = rows.schema.remove(rows.schema.get_field_index(column))
+    temporary = {day: lake.temporary(path) for day, path in paths.items()}
+    writers: dict[dt.date, pq.ParquetWriter] = {}
 
-    def rows(first: int, length: int) -> pa.Table:
-        # A cleaned month comes in pickup order: its days are slices, no row is copied.
-        return data.slice(first, length) if in_day_order else data.take(order.slice(first, length))
+    def write_day(day: dt.date, part: pa.RecordBatch) -> None:
+        if day not in writers:
+            writers[day] = lake.writer(temporary[day], data_schema)
+        lake.written(temporary[day], writers[day].write_batch, part)
 
-    def write_day(day: dt.date) -> tuple[str, int]:
-        ordinal = (day - _EPOCH).days
-        lo, hi = np.searchsorted(keys, [ordinal, ordinal + 1])
-        path = f"{_day_dir(base, column, day)}/{PART_FILE}"
-        size = lake.write(path, rows(lo, hi - lo))
+    try:
+        with ThreadPoolExecutor(_WRITERS) as pool:
+            for batch in read_ahead(rows):
+                if not batch.num_rows:
+                    continue
+                if not pc.all(pc.fill_null(pc.is_in(batch.column(column), value_set=owned), False)).as_py():
+                    raise LakeError(
+                        f"{lake.uri(base)}: rows with {column} outside {days[0]} … {days[-1]} would land in "
+                        "partitions this run does not own"
+                    )
+                # Each day's writer gets its share of the batch, the days written concurrently
+                # (parquet encoding and uploads release the GIL).
+                list(pool.map(lambda item: write_day(*item), _by_day(batch, column)))
+            for day in days:
+                if day not in writers:  # a day with no trips gets a file with no rows
+                    writers[day] = lake.writer(temporary[day], data_schema)
+            for day, writer in writers.items():
+                lake.written(temporary[day], writer.close)
+    except BaseException:
+        for writer in writers.values():
+            with contextlib.suppress(Exception):
+                writer.close()
+        for tmp in temporary.values():
+            lake.discard(tmp)
+        raise
+
+    def publish(day: dt.date) -> tuple[str, int]:
+        size = lake.publish(temporary[day], paths[day])
         # Files an earlier writer left beside ours (e.g. the course's write_to_dataset) go.
         for stale in lake.files(_day_dir(base, column, day)):
-            if stale != path:
+            if stale != paths[day]:
                 lake.fs.delete_file(stale)
-        return lake.uri(path), size
+        return lake.uri(paths[day]), size
 
     with ThreadPoolExecutor(_WRITERS) as pool:
-        return dict(pool.map(write_day, days))
+        return dict(pool.map(publish, days))
+
+
+def _by_day(batch: pa.RecordBatch, column: str) -> Iterator[tuple[dt.date, pa.RecordBatch]]:
+    """The batch's rows of each day it holds, without the day column (the folder holds it)."""
+    keys = batch.column(column).cast(pa.int32()).to_numpy(zero_copy_only=False)
+    data = batch.drop_columns([column])
+    if not bool(np.all(keys[1:] >= keys[:-1])):
+        # Cleaned batches come in pickup order, so this sort is for rows from elsewhere.
+        order = np.argsort(keys, kind="stable")
+        keys, data = keys[order], data.take(pa.array(order))
+    starts = np.flatnonzero(np.diff(keys, prepend=keys[0] - 1))
+    ends = [*starts[1:], len(keys)]
+    for first, end in zip(starts, ends, strict=True):
+        yield _EPOCH + dt.timedelta(days=int(keys[first])), data.slice(first, end - first)
 
 
 def _parquet_files(lake: LakeLocation, base: str, column: str, day: dt.date) -> list[str]:
     return [p for p in lake.files(_day_dir(base, column, day)) if p.endswith(".parquet")]
 
 
-def _files(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) -> list[str]:
-    """The parquet files of ``days``; every day must have been written."""
+def _files_by_day(
+    lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]
+) -> dict[dt.date, list[str]]:
+    """The parquet files of each of ``days``; every day must have been written."""
     found = {day: _parquet_files(lake, base, column, day) for day in days}
     missing = [day.isoformat() for day, files in found.items() if not files]
     if missing:
@@ -79,20 +119,39 @@ def _files(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) 
             f"{lake.uri(base)} has no data for {column} = {', '.join(missing[:5])}"
             f"{' …' if len(missing) > 5 else ''}: materialise those days first"
         )
-    return [path for files in found.values() for path in files]
+    return found
 
 
-def read_days(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) -> pa.Table:
-    """The rows of ``days``, the day column last, as any hive reader gets them."""
-    partitioning = ds.partitioning(pa.schema([(column, pa.date32())]), flavor="hive")
-    dataset = ds.dataset(
-        _files(lake, base, column, days),
-        filesystem=lake.fs,
-        format="parquet",
-        partitioning=partitioning,
-        partition_base_dir=base,
-    )
-    return dataset.to_table()
+def read_days(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) -> Batches:
+    """The rows of ``days``, the day column last (as any hive reader gives it, from the folder's
+    name), a row group at a time when asked for. Not a pyarrow dataset: its scanner reads many
+    batches ahead, which costs a month's worth of memory.
+    """
+    files = _files_by_day(lake, base, column, days)
+    if not files:
+        return Batches(pa.schema([(column, pa.date32())]), lambda: iter(()))
+    first = parquet_file(next(iter(files.values()))[0], lake.fs)
+    schema = first.physical_schema.remove_metadata().append(pa.field(column, pa.date32()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for day, paths in files.items():
+            for path in paths:
+                for batch in parquet_batches(parquet_file(path, lake.fs)):
+                    yield _with_day(batch, schema, day)
+
+    return Batches(schema, batches)
+
+
+def _with_day(batch: pa.RecordBatch, schema: pa.Schema, day: dt.date) -> pa.RecordBatch:
+    """``batch`` in ``schema``: the day column from the folder's name, and nulls for a column a day
+    written by an earlier version lacks.
+    """
+    arrays = [
+        batch.column(field.name) if field.name in batch.schema.names else pa.nulls(batch.num_rows, field.type)
+        for field in schema
+    ]
+    arrays[-1] = pa.repeat(pa.scalar(day, pa.date32()), batch.num_rows)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def count_days(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) -> dict[str, int]:

@@ -10,10 +10,13 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
+from taxi_assets.batches import Batches
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import duckdb_type
 from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
 from taxi_assets.resources.warehouse import Warehouse
+
+_INSERT_MEMORY = "64MB"
 
 
 class WarehouseError(TaxiError):
@@ -74,15 +77,22 @@ class DuckDBWarehouse(Warehouse):
                 if column in schema.names:
                     con.execute(f"COMMENT ON COLUMN {name}.{quote_ident(column)} IS {quote_literal(text)}")
 
-    def replace_days(self, table: str, day_column: str, rows: pa.Table, first: dt.date, end: dt.date) -> None:
+    def replace_days(
+        self, table: str, day_column: str, rows: pa.Table | Batches, first: dt.date, end: dt.date
+    ) -> None:
         name, window = self.table_name(table), days_between(quote_ident(day_column), first, end)
         with self.connect() as con:
             # A table's rows have no order to keep: DuckDB then inserts on every core.
             con.execute("SET preserve_insertion_order = false")
+            # DuckDB's default (80% of RAM) lets an insert keep a month of rows in its buffers; within
+            # this much it writes them to the file as it goes (a 15M-row month: 585 MB peak at 128 MB,
+            # 535 MB at 64 MB, as a 1.37M-row month's).
+            con.execute(f"SET memory_limit = '{_INSERT_MEMORY}'")
             con.begin()
             try:
                 con.execute(f"DELETE FROM {name} WHERE {window}")
-                con.register("new_rows", rows)
+                # An Arrow stream: DuckDB inserts it a batch at a time.
+                con.register("new_rows", Batches.of(rows).reader())
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM new_rows")
                 con.unregister("new_rows")
             except BaseException:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 from pydantic import Field
 
+from taxi_assets.batches import Batches
 from taxi_assets.resources import day_files
 from taxi_assets.resources.gcs import open_gcs
 from taxi_assets.resources.lake_files import LakeError, LakeLocation
@@ -63,31 +64,36 @@ class Lake(dg.ConfigurableResource):
         """Where ``parts`` are, as users know the lake; a string only, the lake is not reached."""
         return "/".join([self._uri().removeprefix("file://"), *parts])
 
-    def write_month(self, parts: Sequence[str], month: str, rows: pa.Table) -> dict[str, int]:
-        """``{parts}/{month}.parquet`` replaced by ``rows``; the file's URI and size."""
+    def write_month(self, parts: Sequence[str], month: str, rows: pa.Table | Batches) -> dict[str, int]:
+        """``{parts}/{month}.parquet`` replaced by ``rows``, written a batch at a time; its URI and size."""
         lake = self.open()
         path = lake.path(*parts, f"{month}.parquet")
         return {lake.uri(path): lake.write(path, rows)}
 
-    def read_month(self, parts: Sequence[str], month: str) -> pa.Table:
+    def read_month(self, parts: Sequence[str], month: str, columns: Sequence[str] | None = None) -> Batches:
+        """The month's rows (only ``columns``, if given), read a batch at a time when asked for."""
         lake = self.open()
-        return lake.read([lake.path(*parts, f"{month}.parquet")], "/".join(parts) + f" {month}")
+        return lake.read(lake.path(*parts, f"{month}.parquet"), "/".join(parts) + f" {month}", columns)
 
     def month_day_counts(self, parts: Sequence[str], month: str, column: str) -> dict[str, int]:
         """Rows per day (``2021-01-15``) of a month's file, reading its day column alone."""
-        lake = self.open()
-        days = lake.read([lake.path(*parts, f"{month}.parquet")], "/".join(parts) + f" {month}", [column])
-        counted = pc.value_counts(pc.strftime(days.column(column).combine_chunks(), "%Y-%m-%d"))
-        return {row["values"]: row["counts"] for row in counted.to_pylist()}
+        counts: dict[str, int] = {}
+        for batch in self.read_month(parts, month, [column]):
+            # Counted by date, then the few dates named: formatting every row costs a second a month.
+            for row in pc.value_counts(batch.column(0)).to_pylist():
+                day = str(row["values"])  # 2021-01-15
+                counts[day] = counts.get(day, 0) + row["counts"]
+        return counts
 
     def replace_days(
-        self, parts: Sequence[str], column: str, rows: pa.Table, days: Sequence[dt.date]
+        self, parts: Sequence[str], column: str, rows: pa.Table | Batches, days: Sequence[dt.date]
     ) -> dict[str, int]:
         """Each of ``days`` of the dataset at ``parts`` replaced by its ``rows``; URIs and sizes."""
         lake = self.open()
-        return day_files.write_days(lake, lake.path(*parts), rows, column, days)
+        return day_files.write_days(lake, lake.path(*parts), Batches.of(rows), column, days)
 
-    def read_days(self, parts: Sequence[str], column: str, days: Sequence[dt.date]) -> pa.Table:
+    def read_days(self, parts: Sequence[str], column: str, days: Sequence[dt.date]) -> Batches:
+        """The rows of ``days``, read a batch at a time when asked for."""
         lake = self.open()
         return day_files.read_days(lake, lake.path(*parts), column, days)
 

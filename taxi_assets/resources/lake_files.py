@@ -1,22 +1,26 @@
-"""Files in the lake: written so readers see the old file or the new one, listed, read back."""
+"""Files in the lake: written a batch at a time so readers see the old file or the new one, listed,
+read back a batch at a time."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from taxi_assets.batches import Batches, parquet_batches, parquet_file, read_ahead
 from taxi_assets.errors import TaxiError
 from taxi_assets.transform import to_pandas
 
 # zstd writes as fast as snappy here and its files are smaller and quicker to read back.
 _COMPRESSION = "zstd"
+T = TypeVar("T")
 
 
 class LakeError(TaxiError):
@@ -31,8 +35,8 @@ def _pandas_metadata(schema: pa.Schema) -> dict[bytes, bytes] | None:
     return pa.Schema.from_pandas(to_pandas(schema.empty_table()), preserve_index=False).metadata
 
 
-def with_pandas_metadata(table: pa.Table) -> pa.Table:
-    return table if table.schema.metadata else table.replace_schema_metadata(_pandas_metadata(table.schema))
+def with_pandas_metadata(schema: pa.Schema) -> pa.Schema:
+    return schema if schema.metadata else schema.with_metadata(_pandas_metadata(schema))
 
 
 @dataclass(frozen=True)
@@ -49,27 +53,66 @@ class LakeLocation:
     def uri(self, path: str) -> str:
         return self.base_uri + path[len(self.root) :]
 
-    def write(self, path: str, table: pa.Table) -> int:
-        """Write one parquet file so that readers see the old file or the new one, never half of one.
+    def write(self, path: str, rows: pa.Table | Batches) -> int:
+        """Write one parquet file, a batch at a time, so that readers see the old file or the new one,
+        never half of one; its size.
 
         The file is written under a hidden temporary name and moved into place (a rename
         locally, copy and delete on GCS). Writing straight to the name is not enough on GCS:
-        a write that fails midway still closes its upload and publishes a truncated object.
+        a write that fails midway still closes its upload and publishes a truncated object. An
+        error while the rows are read (a bad row late in a month's file) leaves the old file too.
         """
+        rows = Batches.of(rows)
+        tmp = self.temporary(path)
+        try:
+            writer = self.writer(tmp, rows.schema)
+            try:
+                for batch in read_ahead(rows):
+                    self.written(tmp, writer.write_batch, batch)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.close()
+                raise
+            self.written(tmp, writer.close)
+        except BaseException:
+            self.discard(tmp)
+            raise
+        return self.publish(tmp, path)
+
+    def temporary(self, path: str) -> str:
+        """A hidden name beside ``path`` to write it under; its folder is made if need be."""
         parent = path.rsplit("/", 1)[0]
         if isinstance(self.fs, pafs.LocalFileSystem):
             try:
                 self.fs.create_dir(parent, recursive=True)
             except OSError as exc:
                 raise LakeError(f"TAXI_LAKE_URI {self.base_uri!r}: cannot create {parent}: {exc}") from exc
-        tmp = f"{parent}/.{uuid.uuid4().hex}.tmp"
+        return f"{parent}/.{uuid.uuid4().hex}.tmp"
+
+    def writer(self, tmp: str, schema: pa.Schema) -> pq.ParquetWriter:
+        """A parquet writer on ``tmp``; an unwritable lake is named by its setting."""
+        return self.written(
+            tmp,
+            pq.ParquetWriter,
+            tmp,
+            with_pandas_metadata(schema),
+            filesystem=self.fs,
+            compression=_COMPRESSION,
+        )
+
+    def written(self, tmp: str, write: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """``write(*args, **kwargs)`` to ``tmp``, an unwritable lake named by its setting."""
         try:
-            pq.write_table(with_pandas_metadata(table), tmp, filesystem=self.fs, compression=_COMPRESSION)
+            return write(*args, **kwargs)
+        except OSError as exc:
+            raise LakeError(f"TAXI_LAKE_URI {self.base_uri!r}: cannot write {self.uri(tmp)}: {exc}") from exc
+
+    def publish(self, tmp: str, path: str) -> int:
+        """``tmp`` moved to ``path``, replacing what was there; the file's size."""
+        try:
             self.fs.move(tmp, path)
         except BaseException as exc:
-            with contextlib.suppress(OSError):
-                if self.fs.get_file_info(tmp).type == pafs.FileType.File:
-                    self.fs.delete_file(tmp)
+            self.discard(tmp)
             if isinstance(exc, OSError):
                 raise LakeError(
                     f"TAXI_LAKE_URI {self.base_uri!r}: cannot write {self.uri(path)}: {exc}"
@@ -77,16 +120,33 @@ class LakeLocation:
             raise
         return self.fs.get_file_info(path).size
 
+    def discard(self, tmp: str) -> None:
+        """Removes a temporary file, if it got as far as existing; the error that got us here is
+        the one worth raising.
+        """
+        with contextlib.suppress(OSError):
+            if self.fs.get_file_info(tmp).type == pafs.FileType.File:
+                self.fs.delete_file(tmp)
+
     def files(self, directory: str) -> list[str]:
         selector = pafs.FileSelector(directory, allow_not_found=True)
         return [i.path for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.File]
 
-    def read(self, paths: Sequence[str], what: str, columns: Sequence[str] | None = None) -> pa.Table:
-        """The rows of ``paths`` (only ``columns``, if given), every one of which must exist."""
+    def _must_exist(self, paths: Sequence[str], what: str) -> None:
         infos = self.fs.get_file_info(list(paths))
         missing = [self.uri(i.path) for i in infos if i.type != pafs.FileType.File]
         if missing:
             raise LakeError(
                 f"{what} is not in the lake yet (missing {', '.join(missing)}): materialise it first"
             )
-        return pa.concat_tables([pq.read_table(p, filesystem=self.fs, columns=columns) for p in paths])
+
+    def read(self, path: str, what: str, columns: Sequence[str] | None = None) -> Batches:
+        """The rows of the file at ``path`` (only ``columns``, if given), read a batch at a time
+        when asked for; the file must exist. Its schema and row count come from its footer.
+        """
+        self._must_exist([path], what)
+        parquet = parquet_file(path, self.fs)
+        schema = parquet.physical_schema
+        if columns is not None:
+            schema = pa.schema([schema.field(name) for name in columns])
+        return Batches(schema, lambda: parquet_batches(parquet, columns), parquet.metadata.num_rows)

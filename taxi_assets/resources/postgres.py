@@ -19,6 +19,7 @@ import pyarrow as pa
 from adbc_driver_postgresql import dbapi
 from pydantic import Field
 
+from taxi_assets.batches import Batches
 from taxi_assets.resources.column_types import postgres_type
 from taxi_assets.resources.postgres_load import DDL_LOCK, PostgresError, load_month
 from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
@@ -134,12 +135,12 @@ class PostgresResource(dg.ConfigurableResource):
                     )
 
     def replace_month(
-        self, name: str, month_column: str, rows: pa.Table, first: dt.date, end: dt.date
-    ) -> None:
-        """Make ``[first, end)`` of table ``name`` hold exactly ``rows``: readers see the old month
-        or the new one, and a failure keeps the old one.
+        self, name: str, month_column: str, rows: pa.Table | Batches, first: dt.date, end: dt.date
+    ) -> int:
+        """Make ``[first, end)`` of table ``name`` hold exactly ``rows`` (read a batch at a time):
+        readers see the old month or the new one, and a failure keeps the old one. How many rows.
         """
-        load_month(self, name, month_column, rows, first, end)
+        return load_month(self, name, month_column, Batches.of(rows), first, end)
 
     def _select(self, name: str, sql: str) -> pa.Table | None:
         with self.connect() as conn, conn.cursor() as cur:
@@ -154,8 +155,9 @@ class PostgresResource(dg.ConfigurableResource):
         column = quote_ident(day_column)
         counted = self._select(
             name,
-            f"SELECT to_char({column}, 'YYYY-MM-DD') AS day, count(*) AS n FROM {self.table(name)} "
-            f"WHERE {days_between(column, first, end)} GROUP BY 1",
+            # Grouped by the date, then the few dates formatted, not every row.
+            f"SELECT to_char({column}, 'YYYY-MM-DD') AS day, n FROM (SELECT {column}, count(*) AS n "
+            f"FROM {self.table(name)} WHERE {days_between(column, first, end)} GROUP BY 1) AS days",
         )
         if counted is None:
             return {}

@@ -1,15 +1,17 @@
 """Loading a month into PostgreSQL: binary COPY over several connections, then a partition swap.
 
 The month goes into a table of its own beside the trips table, with binary ``COPY`` streamed from
-Arrow by ADBC over several connections at once; one short transaction then detaches and drops
-the month's old partition and attaches the new one. Readers see the old month or the new one,
-and a failed load changes nothing.
+Arrow by ADBC over several connections at once, each taking the next batch of the month as it
+is read; one short transaction then detaches and drops the month's old partition and attaches
+the new one. Readers see the old month or the new one, and a failed load changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import adbc_driver_manager
 import pyarrow as pa
 
+from taxi_assets.batches import Batches, read_ahead
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.sql import days_between, quote_ident, quote_literal
 
@@ -46,9 +49,11 @@ def partition_name(name: str, first: dt.date, end: dt.date) -> str:
 
 
 def load_month(
-    pg: PostgresResource, name: str, column: str, rows: pa.Table, first: dt.date, end: dt.date
-) -> None:
-    """``[first, end)`` of the partitioned table ``name`` replaced by ``rows``, swapped in at once."""
+    pg: PostgresResource, name: str, column: str, rows: Batches, first: dt.date, end: dt.date
+) -> int:
+    """``[first, end)`` of the partitioned table ``name`` replaced by ``rows``, swapped in at once;
+    how many rows were loaded.
+    """
     partition = partition_name(name, first, end)
     loading = f"{partition}_loading"
     window = days_between(quote_ident(column), first, end)
@@ -61,15 +66,20 @@ def load_month(
             if cur.fetchone()[0] != "p":
                 # A table from before months were partitions: replaced as it was, in one transaction.
                 cur.execute(f"DELETE FROM {pg.table(name)} WHERE {window}")
-                _copy(cur, pg, name, rows, name)
-                return
+                shared = _Shared(rows)
+                try:
+                    _copy(cur, pg, name, shared, name)
+                finally:
+                    shared.close()
+                return shared.count
             _create_loading_table(cur, pg, name, loading, column, window)
         try:
-            _copy_in_parallel(pg, loading, rows, name)
-            _swap_in(pg, name, loading, partition, first, end, rows)
+            count = _copy_in_parallel(pg, loading, rows, name)
+            _swap_in(pg, name, loading, partition, first, end, count)
         except BaseException:
             _drop_quietly(pg, loading)
             raise
+        return count
 
 
 def _create_loading_table(
@@ -95,7 +105,7 @@ def _swap_in(
     partition: str,
     first: dt.date,
     end: dt.date,
-    rows: pa.Table,
+    count: int,
 ) -> None:
     """In one transaction: the window's old partition detached and dropped, ``loading`` attached."""
     with pg.connect() as conn, conn.cursor() as cur:
@@ -111,41 +121,75 @@ def _swap_in(
                 f"FOR VALUES FROM (DATE '{first.isoformat()}') TO (DATE '{end.isoformat()}')"
             )
         except adbc_driver_manager.Error as exc:
-            raise _load_failed(pg, name, rows, exc) from None
+            raise _load_failed(pg, name, count, exc) from None
 
 
-def _load_failed(pg: PostgresResource, name: str, rows: pa.Table, exc: Exception) -> PostgresError:
+def _load_failed(pg: PostgresResource, name: str, count: int, exc: Exception) -> PostgresError:
     return PostgresError(
-        f"loading {len(rows):,} rows into {pg.schema_name}.{name} ({pg.where}) failed; "
+        f"loading {count:,} rows into {pg.schema_name}.{name} ({pg.where}) failed; "
         f"the previous rows are kept: {pg.redact(str(exc)).strip()}"
     )
 
 
-def _copy(cur: Any, pg: PostgresResource, table: str, rows: pa.Table, name: str) -> None:
-    """Binary COPY of ``rows`` into ``table``, streamed from Arrow by ADBC."""
-    # ADBC encodes a whole record batch before sending it, and a month comes in batches of up to a
-    # million rows: in small batches, encoding overlaps the server's work and stays small.
-    batches = rows.to_reader(max_chunksize=_ROWS_PER_BATCH)
+class _Shared:
+    """The month's batches, handed out one at a time to whichever connection asks next, counted."""
+
+    def __init__(self, rows: Batches) -> None:
+        self.schema = rows.schema
+        self._batches = read_ahead(rows)
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def close(self) -> None:
+        """Once no connection reads any more."""
+        self._batches.close()
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        while True:
+            with self._lock:
+                batch = next(self._batches, None)
+                if batch is None:
+                    return
+                self.count += batch.num_rows
+            # ADBC encodes a whole record batch before sending it: in small slices, encoding
+            # overlaps the server's work and stays small.
+            for first in range(0, batch.num_rows, _ROWS_PER_BATCH):
+                yield batch.slice(first, _ROWS_PER_BATCH)
+
+
+def _copy(cur: Any, pg: PostgresResource, table: str, rows: _Shared, name: str) -> None:
+    """Binary COPY into ``table`` of the batches ``rows`` hands this connection, streamed by ADBC."""
     try:
-        cur.adbc_ingest(table, batches, mode="append", db_schema_name=pg.schema_name)
+        cur.adbc_ingest(
+            table,
+            pa.RecordBatchReader.from_batches(rows.schema, iter(rows)),
+            mode="append",
+            db_schema_name=pg.schema_name,
+        )
     except adbc_driver_manager.Error as exc:
-        raise _load_failed(pg, name, rows, exc) from None
+        raise _load_failed(pg, name, rows.count, exc) from None
 
 
-def _copy_in_parallel(pg: PostgresResource, table: str, rows: pa.Table, name: str) -> None:
-    """``rows`` into ``table`` over up to ``_COPY_CONNECTIONS`` connections, each committing its
-    share: the server runs one COPY per connection on one core, and is the step's whole cost.
+def _copy_in_parallel(pg: PostgresResource, table: str, rows: Batches, name: str) -> int:
+    """``rows`` into ``table`` over ``_COPY_CONNECTIONS`` connections, each committing what it took:
+    the server runs one COPY per connection on one core, and is the step's whole cost. A month
+    known to be small goes over one.
     """
-    parts = max(1, min(_COPY_CONNECTIONS, len(rows) // _ROWS_PER_CONNECTION))
-    size = -(-len(rows) // parts)
+    small = rows.num_rows is not None and rows.num_rows < 2 * _ROWS_PER_CONNECTION
+    parts = 1 if small else _COPY_CONNECTIONS
+    shared = _Shared(rows)
 
-    def copy_part(first: int) -> None:
+    def copy_part() -> None:
         with pg.connect() as conn, conn.cursor() as cur:
-            _copy(cur, pg, table, rows.slice(first, size), name)
+            _copy(cur, pg, table, shared, name)
 
-    with ThreadPoolExecutor(parts) as pool:
-        for done in [pool.submit(copy_part, i * size) for i in range(parts)]:
-            done.result()
+    try:
+        with ThreadPoolExecutor(parts) as pool:
+            for done in [pool.submit(copy_part) for _ in range(parts)]:
+                done.result()
+    finally:
+        shared.close()  # a failed COPY leaves the rest unread: the reading stops too
+    return shared.count
 
 
 def _drop_quietly(pg: PostgresResource, table: str) -> None:

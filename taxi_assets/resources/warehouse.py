@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import dagster as dg
 import pyarrow as pa
 
+from taxi_assets.batches import Batches
+
 
 class Warehouse(dg.ConfigurableResource):
     """Tables of trips partitioned by day, in some warehouse."""
@@ -32,9 +34,11 @@ class Warehouse(dg.ConfigurableResource):
         """Create ``table`` from ``schema``, partitioned by ``day_column``, or add the columns it lacks."""
 
     @abstractmethod
-    def replace_days(self, table: str, day_column: str, rows: pa.Table, first: dt.date, end: dt.date) -> None:
-        """Make the days ``[first, end)`` of ``table`` hold exactly ``rows``, at once: readers see
-        the old days or the new ones, and a failure keeps the old ones.
+    def replace_days(
+        self, table: str, day_column: str, rows: pa.Table | Batches, first: dt.date, end: dt.date
+    ) -> None:
+        """Make the days ``[first, end)`` of ``table`` hold exactly ``rows`` (read a batch at a time),
+        at once: readers see the old days or the new ones, and a failure keeps the old ones.
         """
 
     @abstractmethod
