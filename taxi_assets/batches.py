@@ -12,11 +12,13 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
+T = TypeVar("T")
 # Rows per batch: big enough that per-batch work is negligible, small enough that a batch and the
 # copies made of it are a few tens of MB.
 BATCH_ROWS = 262_144
@@ -91,8 +93,9 @@ class _Raised:
 _DONE = object()
 
 
-def read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """``batches``, the next one read by a thread of its own while the caller writes this one.
+def read_ahead(batches: Iterable[T]) -> Iterator[T]:
+    """``batches`` (or any items), the next one read by a thread of its own while the caller writes
+    this one.
 
     Reading (parsing, decoding, cleaning) and writing (encoding, compressing, sending) both run
     outside the GIL, so on two cores a month takes about the longer of the two rather than their
@@ -134,7 +137,7 @@ def read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
                 return
             if isinstance(item, _Raised):
                 raise item.error
-            yield item  # type: ignore[misc]
+            yield item  # type: ignore[misc]  # neither _DONE nor _Raised: one of the items
     finally:
         stop.set()
         reader.join()
