@@ -182,8 +182,10 @@ class Seen:
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         for batch in self.rows:
-            if sum(b.num_rows for b in self._head) < HEAD_ROWS:
-                self._head.append(batch.slice(0, HEAD_ROWS))
+            wanted = HEAD_ROWS - sum(b.num_rows for b in self._head)
+            if wanted > 0:
+                # Copied out (a take, not a slice): a slice would keep the whole batch's buffers.
+                self._head.append(batch.take(pa.array(range(min(wanted, batch.num_rows)), pa.int64())))
             self.count += batch.num_rows
             yield batch
 

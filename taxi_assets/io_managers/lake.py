@@ -64,21 +64,18 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
         parts, column = context.asset_key.path, day_column(context.definition_metadata)
         owned = set(days_in(context.asset_partitions_time_window))
         written: dict[str, int] = {}
-        seen: list[Seen] = []
+        rows, shown = 0, None
         for chunk in obj:
-            seen.append(Seen(chunk.rows))
+            seen = Seen(chunk.rows)
             written |= self.lake.replace_days(
-                parts, column, seen[-1].batches(), [d for d in chunk.days if d in owned]
+                parts, column, seen.batches(), [d for d in chunk.days if d in owned]
             )
-        # The preview of the first month with rows; the count of them all.
-        first = next((s for s in seen if s.count), seen[0]) if seen else None
-        metadata = rows_metadata(first, descriptions_of(context.definition_metadata)) if first else {}
+            rows += seen.count
+            if shown is None or (not shown.count and seen.count):
+                shown = seen  # the preview: the first month with rows
+        metadata = rows_metadata(shown, descriptions_of(context.definition_metadata)) if shown else {}
         context.add_output_metadata(
-            {
-                **metadata,
-                "dagster/partition_row_count": sum(s.count for s in seen),
-                **written_files(self.lake.uri(parts), written),
-            }
+            {**metadata, "dagster/partition_row_count": rows, **written_files(self.lake.uri(parts), written)}
         )
 
     @reported
