@@ -184,20 +184,22 @@ class CleanedBatches:
             schema.rejected_arrow_schema, lambda: rebatched(self._dropped(), batching.BATCH_ROWS // 4)
         )
 
-    def _kept(self) -> Iterator[pa.RecordBatch]:
-        self.raw_rows = 0
+    def _coded(self) -> Iterator[tuple[pa.Table, pa.Array]]:
+        """A pass over ``raw``: each batch, and each of its rows' reject code."""
         for batch in self._raw:
             table = _table(batch)
+            yield table, _reject_codes(table, self._schema, *self._window)
+
+    def _kept(self) -> Iterator[pa.RecordBatch]:
+        self.raw_rows = 0
+        for table, code in self._coded():
             self.raw_rows += table.num_rows
-            yield from _kept(
-                table, self._schema, _reject_codes(table, self._schema, *self._window)
-            ).to_batches()
+            yield from _kept(table, self._schema, code).to_batches()
 
     def _dropped(self) -> Iterator[pa.RecordBatch]:
         self.reject_counts.update(dict.fromkeys(self._reasons, 0))
-        for batch in self._raw:
-            table = _table(batch)
-            rows, codes = _rejected(table, self._schema, _reject_codes(table, self._schema, *self._window))
+        for table, code in self._coded():
+            rows, codes = _rejected(table, self._schema, code)
             for reason, n in _counted(codes, self._reasons).items():
                 self.reject_counts[reason] += n
             yield from rows.to_batches()

@@ -275,19 +275,11 @@ def _csv_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBa
 
 
 def _line_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
-    """The stream's bytes in chunks of about ``size`` that end at a line's end."""
-    carry = b""
-    while True:
-        data = stream.read(size)
-        if not data:
-            if carry.strip():
-                yield carry
-            return
-        data = carry + data
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
-        if cut and data[:cut].strip():
-            yield data[:cut]
+    """The stream's bytes in chunks of about ``size``, each topped up to the end of its last line."""
+    while chunk := stream.read(size):
+        chunk += stream.readline()
+        if chunk.strip():
+            yield chunk
 
 
 def _conversion_error(

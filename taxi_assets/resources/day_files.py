@@ -17,10 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from taxi_assets.batches import Batches, parquet_batches, parquet_file, read_ahead
-from taxi_assets.resources.lake_files import LakeError, LakeLocation
+from taxi_assets.resources.lake_files import LakeError, LakeLocation, Staged
 
 PART_FILE = "part-0.parquet"
 _EPOCH = dt.date(1970, 1, 1)
@@ -44,15 +43,15 @@ def write_days(
     owned = pa.array(days, type=pa.date32())
     paths = {day: f"{_day_dir(base, column, day)}/{PART_FILE}" for day in days}
     data_schema = rows.schema.remove(rows.schema.get_field_index(column))
-    temporary = {day: lake.temporary(path) for day, path in paths.items()}
-    writers: dict[dt.date, pq.ParquetWriter] = {}
+    staged: dict[dt.date, Staged] = {}
+    # Every day's file closes when the block ends, or is removed if it ends by an error.
+    with contextlib.ExitStack() as files:
 
-    def write_day(day: dt.date, part: pa.RecordBatch) -> None:
-        if day not in writers:
-            writers[day] = lake.writer(temporary[day], data_schema)
-        lake.written(temporary[day], writers[day].write_batch, part)
+        def stage(day: dt.date) -> Staged:
+            if day not in staged:
+                staged[day] = files.enter_context(lake.staged(paths[day], data_schema))
+            return staged[day]
 
-    try:
         with ThreadPoolExecutor(_WRITERS) as pool:
             for batch in read_ahead(rows):
                 if not batch.num_rows:
@@ -62,24 +61,16 @@ def write_days(
                         f"{lake.uri(base)}: rows with {column} outside {days[0]} … {days[-1]} would land in "
                         "partitions this run does not own"
                     )
-                # Each day's writer gets its share of the batch, the days written concurrently
-                # (parquet encoding and uploads release the GIL).
-                list(pool.map(lambda item: write_day(*item), _by_day(batch, column)))
-            for day in days:
-                if day not in writers:  # a day with no trips gets a file with no rows
-                    writers[day] = lake.writer(temporary[day], data_schema)
-            for day, writer in writers.items():
-                lake.written(temporary[day], writer.close)
-    except BaseException:
-        for writer in writers.values():
-            with contextlib.suppress(Exception):
-                writer.close()
-        for tmp in temporary.values():
-            lake.discard(tmp)
-        raise
+                # Each day's file gets its share of the batch, the days written concurrently
+                # (parquet encoding and uploads release the GIL); files are opened here, not in
+                # the pool's threads.
+                parts = [(stage(day), part) for day, part in _by_day(batch, column)]
+                list(pool.map(lambda item: item[0].write(item[1]), parts))
+        for day in days:
+            stage(day)  # a day with no trips gets a file with no rows
 
     def publish(day: dt.date) -> tuple[str, int]:
-        size = lake.publish(temporary[day], paths[day])
+        size = lake.publish(staged[day].tmp, paths[day])
         # Files an earlier writer left beside ours (e.g. the course's write_to_dataset) go.
         for stale in lake.files(_day_dir(base, column, day)):
             if stale != paths[day]:

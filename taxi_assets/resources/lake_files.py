@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -63,21 +63,37 @@ class LakeLocation:
         error while the rows are read (a bad row late in a month's file) leaves the old file too.
         """
         rows = Batches.of(rows)
+        with self.staged(path, rows.schema) as staged:
+            for batch in read_ahead(rows):
+                staged.write(batch)
+        return self.publish(staged.tmp, path)
+
+    @contextlib.contextmanager
+    def staged(self, path: str, schema: pa.Schema) -> Iterator[Staged]:
+        """A parquet file being written under a hidden name beside ``path``: closed when the block
+        ends, removed if it ends by an error; :meth:`publish` then moves it into place.
+        """
         tmp = self.temporary(path)
+        staged = Staged(
+            self,
+            tmp,
+            self.written(
+                tmp,
+                pq.ParquetWriter,
+                tmp,
+                with_pandas_metadata(schema),
+                filesystem=self.fs,
+                compression=_COMPRESSION,
+            ),
+        )
         try:
-            writer = self.writer(tmp, rows.schema)
-            try:
-                for batch in read_ahead(rows):
-                    self.written(tmp, writer.write_batch, batch)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    writer.close()
-                raise
-            self.written(tmp, writer.close)
+            yield staged
+            self.written(tmp, staged.writer.close)
         except BaseException:
+            with contextlib.suppress(Exception):
+                staged.writer.close()
             self.discard(tmp)
             raise
-        return self.publish(tmp, path)
 
     def temporary(self, path: str) -> str:
         """A hidden name beside ``path`` to write it under; its folder is made if need be."""
@@ -88,17 +104,6 @@ class LakeLocation:
             except OSError as exc:
                 raise LakeError(f"TAXI_LAKE_URI {self.base_uri!r}: cannot create {parent}: {exc}") from exc
         return f"{parent}/.{uuid.uuid4().hex}.tmp"
-
-    def writer(self, tmp: str, schema: pa.Schema) -> pq.ParquetWriter:
-        """A parquet writer on ``tmp``; an unwritable lake is named by its setting."""
-        return self.written(
-            tmp,
-            pq.ParquetWriter,
-            tmp,
-            with_pandas_metadata(schema),
-            filesystem=self.fs,
-            compression=_COMPRESSION,
-        )
 
     def written(self, tmp: str, write: Callable[..., T], *args: object, **kwargs: object) -> T:
         """``write(*args, **kwargs)`` to ``tmp``, an unwritable lake named by its setting."""
@@ -132,21 +137,29 @@ class LakeLocation:
         selector = pafs.FileSelector(directory, allow_not_found=True)
         return [i.path for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.File]
 
-    def _must_exist(self, paths: Sequence[str], what: str) -> None:
-        infos = self.fs.get_file_info(list(paths))
-        missing = [self.uri(i.path) for i in infos if i.type != pafs.FileType.File]
-        if missing:
-            raise LakeError(
-                f"{what} is not in the lake yet (missing {', '.join(missing)}): materialise it first"
-            )
+    def _must_exist(self, path: str, what: str) -> None:
+        if self.fs.get_file_info(path).type != pafs.FileType.File:
+            raise LakeError(f"{what} is not in the lake yet (missing {self.uri(path)}): materialise it first")
 
     def read(self, path: str, what: str, columns: Sequence[str] | None = None) -> Batches:
         """The rows of the file at ``path`` (only ``columns``, if given), read a batch at a time
         when asked for; the file must exist. Its schema and row count come from its footer.
         """
-        self._must_exist([path], what)
+        self._must_exist(path, what)
         parquet = parquet_file(path, self.fs)
         schema = parquet.physical_schema
         if columns is not None:
             schema = pa.schema([schema.field(name) for name in columns])
         return Batches(schema, lambda: parquet_batches(parquet, columns), parquet.metadata.num_rows)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A parquet file of the lake being written under its temporary name ``tmp``."""
+
+    lake: LakeLocation
+    tmp: str
+    writer: pq.ParquetWriter
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.lake.written(self.tmp, self.writer.write_batch, batch)
