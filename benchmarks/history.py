@@ -12,8 +12,9 @@ What it does, in a throwaway setting that it removes at the end (also on Ctrl-C 
 - starts ``dagster-webserver`` and ``dagster-daemon run`` from the venv on the repo's
   ``workspace.yaml``, with a ``DAGSTER_HOME`` holding ``deploy/dagster.yaml`` as it is (Dagster's
   storage on PostgreSQL, in a database created for the run and dropped with FORCE afterwards; the
-  run queue's and pools' limits in force); the trips go to a PostgreSQL schema of their own, a
-  temporary lake folder and DuckDB file;
+  run queue's and pools' limits in force) and the Dagster settings of the deployment's image
+  (``DAGSTER_EVENT_BATCH_SIZE``, from the Dockerfile); the trips go to a PostgreSQL schema of
+  their own, a temporary lake folder and DuckDB file;
 - turns off ``days_of_new_months_sensor`` (so only the benchmark's backfills run), then through
   the GraphQL API the UI uses launches ONE partition backfill of the monthly assets of both
   services over every month, waits for it, then ONE of the daily assets over every day of those
@@ -745,8 +746,13 @@ def environment(work: Path, home: Path, pg: dict[str, str], database: str, templ
     prefixes = ("TAXI_", "DUCKDB_", "DAGSTER_", "POSTGRES_", "GCP_", "BIGQUERY_", "GCS_", "GOOGLE_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     (work / "tmp").mkdir()
+    # The Dagster settings the deployment's image gives every process (its Dockerfile's ENV), as
+    # deployed: DAGSTER_EVENT_BATCH_SIZE. DAGSTER_HOME is the benchmark's own.
+    image = dict(re.findall(r"\b(DAGSTER_[A-Z0-9_]+)=(\S+)", (REPO / "Dockerfile").read_text()))
+    image.pop("DAGSTER_HOME")
     return {
         **env,
+        **image,
         **{k: v for k, v in pg.items() if k.startswith("POSTGRES_") or k.startswith("DUCKDB_")},
         "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_HOST": pg["POSTGRES_HOST"],

@@ -6,7 +6,9 @@ Postgres schema, BigQuery dataset). Nothing reaches the internet.
 import asyncio
 import logging
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -31,6 +33,24 @@ from taxi_assets.synthetic import source_file_name, write_month
 from taxi_assets_tests.session import materialize_days, materialize_month, snapshot
 
 MONTH_ROWS = 4_000
+_SESSION_TMP = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every temporary file of the session goes in one folder, removed when the session ends:
+    pytest's own (``tmp_path``), and what the processes the tests start leave in TMPDIR (the
+    sockets of Dagster's code servers, bqemulator's uploads, embedded PostgreSQL's lock).
+    """
+    folder = tempfile.mkdtemp(prefix="taxi-tests-")
+    config.stash[_SESSION_TMP] = folder
+    os.environ["TMPDIR"] = folder
+    tempfile.tempdir = None  # tempfile reads TMPDIR again
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash[_SESSION_TMP], ignore_errors=True)
+
+
 # How long a trickling answer lasts at most, so that no test's server thread outlives it by much.
 TRICKLE_SECONDS = 120
 

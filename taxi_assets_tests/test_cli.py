@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -30,15 +31,28 @@ def env_for(tmp_path: Path, source_server: SourceServer) -> dict[str, str]:
     }
 
 
+def image_dagster_settings() -> dict[str, str]:
+    """The Dagster settings the deployment's image gives every process (the Dockerfile's ENV), but
+    DAGSTER_HOME, which each test makes its own.
+    """
+    dockerfile = (REPO / "Dockerfile").read_text()
+    settings = dict(re.findall(r"\b(DAGSTER_[A-Z0-9_]+)=(\S+)", dockerfile))
+    settings.pop("DAGSTER_HOME")
+    return settings
+
+
 def postgres_instance_env(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource, database: str
 ) -> dict[str, str]:
-    """env_for, with a DAGSTER_HOME holding the deployment's dagster.yaml on PostgreSQL ``database``."""
+    """env_for, with a DAGSTER_HOME holding the deployment's dagster.yaml on PostgreSQL ``database``
+    and the image's Dagster settings, as the deployment runs.
+    """
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text((REPO / "deploy" / "dagster.yaml").read_text())
     return {
         **env_for(tmp_path, source_server),
+        **image_dagster_settings(),
         "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_HOST": postgres.host,
         "DAGSTER_POSTGRES_PORT": str(postgres.port),
