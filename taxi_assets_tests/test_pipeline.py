@@ -154,3 +154,38 @@ def test_lake_written_by_us_is_readable_by_pyarrow_dataset(source_server: Source
     one_day = dataset.to_table(filter=ds.field("pickup_date") == "2021-01-15").to_pandas()
     assert len(one_day) == warehouse_rows_per_day(sinks.duckdb_path, "yellow")["2021-01-15"]
     assert (pd.to_datetime(one_day["tpep_pickup_datetime"]).dt.date == dt.date(2021, 1, 15)).all()
+
+
+def test_a_range_run_never_passes_its_total_off_as_each_days_count(
+    source_server: SourceServer, sinks: Sinks
+) -> None:
+    """Every day of a range run gets the same materialisation metadata (an IO manager has none per
+    partition): the run's total is named as the run's, a one-day run gives the day's own count, and
+    a long range lists a month's files, not all of them, in each of its events.
+    """
+    for month in ("2021-01", "2021-02"):
+        source_server.publish("yellow", month)
+        assert materialize_month(sinks.resources, "yellow", month).success
+    days = materialize_days(sinks.resources, "yellow", "2021-01-01", "2021-02-28")
+    assert days.success
+    lake = read_lake_days(sinks.lake_dir, "yellow")
+    day_folders = len(lake_days(sinks.lake_dir, "yellow"))
+    for node in ("yellow__daily_trips", "yellow__warehouse_trips"):
+        events = days.asset_materializations_for_node(node)
+        assert sorted(e.partition for e in events) == [
+            str(dt.date(2021, 1, 1) + dt.timedelta(d)) for d in range(59)
+        ]
+        for event in events:
+            assert "dagster/partition_row_count" not in event.metadata
+            assert event.metadata["rows_written_by_run"].value == len(lake)
+            assert event.metadata["partitions_in_run"].value == 59
+    for event in days.asset_materializations_for_node("yellow__daily_trips"):
+        assert event.metadata["files_written"].value == day_folders == 59
+        files = event.metadata["files"].value.splitlines()
+        assert len(files) == 32 and files[-1].startswith("- … and 28 more under ")
+
+    one_day = materialize_days(sinks.resources, "yellow", "2021-01-15", "2021-01-15")
+    per_day = lake.groupby(lake["pickup_date"].astype(str)).size()
+    for node in ("yellow__daily_trips", "yellow__warehouse_trips"):
+        [event] = one_day.asset_materializations_for_node(node)
+        assert event.metadata["dagster/partition_row_count"].value == per_day["2021-01-15"] > 0

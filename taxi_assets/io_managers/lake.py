@@ -7,7 +7,7 @@ import pyarrow as pa
 from taxi_assets.batches import Batches, Seen
 from taxi_assets.chunks import MonthChunk, MonthChunks
 from taxi_assets.errors import reported
-from taxi_assets.metadata import day_column, descriptions_of, rows_metadata, written_files
+from taxi_assets.metadata import day_column, descriptions_of, rows_metadata, run_rows, written_files
 from taxi_assets.partitions import by_month, days_in
 from taxi_assets.resources.lake import Lake
 
@@ -74,8 +74,9 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
             if shown is None or (not shown.count and seen.count):
                 shown = seen  # the preview: the first month with rows
         metadata = rows_metadata(shown, descriptions_of(context.definition_metadata)) if shown else {}
+        metadata.pop("dagster/partition_row_count", None)  # the shown month's, not the run's
         context.add_output_metadata(
-            {**metadata, "dagster/partition_row_count": rows, **written_files(self.lake.uri(parts), written)}
+            {**metadata, **run_rows(rows, len(owned)), **written_files(self.lake.uri(parts), written)}
         )
 
     @reported

@@ -6,7 +6,7 @@ import pyarrow as pa
 from taxi_assets.batches import Seen
 from taxi_assets.chunks import MonthChunks
 from taxi_assets.errors import reported
-from taxi_assets.metadata import day_column, descriptions_of, table_name
+from taxi_assets.metadata import day_column, descriptions_of, run_rows, table_name
 from taxi_assets.partitions import span
 from taxi_assets.resources.warehouse import Warehouse
 
@@ -32,7 +32,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             self.warehouse.replace_days(table, column, seen.batches(), *span(chunk.days))
             rows += seen.count
         context.add_output_metadata(
-            {"dagster/partition_row_count": rows, "dagster/table_name": self.warehouse.table_name(table)}
+            {
+                **run_rows(rows, len(context.asset_partition_keys)),
+                "dagster/table_name": self.warehouse.table_name(table),
+            }
         )
 
     @reported
