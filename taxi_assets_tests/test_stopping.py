@@ -3,8 +3,10 @@ dagster dev, its web server, daemon and code servers, and the throwaway PostgreS
 """
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from taxi_assets.supervise import group_members
@@ -20,8 +22,16 @@ STOP_BOUND_SECONDS = 120
 def test_sigterm_to_the_demo_ui_stops_dagster_dev_and_the_throwaway_postgres(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_port()
+    # A temporary folder of its own (short: a socket's path must fit in 107 bytes) and no runtime
+    # folder, as for root in CI: what the demo leaves in it is seen.
+    temp = Path(tempfile.mkdtemp(prefix="demo-"))
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "DUCKDB_", "DAGSTER_", "POSTGRES_"))
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TAXI_", "DUCKDB_", "DAGSTER_", "POSTGRES_")) and k != "XDG_RUNTIME_DIR"
+        },
+        "TMPDIR": str(temp),
     }
     log = tmp_path / "demo.log"
     demo = start(
@@ -54,6 +64,9 @@ def test_sigterm_to_the_demo_ui_stops_dagster_dev_and_the_throwaway_postgres(tmp
     assert alive(started) == set(), "every process the demo started has stopped"
     assert not postmaster_pid_file.exists(), "the throwaway PostgreSQL was shut down"
     assert group_members(demo.pid) == []
+    left = sorted(str(p.relative_to(temp)) for p in temp.rglob("*"))
+    shutil.rmtree(temp)
+    assert left == [], "nothing is left in the temporary folder"
 
 
 STUBBORN = """
