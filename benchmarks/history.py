@@ -81,6 +81,7 @@ from typing import Any, TypeVar
 import psutil
 
 from taxi_assets import supervise
+from taxi_assets_tests import image
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -746,13 +747,9 @@ def environment(work: Path, home: Path, pg: dict[str, str], database: str, templ
     prefixes = ("TAXI_", "DUCKDB_", "DAGSTER_", "POSTGRES_", "GCP_", "BIGQUERY_", "GCS_", "GOOGLE_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     (work / "tmp").mkdir()
-    # The Dagster settings the deployment's image gives every process (its Dockerfile's ENV), as
-    # deployed: DAGSTER_EVENT_BATCH_SIZE. DAGSTER_HOME is the benchmark's own.
-    image = dict(re.findall(r"\b(DAGSTER_[A-Z0-9_]+)=(\S+)", (REPO / "Dockerfile").read_text()))
-    image.pop("DAGSTER_HOME")
     return {
         **env,
-        **image,
+        **image.dagster_settings(),  # as deployed: the image gives them every Dagster process
         **{k: v for k, v in pg.items() if k.startswith("POSTGRES_") or k.startswith("DUCKDB_")},
         "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_HOST": pg["POSTGRES_HOST"],

@@ -1,5 +1,6 @@
 """Metadata the assets carry: row count, column schema with descriptions, a preview, files written."""
 
+import itertools
 from collections.abc import Mapping
 
 import dagster as dg
@@ -20,16 +21,21 @@ def column_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> dg.Tabl
     )
 
 
-def rows_metadata(seen: Seen, descriptions: Mapping[str, str]) -> dict[str, object]:
-    """What a user looks at first, of rows a writer has just stored: how many, which columns, a few."""
+def preview_metadata(seen: Seen, descriptions: Mapping[str, str]) -> dict[str, object]:
+    """Of rows a writer has just stored: which columns, a few of them, what their reader summed up."""
     head: pd.DataFrame = to_pandas(seen.head)
     return {
-        # Every asset here is partitioned: the count is the partition's, as Dagster's UI expects.
-        "dagster/partition_row_count": seen.count,
         "dagster/column_schema": column_schema(seen.rows.schema, descriptions),
         "preview": dg.MetadataValue.md(head.to_markdown(index=False)),
         **seen.rows.summary(),
     }
+
+
+def rows_metadata(seen: Seen, descriptions: Mapping[str, str]) -> dict[str, object]:
+    """What a user looks at first, of one partition a writer has just stored: how many rows, which
+    columns, a few.
+    """
+    return {**run_rows(seen.count, 1), **preview_metadata(seen, descriptions)}
 
 
 def run_rows(rows: int, partitions: int) -> dict[str, object]:
@@ -52,7 +58,7 @@ def written_files(where: str, written: Mapping[str, int]) -> dict[str, object]:
     """Where a lake write went: the asset's folder, the files (the first month's worth, if more)
     with their sizes.
     """
-    listed = [f"- `{uri}` ({size:,} B)" for uri, size in list(written.items())[:_FILES_LISTED]]
+    listed = [f"- `{uri}` ({size:,} B)" for uri, size in itertools.islice(written.items(), _FILES_LISTED)]
     if len(written) > _FILES_LISTED:
         listed.append(f"- … and {len(written) - _FILES_LISTED:,} more under `{where}`")
     return {

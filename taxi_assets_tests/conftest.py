@@ -33,6 +33,8 @@ from taxi_assets.synthetic import source_file_name, write_month
 from taxi_assets_tests.session import materialize_days, materialize_month, snapshot
 
 MONTH_ROWS = 4_000
+# How long a trickling answer lasts at most, so that no test's server thread outlives it by much.
+TRICKLE_SECONDS = 120
 _SESSION_TMP = pytest.StashKey[str]()
 
 
@@ -49,10 +51,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(config.stash[_SESSION_TMP], ignore_errors=True)
-
-
-# How long a trickling answer lasts at most, so that no test's server thread outlives it by much.
-TRICKLE_SECONDS = 120
 
 
 @dataclass

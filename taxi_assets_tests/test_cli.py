@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 import subprocess
 import sys
 import urllib.request
@@ -11,6 +10,7 @@ from pathlib import Path
 from taxi_assets.keys import CLEANED
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.supervise import group_members
+from taxi_assets_tests import image
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.processes import start, stop_group, wait_for
 from taxi_assets_tests.session import lake_days, read_lake_month, warehouse_rows_per_day
@@ -31,16 +31,6 @@ def env_for(tmp_path: Path, source_server: SourceServer) -> dict[str, str]:
     }
 
 
-def image_dagster_settings() -> dict[str, str]:
-    """The Dagster settings the deployment's image gives every process (the Dockerfile's ENV), but
-    DAGSTER_HOME, which each test makes its own.
-    """
-    dockerfile = (REPO / "Dockerfile").read_text()
-    settings = dict(re.findall(r"\b(DAGSTER_[A-Z0-9_]+)=(\S+)", dockerfile))
-    settings.pop("DAGSTER_HOME")
-    return settings
-
-
 def postgres_instance_env(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource, database: str
 ) -> dict[str, str]:
@@ -52,7 +42,7 @@ def postgres_instance_env(
     (home / "dagster.yaml").write_text((REPO / "deploy" / "dagster.yaml").read_text())
     return {
         **env_for(tmp_path, source_server),
-        **image_dagster_settings(),
+        **image.dagster_settings(),
         "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_HOST": postgres.host,
         "DAGSTER_POSTGRES_PORT": str(postgres.port),

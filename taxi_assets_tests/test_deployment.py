@@ -15,16 +15,10 @@ import hcl2
 import yaml
 
 from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets_tests import image
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
-from taxi_assets_tests.test_cli import (
-    LOCATION_QUERY,
-    REPO,
-    graphql,
-    image_dagster_settings,
-    loaded_asset_keys,
-    postgres_instance_env,
-)
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql, loaded_asset_keys, postgres_instance_env
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -114,7 +108,7 @@ def test_the_image_installs_from_pyproject_with_the_instance_config() -> None:
     assert "COPY deploy/dagster.yaml workspace.yaml ./" in dockerfile  # storage on PostgreSQL
     assert 'cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"' in dockerfile
     # A range run's events go to PostgreSQL in batches (the tests' deployment instance sets it too).
-    assert int(image_dagster_settings()["DAGSTER_EVENT_BATCH_SIZE"]) > 1
+    assert int(image.dagster_settings()["DAGSTER_EVENT_BATCH_SIZE"]) > 1
     [user] = re.findall(r"^USER (\S+)$", dockerfile, flags=re.MULTILINE)
     assert user not in ("root", "0")
     assert dockerfile.rindex("USER ") > dockerfile.rindex("RUN ")  # nothing runs as root after it

@@ -7,7 +7,14 @@ import pyarrow as pa
 from taxi_assets.batches import Batches, Seen
 from taxi_assets.chunks import MonthChunk, MonthChunks
 from taxi_assets.errors import reported
-from taxi_assets.metadata import day_column, descriptions_of, rows_metadata, run_rows, written_files
+from taxi_assets.metadata import (
+    day_column,
+    descriptions_of,
+    preview_metadata,
+    rows_metadata,
+    run_rows,
+    written_files,
+)
 from taxi_assets.partitions import by_month, days_in
 from taxi_assets.resources.lake import Lake
 
@@ -73,8 +80,7 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
             rows += seen.count
             if shown is None or (not shown.count and seen.count):
                 shown = seen  # the preview: the first month with rows
-        metadata = rows_metadata(shown, descriptions_of(context.definition_metadata)) if shown else {}
-        metadata.pop("dagster/partition_row_count", None)  # the shown month's, not the run's
+        metadata = preview_metadata(shown, descriptions_of(context.definition_metadata)) if shown else {}
         context.add_output_metadata(
             {**metadata, **run_rows(rows, len(owned)), **written_files(self.lake.uri(parts), written)}
         )
