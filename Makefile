@@ -3,6 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+# Memory settings of every process the project starts, as the image sets them (Dockerfile says why).
+export ARROW_DEFAULT_MEMORY_POOL := jemalloc
+export JE_ARROW_MALLOC_CONF := oversize_threshold:0,dirty_decay_ms:0,muzzy_decay_ms:0
+export MALLOC_ARENA_MAX := 2
+export MALLOC_MMAP_THRESHOLD_ := 131072
+
 .PHONY: demo test lint dev clean
 
 # One stamp per install, redone when pyproject.toml changes.

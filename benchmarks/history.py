@@ -6,7 +6,7 @@
 What it does, in a throwaway setting that it removes at the end (also on Ctrl-C or a failure):
 - generates every month of both services at the size the TLC published it (``TLC_ROWS`` below,
   132.4M rows in all; ``--scale`` multiplies every month, ``--months N`` keeps the first N months
-  of each service) with ``taxi_assets.synthetic.write_month``, in ``--workers`` processes, and
+  of each service) with ``taxi_dev.synthetic.write_month``, in ``--workers`` processes, and
   serves the files in the course mirror's layout from a local HTTP server that counts requests;
   generation is timed on its own and is not part of the backfill's wall time;
 - starts ``dagster-webserver`` and ``dagster-daemon run`` from the venv on the repo's
@@ -80,8 +80,8 @@ from typing import Any, TypeVar
 
 import psutil
 
-from taxi_assets import supervise
 from taxi_assets_tests import image
+from taxi_dev import supervise
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -142,7 +142,7 @@ def planned_rows(months: int, scale: float) -> dict[str, dict[str, int]]:
 
 # --- the source: generated files behind an HTTP server that counts requests ------------------
 def _write_one(job: tuple[Path, str, str, int, int]) -> tuple[str, str, str, float]:
-    from taxi_assets.synthetic import write_month
+    from taxi_dev.synthetic import write_month
 
     root, service, month, rows, seed = job
     start = time.perf_counter()
@@ -750,6 +750,7 @@ def environment(work: Path, home: Path, pg: dict[str, str], database: str, templ
     return {
         **env,
         **image.dagster_settings(),  # as deployed: the image gives them every Dagster process
+        **image.memory_settings(),
         **{k: v for k, v in pg.items() if k.startswith("POSTGRES_") or k.startswith("DUCKDB_")},
         "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_HOST": pg["POSTGRES_HOST"],

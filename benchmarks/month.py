@@ -141,7 +141,7 @@ def environment(source: Path, work: Path, schema: str) -> dict[str, str]:
     """What a part runs with: the tests' settings (test_cli.env_for, test_dg.dg_env), the venv
     activated for ``dg``, and nothing of this shell's own TAXI_*, DUCKDB_* or DAGSTER_* settings.
     """
-    from taxi_assets.synthetic import source_file_name
+    from taxi_dev.synthetic import source_file_name
 
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "DUCKDB_", "DAGSTER_"))}
     file_name = source_file_name("{service}", "{month}", "csv.gz")
@@ -246,14 +246,14 @@ def _range_tags() -> dict[str, str]:
 def month_job() -> "dg.JobDefinition":
     """The code location's own job of a source month, on its own (in-process) executor."""
     from taxi_assets.definitions import defs
-    from taxi_assets.jobs import monthly_job_name
+    from taxi_assets.defs.jobs import monthly_job_name
 
     return defs.resolve_job_def(monthly_job_name(SERVICE))
 
 
 def days_job() -> "dg.JobDefinition":
     from taxi_assets.definitions import defs
-    from taxi_assets.jobs import daily_job_name
+    from taxi_assets.defs.jobs import daily_job_name
 
     return defs.resolve_job_def(daily_job_name(SERVICE))
 
@@ -266,7 +266,7 @@ def _multiprocess_definitions() -> "dg.Definitions":
     import dagster as dg
 
     from taxi_assets.definitions import defs
-    from taxi_assets.jobs import daily_jobs, monthly_jobs
+    from taxi_assets.defs.jobs import daily_jobs, monthly_jobs
 
     return dg.Definitions(
         assets=list(defs.assets or []),
@@ -278,13 +278,13 @@ def _multiprocess_definitions() -> "dg.Definitions":
 
 
 def multiprocess_month_job() -> "dg.JobDefinition":
-    from taxi_assets.jobs import monthly_job_name
+    from taxi_assets.defs.jobs import monthly_job_name
 
     return _multiprocess_definitions().resolve_job_def(monthly_job_name(SERVICE))
 
 
 def multiprocess_days_job() -> "dg.JobDefinition":
-    from taxi_assets.jobs import daily_job_name
+    from taxi_assets.defs.jobs import daily_job_name
 
     return _multiprocess_definitions().resolve_job_def(daily_job_name(SERVICE))
 
@@ -577,7 +577,7 @@ def generate(rows: int, folder: Path) -> Path:
     by the project's generator in a process of its own, so this one stays small.
     """
     from taxi_assets.publishers import MIRROR
-    from taxi_assets.synthetic import source_file_name
+    from taxi_dev.synthetic import source_file_name
 
     out = folder / "source"
     command = [str(BIN / "taxi-synthetic"), "--out", str(out), "--service", SERVICE, "--month", MONTH]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import pyarrow as pa
@@ -34,8 +34,6 @@ class Batches:
     read: Callable[[], Iterator[pa.RecordBatch]]
     # Known without reading the rows where they come from a file's footer.
     num_rows: int | None = None
-    # Metadata that is known once the rows have been read (e.g. how many cleaning rejected, why).
-    summary: Callable[[], Mapping[str, object]] = field(default=lambda: {})
 
     @classmethod
     def of(cls, rows: pa.Table | pa.RecordBatch | Batches) -> Batches:
@@ -50,15 +48,11 @@ class Batches:
 
     def map(self, change: Callable[[pa.RecordBatch], pa.RecordBatch]) -> Batches:
         """Each batch through ``change``, which keeps the columns (a filter, say)."""
-        return Batches(self.schema, lambda: (change(batch) for batch in self.read()), summary=self.summary)
+        return Batches(self.schema, lambda: (change(batch) for batch in self.read()))
 
     def reader(self) -> pa.RecordBatchReader:
         """The rows as Arrow's stream, which DuckDB consumes a batch at a time, read one ahead."""
         return pa.RecordBatchReader.from_batches(self.schema, read_ahead(self))
-
-    def to_table(self) -> pa.Table:
-        """Every row in memory: for tests and small windows, never for a month in a run."""
-        return pa.Table.from_batches(list(self.read()), schema=self.schema)
 
 
 def rebatched(batches: Iterable[pa.RecordBatch], rows: int | None = None) -> Iterator[pa.RecordBatch]:
@@ -191,7 +185,7 @@ class Seen:
 
     def batches(self) -> Batches:
         """The same rows, counted as they are read: what a writer takes."""
-        return Batches(self.rows.schema, self.__iter__, self.rows.num_rows, self.rows.summary)
+        return Batches(self.rows.schema, self.__iter__, self.rows.num_rows)
 
     @property
     def head(self) -> pa.Table:

@@ -1,6 +1,7 @@
 """The course's "test_config" pipeline: can each configured sink be reached and written to?
 
-``taxi-check`` on the command line, or the ``check_connections`` job in the UI, tries the lake,
+``taxi-check`` on the command line, or the ``check_connections`` job in the UI
+(``defs/connections.py``), tries the lake,
 the warehouse and PostgreSQL with the settings a run would use, and says per sink OK or which
 setting to fix. It leaves nothing a run would not: the lake's probe file is deleted, the
 PostgreSQL schema is created in a transaction that is rolled back.
@@ -10,19 +11,20 @@ import argparse
 import contextlib
 import sys
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pyarrow as pa
 
-from taxi_assets.resources import build_resources
-from taxi_assets.resources.lake import Lake
-from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.settings import SettingError
 from taxi_assets.resources.sql import quote_ident
-from taxi_assets.resources.warehouse import Warehouse
+
+if TYPE_CHECKING:  # the resources read their settings when imported: check_environment reports a bad one
+    from taxi_assets.resources.lake import Lake
+    from taxi_assets.resources.postgres import PostgresResource
+    from taxi_assets.resources.warehouse import Warehouse
 
 PROBE_DIR = "_connection_check"
 
@@ -37,8 +39,8 @@ class ConnectionCheck:
     detail: str
 
 
-def check_lake(lake: Lake) -> tuple[str, str]:
-    location = lake.process_config_and_initialize().open()  # with the environment's values, as a run
+def check_lake(lake: "Lake") -> tuple[str, str]:
+    location = lake.open()
     probe = location.path(PROBE_DIR, f"{uuid.uuid4().hex}.parquet")
     written = location.write(probe, pa.table({"ok": [1]}))
     location.fs.delete_file(probe)
@@ -47,12 +49,11 @@ def check_lake(lake: Lake) -> tuple[str, str]:
     return location.base_uri, f"wrote and deleted a {written}-byte probe file"
 
 
-def check_warehouse(warehouse: Warehouse) -> tuple[str, str]:
-    return warehouse.process_config_and_initialize().check()
+def check_warehouse(warehouse: "Warehouse") -> tuple[str, str]:
+    return warehouse.check()
 
 
-def check_postgres(postgres: PostgresResource) -> tuple[str, str]:
-    pg = postgres.process_config_and_initialize()
+def check_postgres(pg: "PostgresResource") -> tuple[str, str]:
     try:
         with pg.connect() as conn, conn.cursor() as cur:
             cur.execute("SELECT current_setting('server_version')")
@@ -71,17 +72,22 @@ def check_postgres(postgres: PostgresResource) -> tuple[str, str]:
 def check_environment() -> list[ConnectionCheck]:
     """Every sink with the resources this environment builds, as a run would get them."""
     try:
-        resources = build_resources()
+        from taxi_assets.defs.resources import environment_resources
+
+        resources = environment_resources()
+        sinks = {name: resources[name] for name in ("lake", "warehouse", "postgres")}
+        with dg.build_resources(sinks) as built:
+            return check_all(built.lake, built.warehouse, built.postgres)
     except SettingError as exc:
         return [ConnectionCheck("settings", "", False, str(exc))]
-    return check_all(resources)
 
 
-def check_all(resources: Mapping[str, Any]) -> list[ConnectionCheck]:
+def check_all(lake: "Lake", warehouse: "Warehouse", postgres: "PostgresResource") -> list[ConnectionCheck]:
+    """Each sink's answer, in turn; one failing does not stop the others."""
     checks: list[tuple[str, Callable[[], tuple[str, str]]]] = [
-        ("lake", lambda: check_lake(resources["lake"])),
-        ("warehouse", lambda: check_warehouse(resources["warehouse"])),
-        ("postgres", lambda: check_postgres(resources["postgres"])),
+        ("lake", lambda: check_lake(lake)),
+        ("warehouse", lambda: check_warehouse(warehouse)),
+        ("postgres", lambda: check_postgres(postgres)),
     ]
     outcomes = []
     for sink, check in checks:
@@ -98,24 +104,6 @@ def report(outcomes: list[ConnectionCheck]) -> str:
         f"{c.sink:<10} {'OK' if c.ok else 'FAILED':<7} {c.where + ': ' if c.where else ''}{c.detail}"
         for c in outcomes
     )
-
-
-@dg.op(description="Tries the lake, the warehouse and PostgreSQL with this deployment's settings.")
-def check_sinks(context: dg.OpExecutionContext) -> None:
-    outcomes = check_environment()
-    for outcome in outcomes:
-        context.log.info(report([outcome]))
-    failed = [c for c in outcomes if not c.ok]
-    if failed:
-        raise dg.Failure(
-            description=f"{len(failed)} of {len(outcomes)} sinks failed: {', '.join(c.sink for c in failed)}",
-            metadata={c.sink: c.detail for c in outcomes},
-        )
-
-
-@dg.job(description="The course's test_config: each sink says OK, or names the setting to fix.")
-def check_connections() -> None:
-    check_sinks()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,11 @@ def asset_key(service: str, stage: str) -> dg.AssetKey:
     return dg.AssetKey([service, stage])
 
 
+def service_of(key: dg.AssetKey) -> str:
+    """The service whose trips an asset holds: its key's first part."""
+    return key.path[0]
+
+
 def asset_keys(service: str, stages: tuple[str, ...]) -> list[dg.AssetKey]:
     return [asset_key(service, stage) for stage in stages]
 

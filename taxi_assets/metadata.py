@@ -27,7 +27,6 @@ def preview_metadata(seen: Seen, descriptions: Mapping[str, str]) -> dict[str, o
     return {
         "dagster/column_schema": column_schema(seen.rows.schema, descriptions),
         "preview": dg.MetadataValue.md(head.to_markdown(index=False)),
-        **seen.rows.summary(),
     }
 
 
@@ -75,14 +74,6 @@ def descriptions_of(metadata: Mapping[str, object]) -> dict[str, str]:
     return {c.name: c.description for c in getattr(schema, "columns", []) if c.description}
 
 
-def table_name(metadata: Mapping[str, object]) -> str:
-    """The table an asset is stored in, from its ``dagster/table_name`` definition metadata."""
-    name = metadata.get("dagster/table_name")
-    if not isinstance(name, str):
-        raise ValueError("an asset stored in a table needs dagster/table_name in its definition metadata")
-    return name
-
-
 def counts_agree(store: Mapping[str, int], lake: Mapping[str, int], name: str) -> dg.AssetCheckResult:
     """A check's answer to "does ``name`` hold, each day, as many rows as the lake?"."""
     differing = {
@@ -98,11 +89,3 @@ def counts_agree(store: Mapping[str, int], lake: Mapping[str, int], name: str) -
             "days_differing": dg.MetadataValue.json(differing),
         },
     )
-
-
-def day_column(metadata: Mapping[str, object]) -> str:
-    """The column an asset's rows are partitioned by, from its ``partition_expr`` definition metadata."""
-    column = metadata.get("partition_expr")
-    if not isinstance(column, str):
-        raise ValueError("an asset stored by day needs its day column as partition_expr definition metadata")
-    return column

@@ -58,11 +58,6 @@ class Publisher:
         today = today or dt.datetime.now(dt.UTC).date()
         return (pd.Period(today, "M") - 1 - TLC_LAG_MONTHS).strftime("%Y-%m")
 
-    def months(self, service: str, today: dt.date | None = None) -> list[str]:
-        """Every month of ``service`` this publisher has, oldest first."""
-        first, last = pd.Period(self.first_month(service), "M"), pd.Period(self.newest_month(today), "M")
-        return [p.strftime("%Y-%m") for p in pd.period_range(first, last, freq="M")]
-
 
 PUBLISHERS: dict[str, Publisher] = {
     p.name: p

@@ -22,7 +22,8 @@ from urllib3.util.retry import Retry
 
 from taxi_assets import scratch
 from taxi_assets.errors import TaxiError
-from taxi_assets.publishers import DEFAULT_PUBLISHER, PUBLISHERS
+from taxi_assets.publishers import configured_publisher
+from taxi_assets.resources.settings import env, env_int
 
 _CHUNK = 1 << 20
 # A month's file is 20-130 MB: minutes on a slow link; half an hour means the server is stuck.
@@ -212,7 +213,7 @@ class TaxiSource(dg.ConfigurableResource):
     """Where the monthly trip files are published, and how patiently to fetch them."""
 
     url_template: str = Field(
-        default=PUBLISHERS[DEFAULT_PUBLISHER].url_template,
+        default=env("TAXI_SOURCE_URL_TEMPLATE", configured_publisher().url_template),
         description="URL of one month's file, with {service} and {month} (YYYY-MM) placeholders; "
         "http(s):// or file://; .parquet, .csv.gz or .csv. Env: TAXI_SOURCE_URL_TEMPLATE, else the "
         "URL of the publisher TAXI_PUBLISHER names.",
@@ -221,7 +222,7 @@ class TaxiSource(dg.ConfigurableResource):
     retries: int = Field(default=4, description="Retries on connection errors and 5xx answers.")
     backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each time.")
     deadline_seconds: int = Field(
-        default=DEFAULT_DEADLINE_SECONDS,
+        default=env_int("TAXI_SOURCE_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS),
         description="Total seconds a download may take, every attempt and retry included; 0 for none. "
         "Env: TAXI_SOURCE_DEADLINE_SECONDS.",
     )

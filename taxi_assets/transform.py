@@ -93,15 +93,6 @@ def reject_reasons(service: str) -> tuple[str, ...]:
     return tuple(reason for reason, _ in REJECT_RULES[service])
 
 
-@dataclass(frozen=True)
-class CleanedMonth:
-    """The rows kept, the rows dropped (with why), and how many were dropped for each reason."""
-
-    cleaned: pa.Table
-    rejected: pa.Table
-    reject_counts: dict[str, int]
-
-
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     """Arrow → pandas keeping nullable integers and dates typed."""
     return table.to_pandas(types_mapper=pandas_types_mapper)
@@ -147,27 +138,12 @@ def _table(rows: pa.Table | pa.RecordBatch) -> pa.Table:
     return pa.Table.from_batches([rows]) if isinstance(rows, pa.RecordBatch) else rows
 
 
-def clean_trips(
-    raw: pa.Table | pa.RecordBatch, schema: TripSchema, start: dt.datetime, end: dt.datetime
-) -> CleanedMonth:
-    """The course's cleaning, made explicit: keep the trips that pass every rule of the service
-    (yellow and green: passengers and distance, FHV: none) whose pickup falls in ``[start, end)``,
-    rename to snake_case and add ``pickup_date``; kept rows come in pickup order, rejected ones in
-    published order. A month is cleaned a batch at a time (:class:`CleanedBatches`): each row's
-    fate depends on that row alone.
-    """
-    raw = _table(raw)
-    code = _reject_codes(raw, schema, start, end)
-    rejected, codes = _rejected(raw, schema, code)
-    return CleanedMonth(
-        cleaned=_kept(raw, schema, code),
-        rejected=rejected,
-        reject_counts=_counted(codes, reject_reasons(schema.service)),
-    )
-
-
 class CleanedBatches:
-    """:func:`clean_trips` a batch at a time: the kept rows and the dropped ones are each a pass over
+    """The course's cleaning, made explicit, a batch at a time: keep the trips that pass every rule
+    of the service (yellow and green: passengers and distance, FHV: none) whose pickup falls in
+    ``[start, end)``, rename to snake_case and add ``pickup_date``; kept rows come in pickup order
+    within a batch, rejected ones in published order. Each row's fate depends on that row alone.
+    The kept rows and the dropped ones are each a pass over
     ``raw`` (read twice from the lake rather than held), so no more than a batch is in memory.
     ``raw_rows`` and ``reject_counts`` fill as the rows are read.
     """

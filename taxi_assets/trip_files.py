@@ -50,11 +50,6 @@ class Plan:
     published_types: dict[str, pa.DataType]  # canonical name → the file's type (parquet only)
 
 
-def read_trips(source: SourceFile, schema: TripSchema) -> pa.Table:
-    """The whole month in the canonical layout, in memory: for tests and benchmarks, not for runs."""
-    return pa.Table.from_batches(list(canonical_batches(source, schema)), schema=schema.raw_arrow_schema)
-
-
 def canonical_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBatch]:
     """The file's rows as record batches of the service's canonical layout, in file order."""
     if source.format == "parquet":

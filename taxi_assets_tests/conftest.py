@@ -21,16 +21,16 @@ from typing import Any
 
 import pytest
 
-from taxi_assets.local_postgres import server_reachable, start_local_postgres
+from taxi_assets.defs.resources import io_managers
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
-from taxi_assets.resources import io_managers
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident
 from taxi_assets.source import TaxiSource
-from taxi_assets.synthetic import source_file_name, write_month
 from taxi_assets_tests.session import materialize_days, materialize_month, snapshot
+from taxi_dev.local_postgres import server_reachable, start_local_postgres
+from taxi_dev.synthetic import source_file_name, write_month
 
 MONTH_ROWS = 4_000
 # How long a trickling answer lasts at most, so that no test's server thread outlives it by much.
@@ -320,6 +320,10 @@ class BigQueryEmulator:
 
     def query(self, sql: str) -> list[tuple]:
         return [tuple(row.values()) for row in self.client().query(sql).result()]
+
+    def environment(self) -> dict[str, str]:
+        """What points a process's Google client at the emulator, as the bigquery fixture does here."""
+        return {"BIGQUERY_EMULATOR_HOST": self.endpoint, "NO_GCE_CHECK": "true"}
 
 
 class _BigQueryServer:

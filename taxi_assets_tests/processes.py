@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import pytest
 
-from taxi_assets import supervise
+from taxi_dev import supervise
 
 T = TypeVar("T")
 

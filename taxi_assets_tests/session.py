@@ -8,8 +8,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from taxi_assets.assets import service_definitions
 from taxi_assets.constants import postgres_table, warehouse_table
+from taxi_assets.definitions import defs
 from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, asset_key
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_literal
@@ -18,7 +18,9 @@ from taxi_assets.schema import SCHEMAS
 if TYPE_CHECKING:
     from taxi_assets_tests.conftest import Sinks
 
-DEFINITIONS = service_definitions()
+_LOCATION = defs()
+# Every asset and check of the code location, for dg.materialize to select from.
+DEFINITIONS = [*_LOCATION.assets, *_LOCATION.asset_checks]
 
 
 def keys(service: str, *stages: str) -> list[dg.AssetKey]:

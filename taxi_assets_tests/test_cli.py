@@ -9,11 +9,11 @@ from pathlib import Path
 
 from taxi_assets.keys import CLEANED
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets.supervise import group_members
 from taxi_assets_tests import image
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.processes import start, stop_group, wait_for
 from taxi_assets_tests.session import lake_days, read_lake_month, warehouse_rows_per_day
+from taxi_dev.supervise import group_members
 
 REPO = Path(__file__).resolve().parents[1]
 

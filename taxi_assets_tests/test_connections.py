@@ -1,22 +1,28 @@
 """The connection check (the course's test_config): per sink, OK or the setting to fix, against
-the real PostgreSQL, a lake folder, DuckDB and the BigQuery emulator.
+the real PostgreSQL, a lake folder, DuckDB and the BigQuery emulator. ``taxi-check`` runs as a
+user runs it, in the environment the test sets; the job runs on the resources it is given.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from taxi_assets.connections import PROBE_DIR, check_connections, check_environment, main
+from taxi_assets.connections import PROBE_DIR
+from taxi_assets.defs.connections import check_connections
+from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
+from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import BigQueryEmulator, free_port
+from taxi_assets_tests.test_defs import SETTING_PREFIXES
+
+TAXI_CHECK = str(Path(sys.executable).with_name("taxi-check"))
 
 
 @pytest.fixture
-def environment(
-    clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres: PostgresResource
-) -> Path:
+def environment(tmp_path: Path, postgres: PostgresResource) -> dict[str, str]:
     """Settings a user would export: a lake folder, a DuckDB file, this test's Postgres schema."""
     settings = {
         "TAXI_LAKE_URI": str(tmp_path / "lake"),
@@ -28,15 +34,22 @@ def environment(
         "POSTGRES_SCHEMA": postgres.schema_name,
         "POSTGRES_CONNECT_TIMEOUT": "3",
     }
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("POSTGRES_PASSWORD", raising=False)
-    return tmp_path
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}, **settings}
 
 
-def outcome_of(sink: str) -> tuple[bool, str]:
-    [outcome] = [c for c in check_environment() if c.sink == sink]
-    return outcome.ok, f"{outcome.where} {outcome.detail}"
+def taxi_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TAXI_CHECK], env=env, capture_output=True, text=True, timeout=120)
+
+
+def outcomes(env: dict[str, str]) -> dict[str, tuple[bool, str]]:
+    """Each sink's line of taxi-check's report: whether it says OK, and the rest of the line."""
+    report = taxi_check(env)
+    answers = {}
+    for line in report.stdout.splitlines():
+        sink, verdict, rest = line.split(maxsplit=2)
+        answers[sink] = (verdict == "OK", rest)
+    assert answers, report.stderr[-3000:]
+    return answers
 
 
 def schema_exists(postgres: PostgresResource) -> bool:
@@ -47,14 +60,16 @@ def schema_exists(postgres: PostgresResource) -> bool:
 
 
 def test_every_sink_answers_ok_and_nothing_is_left_behind(
-    environment: Path, postgres: PostgresResource, capsys: pytest.CaptureFixture[str]
+    environment: dict[str, str], postgres: PostgresResource
 ) -> None:
-    assert main([]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    report = taxi_check(environment)
+    assert report.returncode == 0, report.stdout + report.stderr[-3000:]
+    lines = report.stdout.splitlines()
     assert [line.split()[:2] for line in lines] == [["lake", "OK"], ["warehouse", "OK"], ["postgres", "OK"]]
     assert "duckdb" in lines[1] and postgres.schema_name in lines[2]
-    assert not list((environment / "lake").rglob("*.parquet"))
-    assert not (environment / "lake" / PROBE_DIR).exists()
+    lake = Path(environment["TAXI_LAKE_URI"])
+    assert not list(lake.rglob("*.parquet"))
+    assert not (lake / PROBE_DIR).exists()
     assert not schema_exists(postgres)
 
 
@@ -70,45 +85,52 @@ def test_every_sink_answers_ok_and_nothing_is_left_behind(
     ],
 )
 def test_a_wrong_setting_is_named_and_the_other_sinks_still_answer(
-    environment: Path, monkeypatch: pytest.MonkeyPatch, sink: str, setting: str, value: str
+    environment: dict[str, str], sink: str, setting: str, value: str
 ) -> None:
-    monkeypatch.setenv(setting, value)
-    monkeypatch.setenv("POSTGRES_PASSWORD", "s3cret-pw")  # trust auth ignores it; it must never show
-    outcomes = {c.sink: c for c in check_environment()}
-    assert not outcomes[sink].ok
-    assert setting in outcomes[sink].detail
-    assert "s3cret-pw" not in outcomes[sink].detail
-    assert all(c.ok for name, c in outcomes.items() if name != sink)
+    # Trust auth ignores the password; it must never show.
+    answers = outcomes({**environment, setting: value, "POSTGRES_PASSWORD": "s3cret-pw"})
+    ok, detail = answers[sink]
+    assert not ok
+    assert setting in detail
+    assert "s3cret-pw" not in detail
+    assert all(ok for name, (ok, _) in answers.items() if name != sink)
 
 
 def test_the_bigquery_warehouse_is_checked_with_select_1(
-    environment: Path, bigquery: BigQueryEmulator, monkeypatch: pytest.MonkeyPatch
+    environment: dict[str, str], bigquery: BigQueryEmulator
 ) -> None:
-    monkeypatch.setenv("GCP_PROJECT", bigquery.project)
-    monkeypatch.setenv("BIGQUERY_DATASET", bigquery.dataset)
-    ok, detail = outcome_of("warehouse")
+    env = {**environment, **bigquery.environment(), "GCP_PROJECT": bigquery.project}
+    ok, detail = outcomes({**env, "BIGQUERY_DATASET": bigquery.dataset})["warehouse"]
     assert ok and f"bigquery {bigquery.project}.{bigquery.dataset}" in detail
 
-    monkeypatch.setenv("BIGQUERY_DATASET", "not_there")
-    ok, detail = outcome_of("warehouse")
+    ok, detail = outcomes({**env, "BIGQUERY_DATASET": "not_there"})["warehouse"]
     assert not ok and "BIGQUERY_DATASET 'not_there'" in detail
 
-    monkeypatch.setenv("TAXI_WAREHOUSE", "bigquery")
-    monkeypatch.delenv("GCP_PROJECT")
-    ok, detail = outcome_of("warehouse")
+    without_project = {k: v for k, v in env.items() if k != "GCP_PROJECT"}
+    ok, detail = outcomes({**without_project, "TAXI_WAREHOUSE": "bigquery"})["warehouse"]
     assert not ok and "GCP_PROJECT is not set" in detail
 
-    monkeypatch.setenv("TAXI_WAREHOUSE", "snowflake")
-    assert [(c.sink, c.ok) for c in check_environment()] == [("settings", False)]
+    assert outcomes({**env, "TAXI_WAREHOUSE": "snowflake"}) == {
+        "settings": (False, "TAXI_WAREHOUSE 'snowflake' is not one of duckdb, bigquery")
+    }
 
 
 def test_the_check_is_a_job_in_the_ui_that_fails_naming_the_sink(
-    environment: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, postgres: PostgresResource
 ) -> None:
-    assert check_connections.execute_in_process().success
+    resources = {
+        "lake": Lake(base_uri=str(tmp_path / "lake")),
+        "warehouse": DuckDBWarehouse(database=str(tmp_path / "warehouse.duckdb")),
+        "postgres": postgres,
+    }
+    assert check_connections.execute_in_process(resources=resources).success
 
-    monkeypatch.setenv("POSTGRES_DBNAME", "no_such_database")
-    result = check_connections.execute_in_process(raise_on_error=False)
+    wrong = PostgresResource(
+        host=postgres.host, port=postgres.port, dbname="no_such_database", connect_timeout=3
+    )
+    result = check_connections.execute_in_process(
+        resources={**resources, "postgres": wrong}, raise_on_error=False
+    )
     assert not result.success
     [failure] = result.get_step_failure_events()
     data = failure.step_failure_data
@@ -116,12 +138,8 @@ def test_the_check_is_a_job_in_the_ui_that_fails_naming_the_sink(
     assert "POSTGRES_DBNAME" in data.user_failure_data.metadata["postgres"].value
 
 
-def test_taxi_check_is_a_command_that_exits_nonzero_on_failure(
-    environment: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    command = [str(Path(sys.executable).with_name("taxi-check"))]
-    assert subprocess.run(command, capture_output=True, text=True, timeout=120).returncode == 0
-    monkeypatch.setenv("TAXI_LAKE_URI", "gs://Not_A_Bucket/lake")
-    failed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+def test_taxi_check_is_a_command_that_exits_nonzero_on_failure(environment: dict[str, str]) -> None:
+    assert taxi_check(environment).returncode == 0
+    failed = taxi_check({**environment, "TAXI_LAKE_URI": "gs://Not_A_Bucket/lake"})
     assert failed.returncode == 1
     assert "TAXI_LAKE_URI" in failed.stdout and "lake       FAILED" in failed.stdout

@@ -1,19 +1,26 @@
 """The code location loads, and its graph reads like the data flow."""
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
 import dagster as dg
 import pytest
 
 from taxi_assets.constants import SERVICES
 from taxi_assets.keys import POSTGRES, WAREHOUSE, asset_key
-from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets.source import TaxiSource
+
+# The settings a test's fresh process must not inherit from the one running the tests.
+SETTING_PREFIXES = ("TAXI_", "POSTGRES_", "DUCKDB_", "GCP_", "GCS_", "GOOGLE_", "BIGQUERY_", "DAGSTER_")
 
 
 @pytest.fixture
 def defs(clean_env: None) -> dg.Definitions:
     from taxi_assets.definitions import defs
 
-    return defs
+    return defs()
 
 
 def test_definitions_load(defs: dg.Definitions) -> None:
@@ -70,48 +77,75 @@ def test_checks_are_attached_to_what_they_check(defs: dg.Definitions) -> None:
         assert (metered <= checks) == (service != "fhv")
 
 
-def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, clean_env: None) -> None:
-    from taxi_assets.resources import build_resources
+def in_a_fresh_process(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a new interpreter in this environment plus ``env``: the resources read their
+    settings when imported, as a code server, a run worker or the CLI does on starting.
+    """
+    base = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
-    monkeypatch.setenv("TAXI_LAKE_URI", "/srv/lake")
-    resources = build_resources()
-    assert isinstance(resources["lake"].base_uri, dg.EnvVar)
-    assert resources["lake"].process_config_and_initialize().base_uri == "/srv/lake"
-    monkeypatch.delenv("TAXI_LAKE_URI")
-    assert build_resources()["lake"].base_uri == "data/lake"
+
+def test_settings_come_from_the_environment() -> None:
+    shown = """
+        import dagster as dg
+        from taxi_assets.defs.resources import environment_resources
+
+        lake = environment_resources()["lake"]
+        with dg.build_resources({"lake": lake}) as built:
+            print(type(lake.base_uri).__name__, lake.base_uri, built.lake.base_uri)
+    """
+    set_ = in_a_fresh_process({"TAXI_LAKE_URI": "/srv/lake"}, shown)
+    assert set_.stdout.split() == ["EnvVar", "TAXI_LAKE_URI", "/srv/lake"], set_.stderr[-2000:]
+    unset = in_a_fresh_process({}, shown)
+    assert unset.stdout.split() == ["str", "data/lake", "data/lake"], unset.stderr[-2000:]
 
 
-def test_a_run_config_that_sets_some_fields_keeps_the_environment_s_others(
-    monkeypatch: pytest.MonkeyPatch, clean_env: None, tmp_path
-) -> None:
+def test_a_run_config_that_sets_some_fields_keeps_the_environment_s_others() -> None:
     """The launchpad's partial override: only timeout and retries for the source, only the port
     for PostgreSQL; every other field keeps what the environment says, not the built-in value.
     """
-    from taxi_assets.resources import build_resources
+    probe = """
+        import json
+        import dagster as dg
+        from taxi_assets.defs.resources import environment_resources
+        from taxi_assets.resources.postgres import PostgresResource
+        from taxi_assets.source import TaxiSource
 
-    monkeypatch.setenv("TAXI_SOURCE_URL_TEMPLATE", "http://127.0.0.1:9/{service}_{month}.csv.gz")
-    monkeypatch.setenv("POSTGRES_HOST", "db.internal")
-    monkeypatch.setenv("POSTGRES_SCHEMA", "taxi")
-    resources = build_resources()
-    seen = {}
+        seen = {}
 
-    @dg.asset
-    def probe(taxi_source: TaxiSource, postgres: PostgresResource) -> None:
-        seen.update(url=taxi_source.url_template, timeout=taxi_source.timeout_seconds)
-        seen.update(host=postgres.host, port=postgres.port, schema=postgres.schema_name)
+        @dg.asset
+        def probe(taxi_source: TaxiSource, postgres: PostgresResource) -> None:
+            seen.update(url=taxi_source.url_template, timeout=taxi_source.timeout_seconds)
+            seen.update(host=postgres.host, port=postgres.port, schema=postgres.schema_name)
 
-    run_config = {
-        "resources": {
-            "taxi_source": {"config": {"timeout_seconds": 5, "retries": 1}},
-            "postgres": {"config": {"port": 6543}},
+        resources = environment_resources()
+        run_config = {
+            "resources": {
+                "taxi_source": {"config": {"timeout_seconds": 5, "retries": 1}},
+                "postgres": {"config": {"port": 6543}},
+            }
         }
+        dg.materialize(
+            [probe],
+            resources={"taxi_source": resources["taxi_source"], "postgres": resources["postgres"]},
+            run_config=run_config,
+        )
+        print(json.dumps(seen))
+    """
+    env = {
+        "TAXI_SOURCE_URL_TEMPLATE": "http://127.0.0.1:9/{service}_{month}.csv.gz",
+        "POSTGRES_HOST": "db.internal",
+        "POSTGRES_SCHEMA": "taxi",
     }
-    assert dg.materialize(
-        [probe],
-        resources={"taxi_source": resources["taxi_source"], "postgres": resources["postgres"]},
-        run_config=run_config,
-    ).success
-    assert seen == {
+    ran = in_a_fresh_process(env, probe)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert json.loads(ran.stdout.splitlines()[-1]) == {
         "url": "http://127.0.0.1:9/{service}_{month}.csv.gz",
         "timeout": 5,
         "host": "db.internal",
@@ -120,11 +154,7 @@ def test_a_run_config_that_sets_some_fields_keeps_the_environment_s_others(
     }
 
 
-def test_a_whole_number_setting_that_is_not_one_is_named(
-    monkeypatch: pytest.MonkeyPatch, clean_env: None
-) -> None:
-    from taxi_assets.resources import SettingError, build_resources
-
-    monkeypatch.setenv("POSTGRES_PORT", "abc")
-    with pytest.raises(SettingError, match=r"^POSTGRES_PORT 'abc' is not a whole number$"):
-        build_resources()
+def test_a_whole_number_setting_that_is_not_one_is_named() -> None:
+    loaded = in_a_fresh_process({"POSTGRES_PORT": "abc"}, "import taxi_assets.defs.resources")
+    assert loaded.returncode != 0
+    assert loaded.stderr.strip().splitlines()[-1].endswith("POSTGRES_PORT 'abc' is not a whole number")

@@ -119,12 +119,26 @@ def test_the_image_installs_from_pyproject_with_the_instance_config() -> None:
     assert {".env", "keys", "terraform", "deploy/helm"} <= set(ignored)
 
 
+def test_every_process_gets_the_memory_settings_the_image_sets() -> None:
+    """The image's ENV (compose, GKE) and the Makefile (make demo, dev, test) agree; each process
+    reads them as it starts: nothing in the package changes the allocator.
+    """
+    makefile = dict(
+        re.findall(r"^export (\S+) := (\S+)$", (REPO / "Makefile").read_text(), flags=re.MULTILINE)
+    )
+    assert image.memory_settings() == {name: makefile[name] for name in image.MEMORY_SETTINGS}
+    assert image.memory_settings()["ARROW_DEFAULT_MEMORY_POOL"] == "jemalloc"
+
+
 def test_the_deployment_instance_queues_and_pools_as_the_local_one() -> None:
     """One dagster.yaml per way of running, the same limits in each; none names this project's code."""
     local = yaml.safe_load((REPO / "dagster.yaml").read_text())
     deployed = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
-    for key in ("run_coordinator", "concurrency", "run_monitoring", "telemetry"):
+    for key in ("run_coordinator", "concurrency", "run_monitoring", "run_retries", "telemetry"):
         assert deployed[key] == local[key]
+    # Limits applied where runs are queued: no run waits inside for a slot, none dies holding one.
+    assert local["concurrency"]["pools"]["granularity"] == "run"
+    assert local["run_retries"] == {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False}
     assert "storage" not in local  # Dagster's default: SQLite under DAGSTER_HOME
     assert set(deployed["storage"]) == {"postgres"}
     for instance in (local, deployed):

@@ -10,6 +10,7 @@ import pytest
 from taxi_assets.batches import Batches
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.lake_files import LakeError
+from taxi_assets_tests.whole import whole
 
 DAYS = [dt.date(2021, 1, d) for d in (1, 2, 3)]
 
@@ -51,7 +52,7 @@ def test_days_read_back_as_any_hive_reader_gives_them_even_from_an_earlier_layou
     new = pa.table({"trip": [2, 3], "fee": [0.5, None], "pickup_date": DAYS[1:2] * 2})
     lake.replace_days(["trips"], "pickup_date", old, DAYS[:1])
     lake.replace_days(["trips"], "pickup_date", new, DAYS[1:2])
-    read = lake.read_days(["trips"], "pickup_date", DAYS[1:2] + DAYS[:1]).to_table()
+    read = whole(lake.read_days(["trips"], "pickup_date", DAYS[1:2] + DAYS[:1]))
     assert read.column_names == ["trip", "fee", "pickup_date"]
     assert sorted(read.to_pylist(), key=lambda r: r["trip"]) == [
         {"trip": 1, "fee": None, "pickup_date": DAYS[0]},
@@ -64,7 +65,7 @@ def test_a_month_file_is_replaced_whole_and_read_back(tmp_path: Path) -> None:
     lake = Lake(base_uri=str(tmp_path))
     lake.write_month(["yellow", "raw_trips"], "2021-01", pa.table({"trip": [1, 2, 3]}))
     lake.write_month(["yellow", "raw_trips"], "2021-01", pa.table({"trip": [7]}))
-    assert lake.read_month(["yellow", "raw_trips"], "2021-01").to_table().column("trip").to_pylist() == [7]
+    assert whole(lake.read_month(["yellow", "raw_trips"], "2021-01")).column("trip").to_pylist() == [7]
     assert [p.name for p in (tmp_path / "yellow" / "raw_trips").iterdir()] == ["2021-01.parquet"]
     with pytest.raises(LakeError, match=r"yellow/raw_trips 2021-02 is not in the lake yet"):
         lake.read_month(["yellow", "raw_trips"], "2021-02")

@@ -7,14 +7,15 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-from taxi_assets.definitions import defs as repo_defs
-from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE
-from taxi_assets.schedules import daily_schedules, monthly_schedules
-from taxi_assets.sensors import days_of_new_months_sensor, new_month_sensor
+from taxi_assets.definitions import defs
+from taxi_assets.defs.schedules import daily_schedules, monthly_schedules
+from taxi_assets.defs.sensors import new_month_sensor
+from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED
 from taxi_assets_tests.conftest import Sinks, SourceServer
-from taxi_assets_tests.session import DEFINITIONS, keys, materialize_month, warehouse_rows_per_day
+from taxi_assets_tests.session import DEFINITIONS, keys, materialize_month
 
 UTC = dt.UTC
+repo_defs = defs()
 
 
 @pytest.fixture
@@ -95,40 +96,50 @@ def test_new_month_sensor_requests_published_months_and_explains_the_rest(
     assert json.loads(third.cursor)["yellow"] == "2021-04"
 
 
-def test_days_follow_each_new_cleaned_month(
+def requested_partitions(result: dg.EvaluateAutomationConditionsResult) -> dict[str, list[str]]:
+    """What a tick of the automation sensor asks for: asset → its partitions, in order."""
+    return {
+        key.to_user_string(): sorted(result.get_requested_partitions(key))
+        for key in repo_defs.resolve_asset_graph().get_all_asset_keys()
+        if result.get_num_requested(key)
+    }
+
+
+def test_a_cleaned_month_is_followed_by_postgres_and_its_days(
     instance: dg.DagsterInstance, source_server: SourceServer, sinks: Sinks
 ) -> None:
+    """The automation conditions, evaluated as the daemon's automation sensor does."""
     source_server.publish("green", "2021-01")
-    materialize_month(sinks.resources, "green", "2021-01", instance=instance)  # history before the sensor
-
-    def tick(cursor: str | None) -> dg.SensorResult:
-        return days_of_new_months_sensor(
-            dg.build_sensor_context(instance, cursor=cursor, definitions=repo_defs)
-        )
-
-    first = tick(None)
-    assert first.run_requests == [], "turning the sensor on does not replay history"
-    assert tick(first.cursor).run_requests == []
-
     source_server.publish("green", "2021-02")
-    materialize_month(sinks.resources, "green", "2021-02", instance=instance)
-    second = tick(first.cursor)
-    [request] = second.run_requests
-    assert set(request.asset_selection) == set(keys("green", DAILY, WAREHOUSE))
-    assert request.job_name == "green_daily_trips"
-    assert request.tags["dagster/asset_partition_range_start"] == "2021-02-01"
-    assert request.tags["dagster/asset_partition_range_end"] == "2021-02-28"
-    assert tick(second.cursor).run_requests == []
+    first = dg.evaluate_automation_conditions(defs=repo_defs, instance=instance)
+    assert requested_partitions(first) == {}, "nothing is loaded yet: nothing to follow"
 
-    run = dg.materialize(
+    materialize_month(sinks.resources, "green", "2021-01", instance=instance)  # the monthly job
+    after_january = dg.evaluate_automation_conditions(defs=repo_defs, instance=instance, cursor=first.cursor)
+    january = [f"2021-01-{day:02}" for day in range(1, 32)]
+    assert requested_partitions(after_january) == {
+        "green/daily_trips": january,
+        "green/warehouse_trips": january,
+    }, "PostgreSQL was loaded in the month's own run; its days follow"
+
+    # Only the lake's cleaned month, as a user re-running it from the UI would: PostgreSQL follows too.
+    cleaned_only = dg.materialize(
         DEFINITIONS,
-        selection=request.asset_selection,
-        tags=request.tags,
+        selection=dg.AssetSelection.assets(*keys("green", RAW, CLEANED, REJECTED)),
         resources=sinks.resources,
+        partition_key="2021-02",
         instance=instance,
     )
-    assert run.success
-    assert len(warehouse_rows_per_day(sinks.duckdb_path, "green")) == 28
+    assert cleaned_only.success
+    after_february = dg.evaluate_automation_conditions(
+        defs=repo_defs, instance=instance, cursor=after_january.cursor
+    )
+    february = [f"2021-02-{day:02}" for day in range(1, 29)]
+    assert requested_partitions(after_february) == {
+        "green/postgres_trips": ["2021-02"],
+        "green/daily_trips": february,
+        "green/warehouse_trips": february,
+    }, "January's days were asked for already"
 
 
 def test_a_run_can_point_the_source_elsewhere_from_the_launchpad(

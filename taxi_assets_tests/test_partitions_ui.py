@@ -14,6 +14,7 @@ from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
 from taxi_assets_tests.test_cli import LOCATION_QUERY, env_for, graphql
+from taxi_assets_tests.whole import months_of
 
 MODULE = "taxi_assets.definitions"
 PARTITIONS_QUERY = "{ assetNodes { assetKey { path } partitionKeysByDimension { partitionKeys } } }"
@@ -57,7 +58,7 @@ def test_the_ui_lists_the_publisher_s_months_per_service(
         "/".join(n["assetKey"]["path"]): n["partitionKeysByDimension"][0]["partitionKeys"] for n in nodes
     }
     for service in SERVICES:
-        months = PUBLISHERS[publisher].months(service)
+        months = months_of(PUBLISHERS[publisher], service)
         for stage in MONTHLY_STAGES:
             assert listed[f"{service}/{stage}"] == months, (service, stage)
         for stage in DAILY_STAGES:

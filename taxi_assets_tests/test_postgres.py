@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from taxi_assets.io_managers import POSTGRES_IO_MANAGER
 from taxi_assets.io_managers.postgres import PostgresIOManager
 from taxi_assets.keys import CLEANED, POSTGRES
-from taxi_assets.resources import POSTGRES_IO_MANAGER
 from taxi_assets.resources.column_types import postgres_type
 from taxi_assets.resources.postgres import PostgresError, PostgresResource
 from taxi_assets.resources.sql import quote_ident, quote_literal

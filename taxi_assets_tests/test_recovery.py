@@ -1,6 +1,6 @@
-"""A run whose process died (kill -9 mid-COPY) must not wedge the runs after it: the next run heals
-by itself, `taxi-recover` heals at once, the daemon's sensor heals within its tick; and a run
-waiting for a slot held by a live run says what it waits for and stops on Ctrl-C.
+"""Runs whose process died (kill -9 mid-COPY) heal by Dagster's own mechanisms: under the daemon
+the run is failed and retried (run_retries), and the month lands once; from the command line,
+where nothing watches the run, the next run is not held up by it.
 """
 
 import os
@@ -11,21 +11,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import psutil
 import pytest
 
-from taxi_assets.constants import postgres_table
-from taxi_assets.keys import CLEANED, MONTHLY_STAGES, selection_string
-from taxi_assets.recovery import PID_TAG, dead_run_sensor
+from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES, selection_string
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_literal
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.processes import start, stop_group, wait_for
-from taxi_assets_tests.session import course_cleaning, postgres_months, read_lake_month
-from taxi_assets_tests.test_cli import REPO, env_for, materialize_command
+from taxi_assets_tests.session import (
+    course_cleaning,
+    postgres_months,
+    read_lake_month,
+    rows_per_pickup_day,
+    warehouse_rows_per_day,
+)
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, graphql, materialize_command
 
 # Enough rows that PostgreSQL's COPY of the month takes a moment to catch (about a second).
 ROWS = 300_000
 MONTH = "2021-01"
+JANUARY = [f"2021-01-{day:02}" for day in range(1, 32)]
 
 
 def monthly_run(service: str, month: str) -> list[str]:
@@ -84,18 +90,31 @@ def loose_tables(postgres: PostgresResource) -> list[str]:
         return [name for (name,) in cur.fetchall()]
 
 
-def only_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
-    [run] = instance.get_runs()
-    return run
+def runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    return [record.dagster_run for record in instance.get_run_records()]
 
 
-def kill_mid_copy(
-    env: dict[str, str], postgres: PostgresResource, instance: dg.DagsterInstance, log: Path
-) -> dg.DagsterRun:
-    """Starts the month's run, SIGKILLs its process group while PostgreSQL copies the month in,
-    and returns the run as the instance then has it.
-    """
-    process = start(monthly_run("yellow", MONTH), env, log, REPO)
+def assert_the_month_landed_once(
+    run_env: dict[str, str], postgres: PostgresResource, published: Path
+) -> None:
+    cleaned = read_lake_month(Path(run_env["TAXI_LAKE_URI"]), CLEANED, "yellow", MONTH)
+    assert len(cleaned) == len(course_cleaning(published, "yellow", MONTH))
+    assert {month: rows for month, (rows, _) in postgres_months(postgres, "yellow").items()} == {
+        MONTH: len(cleaned)
+    }
+    assert loose_tables(postgres) == [], "the killed load's table was dropped"
+
+
+def test_a_command_line_run_killed_mid_copy_does_not_hold_up_the_next(
+    tmp_path: Path,
+    source_server: SourceServer,
+    postgres: PostgresResource,
+    run_env: dict[str, str],
+    instance: dg.DagsterInstance,
+) -> None:
+    published = source_server.publish("yellow", MONTH, rows=ROWS)
+    log = tmp_path / "killed.log"
+    process = start(monthly_run("yellow", MONTH), run_env, log, REPO)
     try:
         wait_for(
             "PostgreSQL to copy the month in",
@@ -107,153 +126,156 @@ def kill_mid_copy(
         os.killpg(process.pid, signal.SIGKILL)
     finally:
         stop_group(process)
-    return only_run(instance)
+    [killed] = runs(instance)
+    # Nothing watches a run the command line executes itself: Dagster cannot know it died.
+    assert killed.status == dg.DagsterRunStatus.STARTED
 
-
-def held_slots(instance: dg.DagsterInstance) -> set[str]:
-    """Runs holding or waiting for a pool slot."""
-    return instance.event_log_storage.get_concurrency_run_ids()
-
-
-@pytest.mark.parametrize("heal", ["the next run", "taxi-recover", "the sensor", "the daemon"])
-def test_a_run_killed_mid_copy_does_not_block_the_month(
-    heal: str,
-    tmp_path: Path,
-    source_server: SourceServer,
-    postgres: PostgresResource,
-    run_env: dict[str, str],
-    instance: dg.DagsterInstance,
-) -> None:
-    published = source_server.publish("yellow", MONTH, rows=ROWS)
-    killed = kill_mid_copy(run_env, postgres, instance, tmp_path / "killed.log")
-    assert killed.status == dg.DagsterRunStatus.STARTED, "nothing ended the killed run"
-    assert killed.run_id in held_slots(instance), "the killed run kept its pool slot"
-
-    if heal == "taxi-recover":
-        recovered = subprocess.run(
-            [str(Path(sys.executable).with_name("taxi-recover"))],
-            env=run_env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert recovered.returncode == 0, recovered.stderr[-3000:]
-        [line] = [line for line in recovered.stdout.splitlines() if killed.run_id in line]
-        assert line.startswith("recovered") and "is gone" in line and "postgres" in line, recovered.stdout
-        again = subprocess.run(
-            [str(Path(sys.executable).with_name("taxi-recover"))], env=run_env, capture_output=True, text=True
-        )
-        assert again.stdout.startswith("nothing to recover"), again.stdout
-    elif heal == "the sensor":
-        result = dead_run_sensor(dg.build_sensor_context(instance=instance))
-        assert killed.run_id in result.skip_message and "is gone" in result.skip_message
-    elif heal == "the daemon":
-        # dagster dev's daemon ticks dead_run_sensor (on by default) every 30 s.
-        dev = start(
-            [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(free_port())],
-            run_env,
-            tmp_path / "dagster-dev.log",
-            REPO,
-        )
-        try:
-            wait_for(
-                "the daemon to fail the killed run",
-                lambda: instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE,
-                timeout=300,
-                every=1,
-            )
-        finally:
-            stop_group(dev)
-
-    if heal != "the next run":
-        failed = instance.get_run_by_id(killed.run_id)
-        assert failed.status == dg.DagsterRunStatus.FAILURE
-        assert not held_slots(instance)
-        return
-
-    # A user runs the month again, with nothing done in between.
+    # A user runs the month again at once: nothing it needs is held by the dead run.
     rerun = subprocess.run(
-        monthly_run("yellow", MONTH),
-        env=run_env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        monthly_run("yellow", MONTH), env=run_env, cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    output = rerun.stdout + rerun.stderr
-    assert f"recovered before starting: run {killed.run_id}" in output
-    assert f"pid {killed.tags[PID_TAG]}" in output
-
-    failed = instance.get_run_by_id(killed.run_id)
-    assert failed.status == dg.DagsterRunStatus.FAILURE
-    [failure] = instance.all_logs(killed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-    assert f"pid {killed.tags[PID_TAG]}" in failure.dagster_event.message
-    assert not held_slots(instance)
-
-    cleaned = read_lake_month(Path(run_env["TAXI_LAKE_URI"]), CLEANED, "yellow", MONTH)
-    assert len(cleaned) == len(course_cleaning(published, "yellow", MONTH))
-    assert {month: rows for month, (rows, _) in postgres_months(postgres, "yellow").items()} == {
-        MONTH: len(cleaned)
-    }
-    assert loose_tables(postgres) == [], "the killed load's table was dropped"
+    assert_the_month_landed_once(run_env, postgres, published)
 
 
-def blocked_on_a_lock(postgres: PostgresResource) -> int:
+def test_two_command_line_runs_of_the_warehouse_at_once_both_load(
+    tmp_path: Path, source_server: SourceServer, run_env: dict[str, str]
+) -> None:
+    """DuckDB has one writer: a run that bypasses the queue waits for the other's write to end."""
+    published = source_server.publish("yellow", MONTH, rows=ROWS)
+    first = subprocess.run(
+        monthly_run("yellow", MONTH), env=run_env, cwd=REPO, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    days = selection_string("yellow", DAILY_STAGES)
+    ranges = ("2021-01-01...2021-01-15", "2021-01-16...2021-01-31")
+    both = [
+        start(materialize_command(days, "--partition-range", r), run_env, tmp_path / f"days{n}.log", REPO)
+        for n, r in enumerate(ranges)
+    ]
+    try:
+        for n, process in enumerate(both):
+            assert process.wait(timeout=300) == 0, (tmp_path / f"days{n}.log").read_text()[-3000:]
+    finally:
+        for process in both:
+            stop_group(process)
+    expected = rows_per_pickup_day(course_cleaning(published, "yellow", MONTH), "yellow")
+    assert warehouse_rows_per_day(Path(run_env["DUCKDB_DATABASE"]), "yellow") == expected
+
+
+def loading_process(postgres: PostgresResource) -> psutil.Process | None:
+    """The process on this machine whose connection is copying a month into this test's schema."""
     with postgres.connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-            f"AND wait_event_type = 'Lock' AND position({quote_literal(postgres.schema_name)} in query) > 0"
+            "SELECT client_port FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+            "AND query ILIKE 'COPY %FROM STDIN%' "
+            f"AND position({quote_literal(postgres.schema_name)} in query) > 0"
         )
-        return cur.fetchone()[0]
+        ports = {port for (port,) in cur.fetchall()}
+    for connection in psutil.net_connections("tcp"):
+        if connection.laddr and connection.laddr.port in ports and connection.pid:
+            return psutil.Process(connection.pid)
+    return None
 
 
-def test_a_run_waiting_for_a_live_runs_slot_says_so_and_stops_on_ctrl_c(
+def test_a_run_killed_under_the_daemon_is_failed_retried_and_its_days_follow(
     tmp_path: Path,
     source_server: SourceServer,
     postgres: PostgresResource,
     run_env: dict[str, str],
-    instance: dg.DagsterInstance,
 ) -> None:
-    for month in ("2021-01", "2021-02", "2021-03"):
-        source_server.publish("yellow", month)
-    first = subprocess.run(
-        monthly_run("yellow", "2021-02"), env=run_env, cwd=REPO, capture_output=True, text=True
+    """`dagster dev` as a user runs it: the monthly job launched from the UI (GraphQL), its run
+    worker SIGKILLed mid-COPY. Dagster fails the run, retries it (run_retries), and declarative
+    automation then sends the month's days through the daily lake and the warehouse.
+    """
+    published = source_server.publish("yellow", MONTH, rows=ROWS)
+    port, log = free_port(), tmp_path / "dagster-dev.log"
+    dev = start(
+        [sys.executable, "-m", "dagster", "dev", "-w", str(REPO / "workspace.yaml"), "--port", str(port)],
+        run_env,
+        log,
+        Path(run_env["DAGSTER_HOME"]),
     )
-    assert first.returncode == 0, first.stderr[-3000:]
-    table = postgres.table(postgres_table("yellow"))
 
-    # A reader holding the table keeps the next load (alive) in its step, with the pool's slot.
-    with postgres.connect() as reader, reader.cursor() as lock:
-        lock.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-        holder = start(monthly_run("yellow", "2021-01"), run_env, tmp_path / "holder.log", REPO)
-        waiter = None
+    def query(text: str) -> dict:
+        assert dev.poll() is None, log.read_text()[-3000:]
+        return graphql(port, text)
+
+    def location_loaded() -> bool:
         try:
-            wait_for("the first load to wait for the table", lambda: blocked_on_a_lock(postgres))
-            [holding] = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.STARTED]
-            assert held_slots(instance) == {holding.run_id}
+            entries = query(LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
+        except OSError:
+            return False
+        return bool(entries) and entries[0]["loadStatus"] == "LOADED"
 
-            waiter_log = tmp_path / "waiter.log"
-            waiter = start(monthly_run("yellow", "2021-03"), run_env, waiter_log, REPO)
-            said = wait_for(
-                "the second run to say what it waits for",
-                lambda: [line for line in waiter_log.read_text().splitlines() if "waits for a slot" in line],
+    def run(run_id: str) -> dict:
+        return query(
+            f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status tags {{ key value }} }} }} }}'
+        )["runOrError"]
+
+    try:
+        wait_for("the location to load", location_loaded, timeout=180, every=1)
+        launched = query(
+            "mutation { launchPipelineExecution(executionParams: { selector: {"
+            ' repositoryLocationName: "taxi_assets", repositoryName: "__repository__",'
+            ' pipelineName: "yellow_monthly_trips"}, mode: "default",'
+            f' executionMetadata: {{tags: [{{key: "dagster/partition", value: "{MONTH}"}}]}} }})'
+            " { __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }"
+            " ... on PipelineNotFoundError { message } } }"
+        )["launchPipelineExecution"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        killed = launched["run"]["runId"]
+
+        worker = wait_for(
+            "the run worker to copy the month in", lambda: loading_process(postgres), every=0.01
+        )
+        assert worker.pid != dev.pid
+        worker.kill()
+
+        wait_for("Dagster to fail the killed run", lambda: run(killed)["status"] == "FAILURE", timeout=120)
+        retried = wait_for(
+            "the retry's run",
+            lambda: query(
+                f'{{ runsOrError(filter: {{tags: [{{key: "dagster/parent_run_id", value: "{killed}"}}]}}) '
+                "{ ... on Runs { results { runId } } } }"
+            )["runsOrError"]["results"],
+            timeout=300,
+            every=1,
+        )
+        [retry] = [r["runId"] for r in retried]
+        assert (
+            wait_for(
+                "the retry to end",
+                lambda: (s := run(retry)["status"]) in ("SUCCESS", "FAILURE") and s,
+                every=1,
             )
-            assert f"held by run {holding.run_id} (STARTED, pid {holding.tags[PID_TAG]}" in said[0]
-            [waiting] = [
-                r for r in instance.get_runs() if r.run_id != holding.run_id and r.status.value == "STARTED"
-            ]
+            == "SUCCESS"
+        ), log.read_text()[-3000:]
 
-            os.killpg(waiter.pid, signal.SIGINT)
-            # Bounded by the run's own clean-up, not by a wait for the slot (which never comes).
-            assert waiter.wait(timeout=120) != 0
-            assert instance.get_run_by_id(waiting.run_id).status == dg.DagsterRunStatus.FAILURE
-            assert held_slots(instance) == {holding.run_id}, "the stopped run gave up its place in the queue"
-        finally:
-            if waiter is not None:
-                stop_group(waiter)
-            reader.rollback()
-        # The live run was never taken for dead: it finishes once the table is free.
-        assert holder.wait(timeout=300) == 0, (tmp_path / "holder.log").read_text()[-3000:]
-    assert instance.get_run_by_id(holding.run_id).status == dg.DagsterRunStatus.SUCCESS
-    assert not held_slots(instance)
+        def days_loaded() -> bool:
+            [node] = query(
+                '{ assetNodes(assetKeys: [{path: ["yellow", "warehouse_trips"]}]) '
+                "{ partitionStats { numMaterialized } } }"
+            )["assetNodes"]
+            return node["partitionStats"]["numMaterialized"] == len(JANUARY)
+
+        wait_for("automation to load the month's days", days_loaded, timeout=300, every=1)
+        [node] = query(
+            '{ assetNodes(assetKeys: [{path: ["yellow", "warehouse_trips"]}]) { assetChecksOrError '
+            "{ ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }"
+        )["assetNodes"]
+        [check] = node["assetChecksOrError"]["checks"]
+        assert (check["name"], check["executionForLatestMaterialization"]["status"]) == (
+            "matches_lake",
+            "SUCCEEDED",
+        )
+        every_run = query("{ runsOrError { ... on Runs { results { tags { key } } } } }")["runsOrError"][
+            "results"
+        ]
+        assert not {t["key"] for r in every_run for t in r["tags"] if t["key"].startswith("taxi/")}
+    finally:
+        stop_group(dev)
+
+    assert_the_month_landed_once(run_env, postgres, published)
+    expected = rows_per_pickup_day(course_cleaning(published, "yellow", MONTH), "yellow")
+    assert warehouse_rows_per_day(Path(run_env["DUCKDB_DATABASE"]), "yellow") == expected

@@ -5,6 +5,7 @@ import pytest
 
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets.schema import FHV, GREEN, PICKUP_DATE, SCHEMAS, YELLOW, accepts, snake_case
+from taxi_assets_tests.whole import months_of
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,7 @@ def test_every_era_is_readable_into_the_canonical_layout(schema) -> None:
 @pytest.mark.parametrize("schema", SCHEMAS.values(), ids=SCHEMAS.keys())
 def test_each_publisher_s_months_have_one_layout(schema) -> None:
     for name, publisher in PUBLISHERS.items():
-        months = publisher.months(schema.service)
+        months = months_of(publisher, schema.service)
         assert months[0] == publisher.first_month(schema.service)
         for month in months:
             assert schema.layout(name, month).publisher == name

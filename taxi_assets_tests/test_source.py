@@ -8,8 +8,8 @@ import pytest
 
 from taxi_assets.schema import SCHEMAS, YELLOW
 from taxi_assets.source import MonthNotPublished, SourceError, TaxiSource, download
-from taxi_assets.trip_files import read_trips
 from taxi_assets_tests.conftest import MONTH_ROWS, SourceServer
+from taxi_assets_tests.whole import read_trips
 
 
 def rewrite(path: Path, edit) -> None:

@@ -9,12 +9,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from taxi_assets.supervise import group_members
 from taxi_assets_tests.conftest import free_port
 from taxi_assets_tests.processes import alive, descendants, start, stop_group, wait_for
 from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql
+from taxi_dev.supervise import group_members
 
-# taxi-demo's own grace before it kills what is left (taxi_assets.supervise), plus PostgreSQL's stop;
+# taxi-demo's own grace before it kills what is left (taxi_dev.supervise), plus PostgreSQL's stop;
 # an upper bound for a busy machine, not an expectation.
 STOP_BOUND_SECONDS = 120
 
@@ -35,7 +35,7 @@ def test_sigterm_to_the_demo_ui_stops_dagster_dev_and_the_throwaway_postgres(tmp
     }
     log = tmp_path / "demo.log"
     demo = start(
-        [sys.executable, "-m", "taxi_assets.demo", "--ui", "--data-dir", str(data), "--port", str(port)],
+        [sys.executable, "-m", "taxi_dev.demo", "--ui", "--data-dir", str(data), "--port", str(port)],
         env,
         log,
         REPO,
@@ -87,7 +87,7 @@ def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_pat
         [
             sys.executable,
             "-c",
-            "import sys; from taxi_assets.supervise import run_until_stopped; "
+            "import sys; from taxi_dev.supervise import run_until_stopped; "
             f"raise SystemExit(run_until_stopped([sys.executable, '-c', {STUBBORN!r}], grace=1))",
         ],
         dict(os.environ),

@@ -9,7 +9,7 @@ import pytest
 
 from taxi_assets.publishers import MIRROR
 from taxi_assets.schema import SCHEMAS
-from taxi_assets.synthetic import main, write_month
+from taxi_dev.synthetic import main, write_month
 
 ROWS = 10_000
 

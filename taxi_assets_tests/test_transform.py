@@ -12,9 +12,9 @@ from taxi_assets.transform import (
     PASSENGER_COUNT_NOT_POSITIVE,
     PICKUP_OUTSIDE_MONTH,
     TRIP_DISTANCE_NOT_POSITIVE,
-    clean_trips,
     rows_in_window,
 )
+from taxi_assets_tests.whole import clean_trips
 
 JAN, FEB = dt.datetime(2021, 1, 1), dt.datetime(2021, 2, 1)
 

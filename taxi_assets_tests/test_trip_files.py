@@ -12,9 +12,9 @@ import pytest
 from taxi_assets.publishers import MIRROR, TLC
 from taxi_assets.schema import SCHEMAS, Layout, TripSchema
 from taxi_assets.source import SourceError
-from taxi_assets.synthetic import generate_trips
 from taxi_assets_tests.conftest import SourceServer
 from taxi_assets_tests.test_source import fetch_table, first_line
+from taxi_dev.synthetic import generate_trips
 
 ROWS = 3_000
 LAYOUTS = [(schema, layout) for schema in SCHEMAS.values() for layout in schema.layouts]

@@ -6,6 +6,7 @@ MERGE); these tests are what keeps their behaviour the same.
 """
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +17,12 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from taxi_assets.io_managers import WAREHOUSE_IO_MANAGER
 from taxi_assets.io_managers.warehouse import WarehouseIOManager
 from taxi_assets.keys import WAREHOUSE, asset_key
 from taxi_assets.partitions import daily_partitions
-from taxi_assets.resources import WAREHOUSE_IO_MANAGER, SettingError, build_resources
 from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse, bigquery_schema
 from taxi_assets.resources.column_types import UnknownColumnType
-from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.schema import SCHEMAS, YELLOW
 from taxi_assets_tests.conftest import BigQueryEmulator, GcsEmulator, Sinks, SourceServer
 from taxi_assets_tests.session import (
@@ -32,6 +32,15 @@ from taxi_assets_tests.session import (
     oracle_per_day,
     warehouse_rows_per_day,
 )
+from taxi_assets_tests.test_defs import in_a_fresh_process
+
+# The variables BigQueryWarehouse's fields default to (taxi_assets/resources/bigquery_warehouse.py).
+BIGQUERY_SETTINGS = {
+    "project": "GCP_PROJECT",
+    "dataset": "BIGQUERY_DATASET",
+    "location": "GOOGLE_LOCATION",
+    "key_file": "GOOGLE_SERVICE_ACC_KEY_FILEPATH",
+}
 
 JANUARY = [f"2021-01-{d:02d}" for d in range(1, 32)]
 # BigQuery's type names; DuckDB's are mapped onto them.
@@ -251,8 +260,11 @@ def test_bad_bigquery_settings_fail_naming_the_setting_and_leave_the_table(
             monkeypatch.setenv(name, _key_file(tmp_path, value))
         else:
             monkeypatch.setenv(name, value)
-    warehouse = build_resources()["warehouse"]
-    assert isinstance(warehouse, BigQueryWarehouse)
+    # As a code server started in this environment builds it (its fields read the variables when
+    # the class is imported, so this process passes the same EnvVars itself).
+    warehouse = BigQueryWarehouse(
+        **{f: dg.EnvVar(n) for f, n in BIGQUERY_SETTINGS.items() if os.environ.get(n)}
+    )
 
     result = materialize_days(
         with_warehouse(resources, warehouse), "yellow", "2021-01-05", "2021-01-05", raise_on_error=False
@@ -264,28 +276,36 @@ def test_bad_bigquery_settings_fail_naming_the_setting_and_leave_the_table(
     assert _bigquery(bigquery).rows_per_day("yellow") == before
 
 
-def test_the_warehouse_is_chosen_once_from_the_environment(
-    clean_env: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("GCP_PROJECT", "BIGQUERY_DATASET", "GOOGLE_LOCATION"):
-        monkeypatch.delenv(name, raising=False)
-    assert isinstance(build_resources()["warehouse"], DuckDBWarehouse)
+def test_each_bigquery_field_reads_the_setting_the_readme_names() -> None:
+    for field, name in BIGQUERY_SETTINGS.items():
+        assert name in BigQueryWarehouse.model_fields[field].description, field
 
-    monkeypatch.setenv("GCP_PROJECT", "taxi-project")
-    monkeypatch.setenv("GOOGLE_LOCATION", "EU")
-    chosen = build_resources()["warehouse"]
-    assert isinstance(chosen, BigQueryWarehouse)
-    assert (chosen.project, chosen.dataset, chosen.location) == (
-        dg.EnvVar("GCP_PROJECT"),
-        "ny_taxi",
-        dg.EnvVar("GOOGLE_LOCATION"),
-    )
 
-    monkeypatch.setenv("TAXI_WAREHOUSE", "duckdb")
-    assert isinstance(build_resources()["warehouse"], DuckDBWarehouse)
-    monkeypatch.setenv("TAXI_WAREHOUSE", "snowflake")
-    with pytest.raises(SettingError, match="TAXI_WAREHOUSE 'snowflake'"):
-        build_resources()
+@pytest.mark.parametrize(
+    ("settings", "chosen"),
+    [
+        ({}, "DuckDBWarehouse None"),
+        (
+            {"GCP_PROJECT": "taxi-project", "GOOGLE_LOCATION": "EU"},
+            "BigQueryWarehouse GCP_PROJECT ny_taxi GOOGLE_LOCATION",
+        ),
+        ({"GCP_PROJECT": "taxi-project", "TAXI_WAREHOUSE": "duckdb"}, "DuckDBWarehouse None"),
+    ],
+)
+def test_the_warehouse_is_chosen_once_from_the_environment(settings: dict[str, str], chosen: str) -> None:
+    shown = """
+        from taxi_assets.defs.resources import warehouse_resource
+        w = warehouse_resource()
+        print(type(w).__name__, *([w.project, w.dataset, w.location] if hasattr(w, "project") else [None]))
+    """
+    ran = in_a_fresh_process(settings, shown)
+    assert ran.stdout.strip() == chosen, ran.stderr[-2000:]
+
+
+def test_an_unknown_warehouse_is_named() -> None:
+    ran = in_a_fresh_process({"TAXI_WAREHOUSE": "snowflake"}, "import taxi_assets.definitions as d; d.defs()")
+    assert ran.returncode != 0
+    assert "TAXI_WAREHOUSE 'snowflake' is not one of duckdb, bigquery" in ran.stderr
 
 
 def test_bigquery_types_come_from_the_one_trip_schema() -> None:

@@ -7,20 +7,14 @@ import pyarrow as pa
 from taxi_assets.batches import Batches, Seen
 from taxi_assets.chunks import MonthChunk, MonthChunks
 from taxi_assets.errors import reported
-from taxi_assets.metadata import (
-    day_column,
-    descriptions_of,
-    preview_metadata,
-    rows_metadata,
-    run_rows,
-    written_files,
-)
+from taxi_assets.metadata import descriptions_of, preview_metadata, rows_metadata, run_rows, written_files
 from taxi_assets.partitions import by_month, days_in
 from taxi_assets.resources.lake import Lake
+from taxi_assets.schema import PICKUP_DATE
 
 
 class LakeFilesIOManager(dg.ConfigurableIOManager):
-    """A month of a monthly asset as one parquet file, ``{service}/{stage}/YYYY-MM.parquet``, written
+    """A month of a monthly asset as one parquet file, `{service}/{stage}/YYYY-MM.parquet`, written
     and read a batch at a time.
     """
 
@@ -62,20 +56,22 @@ def lake_months(context: dg.InputContext) -> MonthChunks:
 
 
 class LakeDaysIOManager(dg.ConfigurableIOManager):
-    """The daily dataset: each day of the run's window a hive folder of its own, replaced whole."""
+    """The daily dataset: each day of the run's window a hive folder of its own (by `pickup_date`),
+    replaced whole.
+    """
 
     lake: dg.ResourceDependency[Lake]
 
     @reported
     def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
-        parts, column = context.asset_key.path, day_column(context.definition_metadata)
+        parts = context.asset_key.path
         owned = set(days_in(context.asset_partitions_time_window))
         written: dict[str, int] = {}
         rows, shown = 0, None
         for chunk in obj:
             seen = Seen(chunk.rows)
             written |= self.lake.replace_days(
-                parts, column, seen.batches(), [d for d in chunk.days if d in owned]
+                parts, PICKUP_DATE, seen.batches(), [d for d in chunk.days if d in owned]
             )
             rows += seen.count
             if shown is None or (not shown.count and seen.count):
@@ -88,11 +84,10 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
     @reported
     def load_input(self, context: dg.InputContext) -> MonthChunks:
         parts = context.asset_key.path
-        column = day_column(context.upstream_output.definition_metadata if context.upstream_output else {})
         days = days_in(context.asset_partitions_time_window)
         return MonthChunks(
             tuple(
-                MonthChunk(tuple(month), self.lake.read_days(parts, column, month))
+                MonthChunk(tuple(month), self.lake.read_days(parts, PICKUP_DATE, month))
                 for month in by_month(days)
             )
         )

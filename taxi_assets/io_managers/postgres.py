@@ -1,39 +1,33 @@
-"""The PostgreSQL tables' IO manager: a month replaced per run, a batch at a time; read back as Arrow."""
+"""The PostgreSQL tables' IO manager: a month of a service's cleaned trips replaced per run."""
 
 import dagster as dg
 import pyarrow as pa
 
 from taxi_assets.batches import Batches, Seen
+from taxi_assets.constants import postgres_table
 from taxi_assets.errors import reported
-from taxi_assets.metadata import day_column, descriptions_of, rows_metadata, table_name
+from taxi_assets.keys import service_of
+from taxi_assets.metadata import rows_metadata
 from taxi_assets.resources.postgres import PostgresResource
+from taxi_assets.schema import PICKUP_DATE, SCHEMAS
 
 
 class PostgresIOManager(dg.ConfigurableIOManager):
-    """A month of cleaned trips in the course's table, swapped in at once."""
+    """A month of cleaned trips in the course's table (`{service}_cab_data`), swapped in at once."""
 
     postgres: dg.ResourceDependency[PostgresResource]
 
     @reported
     def handle_output(self, context: dg.OutputContext, obj: Batches | pa.Table) -> None:
-        pg, metadata = self.postgres, context.definition_metadata
-        table, column = table_name(metadata), day_column(metadata)
+        pg, service = self.postgres, service_of(context.asset_key)
+        table, descriptions = postgres_table(service), SCHEMAS[service].descriptions(snake=True)
         window = context.asset_partitions_time_window
         seen = Seen(Batches.of(obj))
-        pg.evolve_table(table, seen.rows.schema, column, descriptions_of(metadata))
-        pg.replace_month(table, column, seen.batches(), window.start.date(), window.end.date())
+        pg.evolve_table(table, seen.rows.schema, PICKUP_DATE, descriptions)
+        pg.replace_month(table, PICKUP_DATE, seen.batches(), window.start.date(), window.end.date())
         context.add_output_metadata(
-            {
-                **rows_metadata(seen, descriptions_of(metadata)),
-                "dagster/table_name": f"{pg.dbname}.{pg.schema_name}.{table}",
-                "postgres": f"{pg.where} table {pg.schema_name}.{table}",
-            }
+            {**rows_metadata(seen, descriptions), "postgres": f"{pg.where} table {pg.schema_name}.{table}"}
         )
 
-    @reported
-    def load_input(self, context: dg.InputContext) -> pa.Table:
-        metadata = context.upstream_output.definition_metadata if context.upstream_output else {}
-        window = context.asset_partitions_time_window
-        return self.postgres.read_days(
-            table_name(metadata), day_column(metadata), window.start.date(), window.end.date()
-        )
+    def load_input(self, context: dg.InputContext) -> None:
+        raise NotImplementedError("nothing reads the PostgreSQL tables back through Dagster")

@@ -1,14 +1,16 @@
-"""The warehouse table's IO manager: a window of days replaced month by month, read back as Arrow."""
+"""The warehouse table's IO manager: a window of days replaced month by month."""
 
 import dagster as dg
-import pyarrow as pa
 
 from taxi_assets.batches import Seen
 from taxi_assets.chunks import MonthChunks
+from taxi_assets.constants import warehouse_table
 from taxi_assets.errors import reported
-from taxi_assets.metadata import day_column, descriptions_of, run_rows, table_name
+from taxi_assets.keys import service_of
+from taxi_assets.metadata import run_rows
 from taxi_assets.partitions import span
 from taxi_assets.resources.warehouse import Warehouse
+from taxi_assets.schema import PICKUP_DATE, SCHEMAS
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
@@ -21,27 +23,22 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     @reported
     def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
-        metadata = context.definition_metadata
-        table, column = table_name(metadata), day_column(metadata)
+        service = service_of(context.asset_key)
+        table, descriptions = warehouse_table(service), SCHEMAS[service].descriptions(snake=True)
         rows, evolved = 0, False
         for chunk in obj:
             if not evolved:
-                self.warehouse.evolve_table(table, chunk.rows.schema, column, descriptions_of(metadata))
+                self.warehouse.evolve_table(table, chunk.rows.schema, PICKUP_DATE, descriptions)
                 evolved = True
             seen = Seen(chunk.rows)
-            self.warehouse.replace_days(table, column, seen.batches(), *span(chunk.days))
+            self.warehouse.replace_days(table, PICKUP_DATE, seen.batches(), *span(chunk.days))
             rows += seen.count
         context.add_output_metadata(
             {
                 **run_rows(rows, len(context.asset_partition_keys)),
-                "dagster/table_name": self.warehouse.table_name(table),
+                "warehouse": self.warehouse.table_name(table),
             }
         )
 
-    @reported
-    def load_input(self, context: dg.InputContext) -> pa.Table:
-        metadata = context.upstream_output.definition_metadata if context.upstream_output else {}
-        window = context.asset_partitions_time_window
-        return self.warehouse.read_days(
-            table_name(metadata), day_column(metadata), window.start.date(), window.end.date()
-        )
+    def load_input(self, context: dg.InputContext) -> None:
+        raise NotImplementedError("nothing reads the warehouse table back through Dagster")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -11,8 +12,10 @@ import pyarrow as pa
 from pydantic import Field
 
 from taxi_assets.batches import Batches
+from taxi_assets.constants import DEFAULT_DUCKDB_PATH, DEFAULT_WAREHOUSE_SCHEMA
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import duckdb_type
+from taxi_assets.resources.settings import env
 from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
 from taxi_assets.resources.warehouse import Warehouse
 
@@ -24,17 +27,37 @@ class WarehouseError(TaxiError):
 
 
 class DuckDBWarehouse(Warehouse):
-    """Trips tables in a DuckDB file. Env: DUCKDB_DATABASE, DUCKDB_SCHEMA."""
+    """Trips tables in a DuckDB file."""
 
-    database: str = Field(description="The DuckDB file. Env: DUCKDB_DATABASE.")
-    schema_name: str = Field(default="ny_taxi", description="Schema of the trips tables. Env: DUCKDB_SCHEMA.")
+    database: str = Field(
+        default=env("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
+        description="The DuckDB file. Env: DUCKDB_DATABASE.",
+    )
+    schema_name: str = Field(
+        default=env("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),
+        description="Schema of the trips tables. Env: DUCKDB_SCHEMA.",
+    )
+
+    lock_wait_seconds: float = Field(
+        default=300, description="How long to wait for another process's write to the file to end."
+    )
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        try:
-            connection = duckdb.connect(self.database)
-        except duckdb.Error as exc:
-            raise WarehouseError(f"DUCKDB_DATABASE {self.database!r}: {exc}") from exc
+        # DuckDB lets one process write a file at a time. Runs the queue starts take turns (the
+        # warehouse pool); runs from the command line bypass the queue, so one waits here for
+        # another's write to end.
+        give_up = time.monotonic() + self.lock_wait_seconds
+        while True:
+            try:
+                connection = duckdb.connect(self.database)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > give_up:
+                    raise WarehouseError(f"DUCKDB_DATABASE {self.database!r}: {exc}") from exc
+                time.sleep(0.5)
+            except duckdb.Error as exc:
+                raise WarehouseError(f"DUCKDB_DATABASE {self.database!r}: {exc}") from exc
         try:
             yield connection
         finally:

@@ -20,8 +20,10 @@ from adbc_driver_postgresql import dbapi
 from pydantic import Field
 
 from taxi_assets.batches import Batches
+from taxi_assets.constants import DEFAULT_POSTGRES_SCHEMA
 from taxi_assets.resources.column_types import postgres_type
 from taxi_assets.resources.postgres_load import DDL_LOCK, PostgresError, load_month
+from taxi_assets.resources.settings import env, env_int
 from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
 
 __all__ = ["PostgresError", "PostgresResource"]
@@ -47,15 +49,26 @@ def _conninfo_value(value: str) -> str:
 
 
 class PostgresResource(dg.ConfigurableResource):
-    """Where the trips tables live. Env: POSTGRES_HOST, _PORT, _DBNAME, _USER, _PASSWORD, _SCHEMA."""
+    """Where the trips tables live."""
 
-    host: str = Field(default="127.0.0.1", description="Host name, IP, or a unix-socket folder.")
-    port: int = Field(default=5432)
-    dbname: str = Field(default="postgres")
-    user: str = Field(default="postgres")
-    password: str = Field(default="", description="Never logged. Env: POSTGRES_PASSWORD.")
-    schema_name: str = Field(default="ny_taxi", description="Schema of the trips tables.")
-    connect_timeout: int = Field(default=10, description="Seconds to wait for a connection.")
+    host: str = Field(
+        default=env("POSTGRES_HOST", "127.0.0.1"),
+        description="Host name, IP, or a unix-socket folder. Env: POSTGRES_HOST.",
+    )
+    port: int = Field(default=env_int("POSTGRES_PORT", 5432), description="Env: POSTGRES_PORT.")
+    dbname: str = Field(default=env("POSTGRES_DBNAME", "postgres"), description="Env: POSTGRES_DBNAME.")
+    user: str = Field(default=env("POSTGRES_USER", "postgres"), description="Env: POSTGRES_USER.")
+    password: str = Field(
+        default=env("POSTGRES_PASSWORD", ""), description="Never logged. Env: POSTGRES_PASSWORD."
+    )
+    schema_name: str = Field(
+        default=env("POSTGRES_SCHEMA", DEFAULT_POSTGRES_SCHEMA),
+        description="Schema of the trips tables. Env: POSTGRES_SCHEMA.",
+    )
+    connect_timeout: int = Field(
+        default=env_int("POSTGRES_CONNECT_TIMEOUT", 10),
+        description="Seconds to wait for a connection. Env: POSTGRES_CONNECT_TIMEOUT.",
+    )
 
     @property
     def where(self) -> str:

@@ -17,16 +17,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pandas as pd
 
 from taxi_assets.constants import DEFAULT_DATA_DIR, SERVICES, postgres_table, warehouse_table
 from taxi_assets.keys import CLEANED, DAILY, DAILY_STAGES, MONTHLY_STAGES, RAW, REJECTED, selection_string
-from taxi_assets.local_postgres import start_local_postgres
 from taxi_assets.publishers import configured_publisher
-from taxi_assets.resources import postgres_resource
-from taxi_assets.supervise import run_until_stopped
-from taxi_assets.synthetic import write_month
+from taxi_dev.local_postgres import start_local_postgres
+from taxi_dev.supervise import run_until_stopped
+from taxi_dev.synthetic import write_month
 
 MODULE = "taxi_assets.definitions"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,11 @@ def launch(selection: str, partition_args: Sequence[str]) -> None:
 
 
 def postgres_rows(service: str) -> int:
-    postgres = postgres_resource().process_config_and_initialize()  # resolves the POSTGRES_* EnvVars
+    # Imported once the demo's settings are in the environment: the resource reads them then.
+    from taxi_assets.resources.postgres import PostgresResource
+
+    with dg.build_resources({"postgres": PostgresResource()}) as built:
+        postgres = built.postgres
     with postgres.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM {postgres.table(postgres_table(service))}")
         return cur.fetchone()[0]
@@ -118,8 +122,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.ui:
         # A child, not exec: the throwaway PostgreSQL stops (at exit) when the UI does, and
         # Ctrl-C or SIGTERM to this process stops dagster dev and everything it started.
-        dev = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(args.port)]
-        raise SystemExit(run_until_stopped(dev))
+        # Started in DAGSTER_HOME, where the instance's dagster.yaml is: from the repo's root, dagster
+        # dev would warn that the repo's copy "will not be used".
+        workspace = str(REPO_ROOT / "workspace.yaml")
+        dev = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-w",
+            workspace,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port),
+        ]
+        raise SystemExit(run_until_stopped(dev, cwd=home))
     publisher = configured_publisher()
     for service in SERVICES:
         path = write_month(args.data_dir / "source", service, args.month, args.rows, publisher=publisher.name)

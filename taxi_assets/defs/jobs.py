@@ -9,9 +9,6 @@ import dagster as dg
 from taxi_assets.constants import SERVICES
 from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, asset_keys
 
-# Run tags the run queue limits in dagster.yaml (tag_concurrency_limits on taxi/writes).
-WRITES_TAG = "taxi/writes"
-
 
 def monthly_job_name(service: str) -> str:
     return f"{service}_monthly_trips"
@@ -21,22 +18,34 @@ def daily_job_name(service: str) -> str:
     return f"{service}_daily_trips"
 
 
+def _job(
+    name: str, service: str, stages: tuple[str, ...], description: str
+) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        name, selection=dg.AssetSelection.assets(*asset_keys(service, stages)), description=description
+    )
+
+
 monthly_jobs = {
-    service: dg.define_asset_job(
+    service: _job(
         monthly_job_name(service),
-        selection=dg.AssetSelection.assets(*asset_keys(service, MONTHLY_STAGES)),
-        description=f"One source month of {service} trips: download, clean, load into Postgres.",
-        tags={WRITES_TAG: "postgres"},
+        service,
+        MONTHLY_STAGES,
+        f"One source month of {service} trips: download, clean, load into Postgres.",
+    )
+    for service in SERVICES
+}
+daily_jobs = {
+    service: _job(
+        daily_job_name(service),
+        service,
+        DAILY_STAGES,
+        f"Days of cleaned {service} trips into the daily lake dataset and the warehouse.",
     )
     for service in SERVICES
 }
 
-daily_jobs = {
-    service: dg.define_asset_job(
-        daily_job_name(service),
-        selection=dg.AssetSelection.assets(*asset_keys(service, DAILY_STAGES)),
-        description=f"Days of cleaned {service} trips into the daily lake dataset and the warehouse.",
-        tags={WRITES_TAG: "warehouse"},
-    )
-    for service in SERVICES
-}
+
+@dg.definitions
+def jobs() -> dg.Definitions:
+    return dg.Definitions(jobs=[*monthly_jobs.values(), *daily_jobs.values()])

@@ -57,7 +57,7 @@ def stop_group(child: subprocess.Popen, signo: int, grace: float = GRACE_SECONDS
     child.wait()
 
 
-def run_until_stopped(command: Sequence[str], grace: float = GRACE_SECONDS) -> int:
+def run_until_stopped(command: Sequence[str], grace: float = GRACE_SECONDS, cwd: Path | None = None) -> int:
     """Runs ``command`` until it exits or we are asked to stop; nothing it started outlives this call.
 
     Returns its exit code, or 128 + the signal's number when we were stopped.
@@ -69,7 +69,7 @@ def run_until_stopped(command: Sequence[str], grace: float = GRACE_SECONDS) -> i
 
     previous = {signo: signal.signal(signo, note) for signo in STOP_SIGNALS}
     try:
-        child = subprocess.Popen(list(command), start_new_session=True)
+        child = subprocess.Popen(list(command), start_new_session=True, cwd=cwd)
         try:
             while child.poll() is None and not received:
                 time.sleep(0.2)

@@ -7,6 +7,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from taxi_assets.batches import Batches
+from taxi_assets.defs.assets import for_every_service
 from taxi_assets.errors import reported
 from taxi_assets.keys import RAW, asset_key
 from taxi_assets.metadata import column_schema
@@ -83,3 +84,8 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
             )
 
     return raw_trips
+
+
+@dg.definitions
+def raw_trips() -> dg.Definitions:
+    return for_every_service(build_raw_trips)

@@ -1,14 +1,14 @@
 """Cleaned trips of a month, and the rows cleaning dropped (with the reason), plus their checks."""
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxi_assets.batches import Batches
+from taxi_assets.defs.assets import for_every_service
 from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key
 from taxi_assets.metadata import column_schema
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
@@ -55,7 +55,8 @@ class _CheckTally:
             self.unknown_ids.update(pc.unique(unknown).to_pylist())
         return cleaned
 
-    def results(self, raw_rows: int, rejected_rows: int) -> Iterator[dg.AssetCheckResult]:
+    def results(self, raw_rows: int, rejected: Mapping[str, int]) -> Iterator[dg.AssetCheckResult]:
+        rejected_rows = sum(rejected.values())
         key = asset_key(self.schema.service, CLEANED)
         if self._known is not None:
             yield dg.AssetCheckResult(
@@ -74,7 +75,13 @@ class _CheckTally:
             asset_key=key,
             check_name="reconciles_with_raw",
             passed=self.rows + rejected_rows == raw_rows,
-            metadata={"raw_rows": raw_rows, "cleaned_rows": self.rows, "rejected_rows": rejected_rows},
+            metadata={
+                "raw_rows": raw_rows,
+                "cleaned_rows": self.rows,
+                "rejected_rows": rejected_rows,
+                # Where the rejected rows went, known once the month is read (after it is written).
+                "rejected_by_reason": dg.MetadataValue.json(dict(rejected)),
+            },
         )
         if self._known is not None:
             yield dg.AssetCheckResult(
@@ -92,7 +99,7 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
     descriptions = schema.descriptions(snake=True)
 
     @dg.multi_asset(
-        name=f"{service}_clean_trips",
+        name=key.to_python_identifier(),
         outs={
             "cleaned": dg.AssetOut(
                 key=key,
@@ -164,19 +171,14 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
         month = CleanedBatches(raw, schema, start, end)
         tally = _CheckTally(schema, start, end)
         yield dg.Output(month.cleaned.map(tally.see), output_name="cleaned")
-        counts = month.reject_counts
-        yield dg.Output(
-            replace(
-                month.rejected,
-                summary=lambda: {
-                    "rejected_by_reason": dg.MetadataValue.json(dict(counts)),
-                    **{f"rejected_{reason}": n for reason, n in counts.items()},
-                },
-            ),
-            output_name="rejected",
-        )
+        yield dg.Output(month.rejected, output_name="rejected")
         # The raw file's own count (its footer) where known: not what cleaning says it read.
         raw_rows = raw.num_rows if raw.num_rows is not None else month.raw_rows
-        yield from tally.results(raw_rows, sum(counts.values()))
+        yield from tally.results(raw_rows, month.reject_counts)
 
     return clean_trips_asset
+
+
+@dg.definitions
+def cleaned_trips() -> dg.Definitions:
+    return for_every_service(build_cleaned_trips)

@@ -4,11 +4,11 @@ import dagster as dg
 
 from taxi_assets.batches import Batches
 from taxi_assets.constants import postgres_table
+from taxi_assets.defs.assets import downstream_of_cleaned, for_every_service
 from taxi_assets.errors import reported
+from taxi_assets.io_managers import POSTGRES_IO_MANAGER
 from taxi_assets.keys import CLEANED, POSTGRES, asset_key
-from taxi_assets.metadata import column_schema, counts_agree
-from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions
-from taxi_assets.resources import POSTGRES_IO_MANAGER
+from taxi_assets.metadata import counts_agree
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import PICKUP_DATE, TripSchema
@@ -16,7 +16,6 @@ from taxi_assets.schema import PICKUP_DATE, TripSchema
 
 def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.AssetChecksDefinition]:
     service = schema.service
-    descriptions = schema.descriptions(snake=True)
     key, cleaned_key, table = (
         asset_key(service, POSTGRES),
         asset_key(service, CLEANED),
@@ -24,21 +23,11 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
     )
 
     @dg.asset(
-        key=key,
-        description=f"{schema.title}, cleaned, in PostgreSQL (the course's "
-        f"{postgres_table(service)}), one month replaced per run.",
+        **downstream_of_cleaned(schema, POSTGRES, daily=False, table=table),
+        description=f"{schema.title}, cleaned, in PostgreSQL (the course's {table}), by month.",
         ins={"cleaned": dg.AssetIn(key=cleaned_key)},
-        partitions_def=monthly_partitions(service),
-        backfill_policy=MONTHLY_BACKFILL,
         io_manager_key=POSTGRES_IO_MANAGER,
-        pool="postgres",  # dagster.yaml limits concurrent writers per pool
-        group_name=service,
         kinds={"postgres", "pyarrow"},
-        metadata={
-            "partition_expr": PICKUP_DATE,
-            "dagster/table_name": table,
-            "dagster/column_schema": column_schema(schema.cleaned_arrow_schema, descriptions),
-        },
     )
     def postgres_trips(cleaned: Batches) -> Batches:
         # The cleaned month as the lake holds it: the IO manager copies it in a batch at a time.
@@ -47,7 +36,6 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
     @dg.asset_check(
         asset=key,
         name="matches_lake",
-        partitions_def=monthly_partitions(service),
         description="Each day of the month has as many rows in PostgreSQL as the lake's cleaned month: "
         "a failed or missing load shows here as PostgreSQL behind the lake.",
     )
@@ -63,3 +51,8 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
         return counts_agree(in_postgres, in_lake, "postgres")
 
     return [postgres_trips, postgres_matches_lake]
+
+
+@dg.definitions
+def postgres_trips() -> dg.Definitions:
+    return for_every_service(build_postgres_trips)

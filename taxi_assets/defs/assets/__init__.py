@@ -1,0 +1,60 @@
+"""Every service's assets and checks, a module per stage: raw → cleaned (+ rejected) → PostgreSQL,
+daily lake → warehouse. Each module's ``@dg.definitions`` builds its stage for every service.
+"""
+
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+
+from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
+from taxi_assets.keys import asset_key
+from taxi_assets.metadata import column_schema
+from taxi_assets.partitions import DAILY_BACKFILL, MONTHLY_BACKFILL, daily_partitions, monthly_partitions
+from taxi_assets.schema import SCHEMAS, TripSchema
+
+Built = dg.AssetsDefinition | dg.AssetChecksDefinition
+
+
+@contextmanager
+def _chosen_beta_apis() -> Iterator[None]:
+    """``backfill_policy`` is beta, used on purpose: a month per run and a range of days in one
+    run are this project's backfills, and the CLI's ``--partition-range`` requires the single-run
+    policy. Users need not see its warning on every load; any other beta warning still shows.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
+        yield
+
+
+def for_every_service(build: Callable[[TripSchema], Built | Iterable[Built]]) -> dg.Definitions:
+    """The definitions ``build`` makes for each service's schema."""
+    built: list[Built] = []
+    with _chosen_beta_apis():
+        for schema in SCHEMAS.values():
+            made = build(schema)
+            built += [made] if isinstance(made, Built) else list(made)
+    return dg.Definitions(
+        assets=[d for d in built if not isinstance(d, dg.AssetChecksDefinition)],
+        asset_checks=[d for d in built if isinstance(d, dg.AssetChecksDefinition)],
+    )
+
+
+def downstream_of_cleaned(
+    schema: TripSchema, stage: str, *, daily: bool, table: str | None = None
+) -> dict[str, Any]:
+    """What each asset after the cleaned month declares alike: its key and group, its calendar and
+    how it is backfilled, the automation that keeps it in step, its columns (and its table).
+    """
+    service = schema.service
+    columns = column_schema(schema.cleaned_arrow_schema, schema.descriptions(snake=True))
+    return {
+        "key": asset_key(service, stage),
+        "group_name": service,
+        "partitions_def": daily_partitions(service) if daily else monthly_partitions(service),
+        "backfill_policy": DAILY_BACKFILL if daily else MONTHLY_BACKFILL,
+        "automation_condition": FOLLOWS_UPSTREAM,
+        "metadata": {"dagster/column_schema": columns, **({"dagster/table_name": table} if table else {})},
+    }

@@ -1,0 +1,23 @@
+"""What keeps the sinks in step with the lake: Dagster's declarative automation.
+
+A month's cleaned trips, however they were materialised (the monthly job, the new-month sensor,
+a backfill, the UI), are followed by PostgreSQL's month and by the daily lake and warehouse for
+each of the month's days; a cleaned month materialised again refreshes them the same way. The
+partition mapping from months to days is Dagster's own (a day depends on its month).
+"""
+
+import dagster as dg
+
+# Dagster's `eager` without its "latest time window only" part: every partition whose upstream
+# was updated follows, not just the newest (a backfilled month's 31 days, an old month re-run).
+FOLLOWS_UPSTREAM = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+
+downstream_of_cleaned_months = dg.AutomationConditionSensorDefinition(
+    "downstream_of_cleaned_months",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Requests PostgreSQL's month and the daily lake and warehouse of its days when a "
+    "cleaned month is materialised (each asset's automation condition); a range of days goes as "
+    "one backfill, in one run.",
+)
