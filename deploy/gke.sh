@@ -87,10 +87,11 @@ up() {
   terraform -chdir="$GKE" init -input=false
   terraform -chdir="$GKE" apply -input=false "${GKE_VARS[@]}"
 
-  # 3. The image, built for GKE's nodes (amd64, also from an ARM laptop), pushed under the commit.
+  # 3. The image, built for GKE's nodes (amd64, also from an ARM laptop), pushed under the commit;
+  # uncommitted changes get a tag of their own, or nodes holding the commit's image would keep it.
   local image tag
   image=$(terraform -chdir="$GKE" output -raw image)
-  tag=${TAG:-$(git rev-parse --short HEAD)}
+  tag=${TAG:-$(git describe --always --abbrev=7 --dirty="-dirty-$(date +%s)")}
   gcloud auth configure-docker "${image%%/*}" --quiet
   docker build --platform linux/amd64 -t "$image:$tag" .
   docker push "$image:$tag"
