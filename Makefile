@@ -9,7 +9,7 @@ export JE_ARROW_MALLOC_CONF := oversize_threshold:0,dirty_decay_ms:0,muzzy_decay
 export MALLOC_ARENA_MAX := 2
 export MALLOC_MMAP_THRESHOLD_ := 131072
 
-.PHONY: demo test lint dev clean
+.PHONY: demo test lint checkov dev clean
 
 # One stamp per install, redone when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -28,6 +28,19 @@ test: $(VENV)/.installed  ## the whole test suite
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Static analysis of terraform/ (README: Deploy to Google Cloud). checkov gets a venv of its own:
+# it brings some 60 libraries and would move the project's own (packaging back to 23.2, for one).
+CHECKOV_VENV ?= .venv-checkov
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==3.3.30'
+	@touch $@
+
+# Every finding is fixed or skipped in the .tf file with its reason; --skip-download keeps checkov
+# off Prisma Cloud's API (it only adds links to its guidelines).
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --compact --quiet --skip-download
 
 dev: $(VENV)/.installed  ## the Dagster UI on the demo's data
 	$(BIN)/taxi-demo --ui

@@ -1,7 +1,8 @@
 """What Dagster's Helm chart (1.13) makes of deploy/helm/values.yaml, for the parts the tests need,
 read off the chart's templates: the instance ConfigMap's dagster.yaml
-(templates/configmap-instance.yaml and templates/helpers/instance/*.tpl) and the code server's
-command (charts/dagster-user-deployments/templates/deployment-user.yaml). No helm binary or chart
+(templates/configmap-instance.yaml and templates/helpers/instance/*.tpl), the web server's
+container (templates/helpers/_deployment-webserver.tpl, the command in _helpers.tpl) and the code
+server's command (charts/dagster-user-deployments/templates/deployment-user.yaml). No helm binary or chart
 is available here; this stands in for `helm template`, for the sections this project sets.
 """
 
@@ -198,8 +199,77 @@ def instance_yaml(v: dict[str, Any]) -> dict[str, Any]:
             instance["run_monitoring"]["cancel_timeout_seconds"] = monitoring["cancelTimeoutSeconds"]
         if monitoring.get("maxResumeRunAttempts") is not None:
             instance["run_monitoring"]["max_resume_run_attempts"] = monitoring["maxResumeRunAttempts"]
+    retries = daemon.get("runRetries") or {}
+    if daemon["enabled"] and retries.get("enabled"):
+        instance["run_retries"] = {"enabled": True}
+        if retries.get("maxRetries"):
+            instance["run_retries"]["max_retries"] = retries["maxRetries"]
+        if retries.get("retryOnAssetOrOpFailure") is not None:
+            instance["run_retries"]["retry_on_asset_or_op_failure"] = retries["retryOnAssetOrOpFailure"]
     if v.get("concurrency", {}).get("enabled"):
         instance["concurrency"] = _concurrency(v)
     if v.get("additionalInstanceConfig"):
         instance |= v["additionalInstanceConfig"]
     return instance
+
+
+# The chart's own values for the web server's probes (values.yaml, dagsterWebserver), which ours
+# are merged over: a readiness probe on port 80 whatever the service's port, no liveness or
+# startup probe.
+CHART_WEBSERVER_PROBES: dict[str, Any] = {
+    "readinessProbe": {
+        "httpGet": {"path": "/server_info", "port": 80},
+        "periodSeconds": 20,
+        "timeoutSeconds": 10,
+        "successThreshold": 1,
+        "failureThreshold": 3,
+    },
+    "livenessProbe": {},
+    "startupProbe": {"enabled": False},
+}
+
+
+def helm_merge(base: Any, override: Any) -> Any:
+    """``override`` over ``base`` as Helm merges values: maps key by key, anything else replaced,
+    null removing the key.
+    """
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    merged = dict(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = helm_merge(base.get(key), value)
+    return merged
+
+
+def webserver_container(v: dict[str, Any]) -> dict[str, Any]:
+    """The web server's container as _deployment-webserver.tpl writes it: the port its command
+    listens on, the port it opens and its probes (each rendered only when set).
+    """
+    webserver = helm_merge(CHART_WEBSERVER_PROBES, v["dagsterWebserver"])
+    port = webserver["service"]["port"]
+    container: dict[str, Any] = {
+        "command": [
+            "dagster-webserver",
+            "-h",
+            "0.0.0.0",
+            "-p",
+            str(port),
+            "-w",
+            "/dagster-workspace/workspace.yaml",
+        ],
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+    }
+    for probe in ("readinessProbe", "livenessProbe"):
+        if webserver.get(probe):
+            container[probe] = webserver[probe]
+    if webserver["startupProbe"].get("enabled"):
+        container["startupProbe"] = {k: val for k, val in webserver["startupProbe"].items() if k != "enabled"}
+    return container
+
+
+def webserver_service() -> str:
+    """The web server's Service: the chart's dagster.webserver.fullname, <release>-webserver."""
+    return f"{RELEASE}-webserver"

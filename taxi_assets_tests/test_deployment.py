@@ -159,7 +159,8 @@ def test_the_service_account_gets_only_the_roles_the_pipeline_needs() -> None:
     assert sorted(roles) == [
         "roles/bigquery.dataEditor",
         "roles/bigquery.jobUser",
-        "roles/storage.objectAdmin",
+        "roles/storage.legacyBucketReader",
+        "roles/storage.objectUser",
     ]
     assert not any("owner" in r.lower() or r.endswith(".admin") for r in roles)
 

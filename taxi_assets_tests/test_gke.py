@@ -130,12 +130,31 @@ def test_workload_identity_not_a_key_connects_the_pods_to_the_pipeline_account()
     [binding] = RESOURCES["google_service_account_iam_member"].values()
     assert unquote(binding["role"]) == "roles/iam.workloadIdentityUser"
     assert binding["service_account_id"] == "${data.google_service_account.pipeline.name}"
+    # The pool is the cluster's, so IAM is asked only once the cluster has made it.
+    pool = "${google_container_cluster.dagster.workload_identity_config[0].workload_pool}"
     assert unquote(binding["member"]) == (
-        "serviceAccount:${var.project}.svc.id.goog[${var.kubernetes_namespace}/${var.kubernetes_service_account}]"
+        f"serviceAccount:{pool}[${{var.kubernetes_namespace}}/${{var.kubernetes_service_account}}]"
     )
     # Nodes run as their own account, not the project's default one (Editor).
     defaults = block(block(cluster, "cluster_autoscaling"), "auto_provisioning_defaults")
     assert defaults["service_account"] == "${google_service_account.nodes.email}"
+
+
+def test_destroy_does_not_wait_for_cloud_sql_to_let_go_of_the_private_connection() -> None:
+    [connection] = RESOURCES["google_service_networking_connection"].values()
+    assert unquote(connection["deletion_policy"]) == "ABANDON"
+
+
+@pytest.mark.parametrize("folder", [TERRAFORM, GKE])
+def test_every_provider_is_pinned_below_its_next_major_release(folder: Path) -> None:
+    with (folder / "main.tf").open() as f:
+        [terraform] = hcl2.load(f)["terraform"]
+    for providers in terraform["required_providers"]:
+        for name, provider in providers.items():
+            if name.startswith("__"):
+                continue  # hcl2's comments and block markers
+            bounds = unquote(provider["version"])
+            assert re.fullmatch(r">= [\d.]+, < \d+\.0", bounds), (folder.name, name, bounds)
 
 
 # terraform fmt's layout, checked without terraform (not installable here): two spaces per level,

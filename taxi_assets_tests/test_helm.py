@@ -173,6 +173,10 @@ def test_dagster_builds_the_charts_instance_from_these_values(
         logs = instance.compute_log_manager
         assert isinstance(logs, GCSComputeLogManager)
         assert instance.run_monitoring_enabled
+        # A run whose pod died is launched again, at most twice; one that failed in its code is not.
+        assert instance.run_retries_enabled
+        assert instance.run_retries_max_retries == 2
+        assert instance.run_retries_retry_on_asset_or_op_failure is False
 
 
 def test_no_public_endpoint_and_no_key_file_in_the_values() -> None:

@@ -6,17 +6,28 @@ data "google_service_account" "pipeline" {
 }
 
 # Workload Identity: the pods' Kubernetes service account may act as the pipeline's service
-# account. This binding, not a key file, is how runs reach GCS and BigQuery.
+# account. This binding, not a key file, is how runs reach GCS and BigQuery. The pool is read from
+# the cluster, not written as PROJECT.svc.id.goog: the pool exists only once a cluster has asked for
+# it, and IAM refuses a member of a pool that does not exist ("Identity Pool does not exist"), so
+# the binding must wait for the cluster.
 resource "google_service_account_iam_member" "pods_act_as_pipeline" {
   service_account_id = data.google_service_account.pipeline.name
   role               = "roles/iam.workloadIdentityUser"
-  member             = "serviceAccount:${var.project}.svc.id.goog[${var.kubernetes_namespace}/${var.kubernetes_service_account}]"
+  member             = "serviceAccount:${google_container_cluster.dagster.workload_identity_config[0].workload_pool}[${var.kubernetes_namespace}/${var.kubernetes_service_account}]"
 }
 
 # Runs write their logs and the web server reads them, in the logs bucket only.
 resource "google_storage_bucket_iam_member" "pipeline_writes_logs" {
   bucket = google_storage_bucket.dagster_logs.name
-  role   = "roles/storage.objectAdmin"
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${data.google_service_account.pipeline.email}"
+}
+
+# Dagster's GCSComputeLogManager checks that its bucket exists when every process starts
+# (storage.buckets.get); see ../main.tf for why this role.
+resource "google_storage_bucket_iam_member" "pipeline_reads_logs_bucket" {
+  bucket = google_storage_bucket.dagster_logs.name
+  role   = "roles/storage.legacyBucketReader"
   member = "serviceAccount:${data.google_service_account.pipeline.email}"
 }
 

@@ -7,12 +7,14 @@ terraform {
   required_version = ">= 1.5"
   required_providers {
     google = {
-      source  = "hashicorp/google"
-      version = ">= 5.0"
+      source = "hashicorp/google"
+      # 5.12: the service-networking connection's deletion_policy (network.tf). A new major release
+      # may remove or rename arguments used here, so it is taken on purpose, not by `terraform init`.
+      version = ">= 5.12, < 8.0"
     }
     random = {
       source  = "hashicorp/random"
-      version = ">= 3.5"
+      version = ">= 3.5, < 4.0"
     }
   }
 }

@@ -3,6 +3,14 @@ output "get_credentials" {
   value       = "gcloud container clusters get-credentials ${google_container_cluster.dagster.name} --region ${var.region} --project ${var.project}"
 }
 
+output "cluster_name" {
+  value = google_container_cluster.dagster.name
+}
+
+output "region" {
+  value = var.region
+}
+
 output "image" {
   description = "Tag and push the image here: docker push <this>:<tag>."
   value       = "${var.region}-docker.pkg.dev/${var.project}/${google_artifact_registry_repository.images.repository_id}/taxi-assets"
@@ -43,4 +51,9 @@ output "kubernetes_service_account" {
 
 output "database_user" {
   value = var.database_user
+}
+
+output "network" {
+  description = "The deployment's VPC network: deploy/gke.sh down removes its service peering if destroy leaves it."
+  value       = google_compute_network.dagster.name
 }

@@ -1,5 +1,5 @@
 variable "project" {
-  description = "GCP project id (the pipeline's GCP_PROJECT); the same as in ../terraform.tfvars."
+  description = "GCP project id (the pipeline's GCP_PROJECT): ../terraform.tfvars' project, which deploy/gke.sh passes."
   type        = string
 }
 
@@ -10,7 +10,7 @@ variable "region" {
 }
 
 variable "pipeline_service_account" {
-  description = "Email of the pipeline's service account made by ../ (its service_account_email output)."
+  description = "Email of the pipeline's service account made by ../ (its service_account_email output, which deploy/gke.sh passes)."
   type        = string
 }
 

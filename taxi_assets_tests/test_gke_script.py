@@ -1,0 +1,343 @@
+"""deploy/gke.sh, the README's Google Cloud commands in one script, run against stand-ins for
+gcloud, gke-gcloud-auth-plugin, terraform, docker, kubectl and helm (no Google project or cluster
+here) that record their arguments and answer Terraform's outputs: the steps in order, each fed by
+the ones before, the password never on a command line, and the README saying the same.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from taxi_assets_tests import helm_chart
+from taxi_assets_tests.test_cli import REPO
+
+SCRIPT = REPO / "deploy" / "gke.sh"
+TOOLS = ("gcloud", "gke-gcloud-auth-plugin", "terraform", "docker", "kubectl", "helm")
+PASSWORD = "pw-from-terraform-7b1f"
+TAG = "abc1234"
+# What `terraform output` answers in each module, as a real apply of these tfvars would.
+OUTPUTS = {
+    "terraform": {
+        "lake_uri": "gs://p-taxi-lake/lake",
+        "bigquery_dataset": "ny_taxi",
+        "service_account_email": "taxi-assets@p-taxi.iam.gserviceaccount.com",
+        "location": "EU",
+    },
+    "terraform/gke": {
+        "cluster_name": "taxi-assets",
+        "region": "europe-west1",
+        "image": "europe-west1-docker.pkg.dev/p-taxi/taxi-assets/taxi-assets",
+        "database_host": "10.42.0.3",
+        "database_password": PASSWORD,
+        "database_user": "taxi",
+        "logs_bucket": "p-taxi-dagster-logs",
+        "project": "p-taxi",
+        "pipeline_service_account": "taxi-assets@p-taxi.iam.gserviceaccount.com",
+        "kubernetes_namespace": "dagster",
+        "kubernetes_service_account": "taxi-assets",
+        "network": "taxi-assets-net",
+    },
+}
+
+# One stand-in for every tool: it appends {tool, args, stdin} to $STUB_LOG and answers
+# `terraform -chdir=X output` from $STUB_OUTPUTS. $STUB_FAIL_DESTROY_ONCE makes the first
+# `terraform destroy` fail, as a network held by its service peering does.
+STUB = textwrap.dedent(
+    """\
+    #!{python}
+    import json, os, sys
+    from pathlib import Path
+    tool, args = Path(sys.argv[0]).name, sys.argv[1:]
+    reads = tool == "kubectl" and ("-" in args or any("/dev/stdin" in a for a in args))
+    stdin = sys.stdin.read() if reads else None
+    with open(os.environ["STUB_LOG"], "a") as log:
+        log.write(json.dumps({{"tool": tool, "args": args, "stdin": stdin}}) + "\\n")
+    if tool == "terraform" and "output" in args:
+        outputs = json.loads(os.environ["STUB_OUTPUTS"])[args[0].removeprefix("-chdir=")]
+        if "-json" in args:
+            typed = {{k: {{"value": v, "type": "string", "sensitive": False}} for k, v in outputs.items()}}
+            print(json.dumps(typed))
+        else:
+            sys.stdout.write(outputs[args[-1]])
+    if tool == "terraform" and "destroy" in args and os.environ.get("STUB_FAIL_DESTROY_ONCE"):
+        marker = Path(os.environ["STUB_LOG"] + ".destroyed")
+        if not marker.exists():
+            marker.touch()
+            sys.exit("Error: network is in use by a peering")
+    if tool == "kubectl" and "create" in args:
+        print("kind: stand-in")
+    """
+)
+
+
+@dataclass
+class Call:
+    """One recorded invocation of a stand-in."""
+
+    tool: str
+    args: list[str]
+    stdin: str | None
+
+    @property
+    def line(self) -> str:
+        return " ".join([self.tool, *self.args])
+
+
+@dataclass
+class Deployment:
+    """A copy of the repo's deployment files with filled-in tfvars, and the stand-ins' bin folder."""
+
+    root: Path
+    bin: Path
+    log: Path
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        environment = {
+            "PATH": f"{self.bin}:{os.environ['PATH']}",
+            "HOME": str(self.root),
+            "STUB_LOG": str(self.log),
+            "STUB_OUTPUTS": json.dumps(OUTPUTS),
+            "TAG": TAG,
+            "PYTHON": sys.executable,
+            **env,
+        }
+        return subprocess.run(
+            [shutil.which("bash") or "bash", str(self.root / "deploy" / "gke.sh"), *args],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def calls(self) -> list[Call]:
+        if not self.log.exists():
+            return []
+        return [Call(**json.loads(line)) for line in self.log.read_text().splitlines()]
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Deployment:
+    root = tmp_path / "repo"
+    for folder in ("deploy", "terraform"):
+        shutil.copytree(
+            REPO / folder, root / folder, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
+        )
+    shutil.copy(REPO / "pyproject.toml", root)
+    (root / "terraform" / "terraform.tfvars").write_text(
+        'project     = "p-taxi"\nbucket_name = "p-taxi-lake"\nlocation    = "EU"\n'
+    )
+    (root / "terraform" / "gke" / "terraform.tfvars").write_text(
+        'admin_cidrs      = ["198.51.100.20/32"]\nlogs_bucket_name = "p-taxi-dagster-logs"\n'
+    )
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for tool in TOOLS:
+        (bin_ / tool).write_text(STUB.format(python=sys.executable))
+        (bin_ / tool).chmod(0o755)
+    return Deployment(root, bin_, tmp_path / "calls.jsonl")
+
+
+def index(calls: list[Call], tool: str, *words: str) -> int:
+    """Where the first call of ``tool`` with all of ``words`` among its arguments is."""
+    for i, call in enumerate(calls):
+        if call.tool == tool and all(w in call.args for w in words):
+            return i
+    raise AssertionError(f"no `{tool} … {' '.join(words)}` among:\n" + "\n".join(c.line for c in calls))
+
+
+def option(call: Call, name: str) -> str:
+    return call.args[call.args.index(name) + 1]
+
+
+def test_up_runs_the_readme_steps_in_order_each_fed_by_the_last(deployment: Deployment) -> None:
+    result = deployment.run("up")
+    assert result.returncode == 0, result.stderr
+    calls = deployment.calls()
+    gke = OUTPUTS["terraform/gke"]
+    order = [
+        index(calls, "gcloud", "config", "set", "project", "p-taxi"),
+        index(
+            calls, "gcloud", "services", "enable", "container.googleapis.com", "iamcredentials.googleapis.com"
+        ),
+        index(calls, "terraform", "-chdir=terraform", "apply"),
+        index(calls, "terraform", "-chdir=terraform/gke", "apply"),
+        index(calls, "docker", "build"),
+        index(calls, "docker", "push"),
+        index(calls, "gcloud", "container", "clusters", "get-credentials"),
+        index(calls, "kubectl", "create", "secret", "generic", "dagster-postgresql-secret"),
+        index(calls, "helm", "upgrade", "--install"),
+        index(calls, "kubectl", "get", "pods"),
+    ]
+    assert order == sorted(order)
+    assert index(calls, "terraform", "-chdir=terraform", "init") < order[2]
+
+    # terraform/gke gets the project and the pipeline's account from terraform/, not from a copy.
+    gke_apply = calls[order[3]]
+    assert "-var=project=p-taxi" in gke_apply.args
+    assert f"-var=pipeline_service_account={OUTPUTS['terraform']['service_account_email']}" in gke_apply.args
+
+    # The image: built for GKE's amd64 nodes, pushed under the tag, and that tag deployed everywhere.
+    build, push = calls[order[4]], calls[order[5]]
+    image = f"{gke['image']}:{TAG}"
+    assert option(build, "--platform") == "linux/amd64"
+    assert option(build, "-t") == image and build.args[-1] == "."
+    assert push.args == ["push", image]
+    assert index(calls, "gcloud", "auth", "configure-docker", "europe-west1-docker.pkg.dev") < order[4]
+    values = yaml.safe_load((deployment.root / "deploy" / "helm" / "values.gke.yaml").read_text())
+    [code] = values["dagster-user-deployments"]["deployments"]
+    for part in (values["dagsterWebserver"], values["dagsterDaemon"], code):
+        assert f"{part['image']['repository']}:{part['image']['tag']}" == image
+    assert code["env"]["POSTGRES_HOST"] == values["postgresql"]["postgresqlHost"] == gke["database_host"]
+    assert values["computeLogManager"]["config"]["gcsComputeLogManager"]["bucket"] == gke["logs_bucket"]
+    assert PASSWORD not in (deployment.root / "deploy" / "helm" / "values.gke.yaml").read_text()
+
+    # The cluster and namespace Terraform made; the chart at the pinned dagster's version.
+    credentials = calls[order[6]]
+    assert credentials.args[3] == gke["cluster_name"]
+    assert option(credentials, "--region") == gke["region"]
+    assert option(credentials, "--project") == "p-taxi"
+    helm = calls[order[8]]
+    pin = next(
+        d
+        for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+        if "dagster==" in d
+    )
+    assert option(helm, "--version") == pin.split("==")[1]
+    assert option(helm, "-n") == gke["kubernetes_namespace"]
+    assert helm.args[2:4] == [helm_chart.RELEASE, "dagster/dagster"]
+    files = [helm.args[i + 1] for i, a in enumerate(helm.args) if a == "-f"]
+    assert files == ["deploy/helm/values.yaml", "deploy/helm/values.gke.yaml"]  # ours over the base
+
+
+def test_the_password_reaches_both_secrets_through_stdin_only(deployment: Deployment) -> None:
+    assert deployment.run("up").returncode == 0
+    calls = deployment.calls()
+    assert not [c.line for c in calls if PASSWORD in c.line]  # never on a command line (ps shows those)
+    secrets = {
+        option(c, "generic"): (c.args, c.stdin) for c in calls if c.tool == "kubectl" and "secret" in c.args
+    }
+    values = helm_chart.values()
+    [env_secret] = helm_chart.code_deployment(values)["envSecrets"]
+    # The names the chart reads, each with the key it reads, holding Terraform's password.
+    for name, key in (
+        (values["global"]["postgresqlSecretName"], "postgresql-password"),
+        (env_secret["name"], "POSTGRES_PASSWORD"),
+    ):
+        args, stdin = secrets[name]
+        assert f"--from-file={key}=/dev/stdin" in args
+        assert stdin == PASSWORD
+        assert option(calls[index(calls, "kubectl", "create", "secret", "generic", name)], "-n") == "dagster"
+    example = (REPO / "deploy" / "helm" / "secrets.env.example").read_text()
+    assert set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE)) == {"POSTGRES_PASSWORD"}
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "said"),
+    [
+        ("terraform/terraform.tfvars", None, "terraform/terraform.tfvars is missing"),
+        ("terraform/gke/terraform.tfvars", None, "terraform/gke/terraform.tfvars is missing"),
+        ("terraform/terraform.tfvars", 'project = "my-gcp-project"\n', "still holds the example's values"),
+        ("terraform/gke/terraform.tfvars", 'admin_cidrs = ["203.0.113.7/32"]\n', "still holds the example's"),
+    ],
+)
+def test_up_refuses_tfvars_not_filled_in_and_changes_nothing(
+    deployment: Deployment, file: str, text: str | None, said: str
+) -> None:
+    path = deployment.root / file
+    if text is None:
+        path.unlink()
+    else:
+        path.write_text(text)
+    result = deployment.run("up")
+    assert result.returncode != 0
+    assert said in result.stderr.splitlines()[0]
+    assert deployment.calls() == []
+
+
+def test_up_names_a_missing_prerequisite_before_doing_anything(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """PATH holds the stand-ins but the plugin, and only the system tools the script needs before
+    its check (this machine may have the real Cloud SDK, plugin included).
+    """
+    (deployment.bin / "gke-gcloud-auth-plugin").unlink()
+    system = tmp_path / "system"
+    system.mkdir()
+    for tool in ("dirname", "sed", "git"):
+        (system / tool).symlink_to(shutil.which(tool))
+    result = deployment.run("up", PATH=f"{deployment.bin}:{system}")
+    assert result.returncode != 0
+    assert "gke-gcloud-auth-plugin is not on PATH" in result.stderr
+    assert deployment.calls() == []
+
+
+def test_ui_forwards_the_web_servers_service_port(deployment: Deployment) -> None:
+    assert deployment.run("ui").returncode == 0
+    [*_, forward] = deployment.calls()
+    port = helm_chart.values()["dagsterWebserver"]["service"]["port"]
+    assert forward.args == [
+        "-n",
+        "dagster",
+        "port-forward",
+        f"svc/{helm_chart.webserver_service()}",
+        f"{port}:{port}",
+    ]
+
+
+def test_down_uninstalls_then_destroys_and_clears_a_held_peering(deployment: Deployment) -> None:
+    result = deployment.run("down", STUB_FAIL_DESTROY_ONCE="1")
+    assert result.returncode == 0, result.stderr
+    calls = deployment.calls()
+    uninstall = index(calls, "helm", "uninstall", helm_chart.RELEASE)
+    destroys = [i for i, c in enumerate(calls) if c.tool == "terraform" and "destroy" in c.args]
+    peering = index(calls, "gcloud", "compute", "networks", "peerings", "delete")
+    assert uninstall < destroys[0] < peering < destroys[1]
+    assert option(calls[peering], "--network") == OUTPUTS["terraform/gke"]["network"]
+    for i in destroys:
+        assert calls[i].args[0] == "-chdir=terraform/gke"  # the lake and the dataset stay
+        assert "-var=project=p-taxi" in calls[i].args
+
+
+def readme_gcp_commands() -> list[str]:
+    """Every command line in the code blocks of README's "Deploy to Google Cloud"."""
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("## Deploy to Google Cloud")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+    joined = [re.sub(r"\\\n\s*", "", block) for block in blocks]
+    return [line.split("  #")[0].strip() for block in joined for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_runs_the_script_and_every_other_command_is_the_scripts() -> None:
+    """Every command of the section is the script's: its subcommands, or the copies of the two
+    variable files it requires (the user fills them in; the script only checks them).
+    """
+    commands = readme_gcp_commands()
+    assert "deploy/gke.sh up" in commands and "deploy/gke.sh down" in commands
+    script = SCRIPT.read_text()
+    subcommands = re.search(r"^  ([a-z| ]+)\) \"\$1\" ;;$", script, flags=re.MULTILINE).group(1).split(" | ")
+    required = re.findall(r'^  require_tfvars "\$(\w+)"$', script, flags=re.MULTILINE)
+    folders = {name: re.search(rf"^{name}=(\S+)$", script, flags=re.MULTILINE).group(1) for name in required}
+    copies = {
+        f"cp -n {folder}/terraform.tfvars.example {folder}/terraform.tfvars" for folder in folders.values()
+    }
+    assert set(folders.values()) == {"terraform", "terraform/gke"}
+    for command in commands:
+        if command.startswith("deploy/gke.sh "):
+            assert command.split()[1] in subcommands, command
+        else:
+            assert command in copies, (
+                f"README runs `{command}`, which deploy/gke.sh neither runs nor requires"
+            )
+    assert copies <= set(commands)
