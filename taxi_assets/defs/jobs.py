@@ -18,9 +18,8 @@ def daily_job_name(service: str) -> str:
     return f"{service}_daily_trips"
 
 
-def _job(
-    name: str, service: str, stages: tuple[str, ...], description: str
-) -> dg.UnresolvedAssetJobDefinition:
+def _job(name: str, service: str, stages: tuple[str, ...], description: str):
+    # define_asset_job's return type (UnresolvedAssetJobDefinition) is not among Dagster's exports.
     return dg.define_asset_job(
         name, selection=dg.AssetSelection.assets(*asset_keys(service, stages)), description=description
     )

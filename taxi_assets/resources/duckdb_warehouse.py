@@ -136,8 +136,6 @@ class DuckDBWarehouse(Warehouse):
             f"SELECT strftime({column}, '%Y-%m-%d') AS day, count(*) AS n FROM {self.table_name(table)} "
             f"WHERE {days_between(column, first, end)} GROUP BY 1",
         )
-        if counted is None:
-            return {}
         return per_day(counted)
 
     def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:

@@ -172,8 +172,6 @@ class PostgresResource(dg.ConfigurableResource):
             f"SELECT to_char({column}, 'YYYY-MM-DD') AS day, n FROM (SELECT {column}, count(*) AS n "
             f"FROM {self.table(name)} WHERE {days_between(column, first, end)} GROUP BY 1) AS days",
         )
-        if counted is None:
-            return {}
         return per_day(counted)
 
     def read_days(self, name: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:

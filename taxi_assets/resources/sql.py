@@ -22,6 +22,8 @@ def days_between(column: str, first: dt.date, end: dt.date) -> str:
     return f"{column} >= DATE '{first.isoformat()}' AND {column} < DATE '{end.isoformat()}'"
 
 
-def per_day(counted: pa.Table) -> dict[str, int]:
-    """A ``day, n`` count query's answer as day (``2021-01-15``) → rows."""
+def per_day(counted: pa.Table | None) -> dict[str, int]:
+    """A ``day, n`` count query's answer as day (``2021-01-15``) → rows; none where no table."""
+    if counted is None:
+        return {}
     return dict(zip(counted.column("day").to_pylist(), counted.column("n").to_pylist(), strict=True))

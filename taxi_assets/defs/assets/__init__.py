@@ -10,8 +10,9 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
+from taxi_assets.errors import reported
 from taxi_assets.keys import asset_key
-from taxi_assets.metadata import column_schema
+from taxi_assets.metadata import column_schema, counts_agree
 from taxi_assets.partitions import DAILY_BACKFILL, MONTHLY_BACKFILL, daily_partitions, monthly_partitions
 from taxi_assets.schema import SCHEMAS, TripSchema
 
@@ -58,3 +59,26 @@ def downstream_of_cleaned(
         "automation_condition": FOLLOWS_UPSTREAM,
         "metadata": {"dagster/column_schema": columns, **({"dagster/table_name": table} if table else {})},
     }
+
+
+# A store's rows per day and the lake's, over the window a run loaded: (store's, lake's).
+DayCounts = Callable[[Any, Any, dg.TimeWindow], tuple[dict[str, int], dict[str, int]]]
+
+
+def matches_lake(
+    key: dg.AssetKey, store: str, description: str, counts: DayCounts
+) -> dg.AssetChecksDefinition:
+    """The check that ``store`` (a resource key) holds, each day of the window just loaded, as many
+    rows as the lake. Unpartitioned: a range run evaluates it once, so the UI shows one answer.
+    """
+
+    @dg.asset_check(
+        asset=key, name="matches_lake", description=description, required_resource_keys={store, "lake"}
+    )
+    @reported
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        resources = context.resources
+        in_store, in_lake = counts(getattr(resources, store), resources.lake, context.partition_time_window)
+        return counts_agree(in_store, in_lake, store)
+
+    return check

@@ -4,11 +4,9 @@ import dagster as dg
 
 from taxi_assets.batches import Batches
 from taxi_assets.constants import postgres_table
-from taxi_assets.defs.assets import downstream_of_cleaned, for_every_service
-from taxi_assets.errors import reported
+from taxi_assets.defs.assets import downstream_of_cleaned, for_every_service, matches_lake
 from taxi_assets.io_managers import POSTGRES_IO_MANAGER
 from taxi_assets.keys import CLEANED, POSTGRES, asset_key
-from taxi_assets.metadata import counts_agree
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import PICKUP_DATE, TripSchema
@@ -33,24 +31,19 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
         # The cleaned month as the lake holds it: the IO manager copies it in a batch at a time.
         return cleaned
 
-    @dg.asset_check(
-        asset=key,
-        name="matches_lake",
-        description="Each day of the month has as many rows in PostgreSQL as the lake's cleaned month: "
-        "a failed or missing load shows here as PostgreSQL behind the lake.",
-    )
-    @reported
-    def postgres_matches_lake(
-        context: dg.AssetCheckExecutionContext, postgres: PostgresResource, lake: Lake
-    ) -> dg.AssetCheckResult:
-        window = context.partition_time_window
+    def counts(postgres: PostgresResource, lake: Lake, window: dg.TimeWindow) -> tuple[dict, dict]:
         in_postgres = postgres.day_counts(table, PICKUP_DATE, window.start.date(), window.end.date())
         # The month from the window: a backfill's run of one month is a range of one partition.
-        month = f"{window.start:%Y-%m}"
-        in_lake = lake.month_day_counts(cleaned_key.path, month, PICKUP_DATE)
-        return counts_agree(in_postgres, in_lake, "postgres")
+        return in_postgres, lake.month_day_counts(cleaned_key.path, f"{window.start:%Y-%m}", PICKUP_DATE)
 
-    return [postgres_trips, postgres_matches_lake]
+    check = matches_lake(
+        key,
+        "postgres",
+        "Each day of the month has as many rows in PostgreSQL as the lake's cleaned month: a failed or "
+        "missing load shows here as PostgreSQL behind the lake.",
+        counts,
+    )
+    return [postgres_trips, check]
 
 
 @dg.definitions

@@ -4,12 +4,10 @@ import dagster as dg
 
 from taxi_assets.chunks import MonthChunks
 from taxi_assets.constants import warehouse_table
-from taxi_assets.defs.assets import downstream_of_cleaned, for_every_service
+from taxi_assets.defs.assets import downstream_of_cleaned, for_every_service, matches_lake
 from taxi_assets.defs.resources import warehouse_kind
-from taxi_assets.errors import reported
 from taxi_assets.io_managers import WAREHOUSE_IO_MANAGER
 from taxi_assets.keys import DAILY, WAREHOUSE, asset_key
-from taxi_assets.metadata import counts_agree
 from taxi_assets.partitions import days_in
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.warehouse import Warehouse
@@ -33,21 +31,14 @@ def build_warehouse_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.A
     def warehouse_trips(daily: MonthChunks) -> MonthChunks:
         return daily
 
-    @dg.asset_check(
-        asset=key,
-        name="matches_lake",
-        description="Each day has as many rows in the warehouse as in the lake.",
-    )
-    @reported
-    def warehouse_matches_lake(
-        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
-    ) -> dg.AssetCheckResult:
-        window = context.partition_time_window
+    def counts(warehouse: Warehouse, lake: Lake, window: dg.TimeWindow) -> tuple[dict, dict]:
         in_warehouse = warehouse.day_counts(table, PICKUP_DATE, window.start.date(), window.end.date())
-        in_lake = lake.day_counts(daily_key.path, PICKUP_DATE, days_in(window))
-        return counts_agree(in_warehouse, in_lake, "warehouse")
+        return in_warehouse, lake.day_counts(daily_key.path, PICKUP_DATE, days_in(window))
 
-    return [warehouse_trips, warehouse_matches_lake]
+    check = matches_lake(
+        key, "warehouse", "Each day has as many rows in the warehouse as in the lake.", counts
+    )
+    return [warehouse_trips, check]
 
 
 @dg.definitions
