@@ -24,6 +24,7 @@ import pytest
 from taxi_assets.definitions import defs as repo_defs
 from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, RAW, asset_key, selection_string
 from taxi_assets.partitions import monthly_partitions
+from taxi_assets.resources import build_resources
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident, quote_literal
 from taxi_assets.sensors import new_month_sensor
@@ -302,6 +303,15 @@ def test_the_new_month_sensor_sends_the_token_and_shows_no_secret(source_server:
     assert "Max retries exceeded" in message
     assert leaks(canaries, outputs=[shown_traceback(refused.value), shown_traceback(failed.value)]) == []
     assert leaks(canaries, outputs=[shown_traceback(unreachable.value)]) == []
+
+
+def test_the_token_is_configured_by_its_variable_s_name(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the UI shows of the resource's configuration: the variable's name, not its value."""
+    assert build_resources()["taxi_source"].token is None
+    monkeypatch.setenv("TAXI_SOURCE_TOKEN", Canaries().token)
+    assert build_resources()["taxi_source"].token == dg.EnvVar("TAXI_SOURCE_TOKEN")
 
 
 def test_a_token_and_a_password_in_the_url_together_are_refused(source_server: SourceServer) -> None:
