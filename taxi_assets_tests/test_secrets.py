@@ -29,7 +29,7 @@ from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident, quote_literal
 from taxi_assets.sensors import new_month_sensor
 from taxi_assets.source import SourceError, TaxiSource
-from taxi_assets_tests.conftest import SourceServer, free_port
+from taxi_assets_tests.conftest import BigQueryEmulator, SourceServer, free_port
 from taxi_assets_tests.session import lake_days, postgres_months, warehouse_rows_per_day
 from taxi_assets_tests.test_cli import REPO, env_for, materialize_command
 
@@ -259,6 +259,46 @@ def test_no_secret_is_left_by_runs_that_succeed_or_fail_midway(
     )
     assert found == [], "\n".join(found)
     assert len(bearer.outputs) == 2 * (3 + len(failures))
+
+
+def test_no_secret_is_left_by_a_run_into_bigquery_with_a_key_file(
+    tmp_path: Path, source_server: SourceServer, postgres: PostgresResource, bigquery: BigQueryEmulator
+) -> None:
+    """The key file is read when the warehouse is BigQuery (here the emulator, which then gets
+    anonymous credentials: no Google here); nothing of it may reach the output or the tables.
+    """
+    canaries = Canaries()
+    source_server.publish("yellow", "2021-01")
+    source_server.required_authorization = f"Bearer {canaries.token}"
+    env = environment(tmp_path, source_server, postgres, canaries)
+    session = Session(
+        {
+            **env,
+            "TAXI_SOURCE_URL_TEMPLATE": signed_template(source_server, canaries, with_password=False),
+            "TAXI_SOURCE_TOKEN": canaries.token,
+            "TAXI_WAREHOUSE": "bigquery",
+            "GCP_PROJECT": bigquery.project,
+            "BIGQUERY_DATASET": bigquery.dataset,
+        }
+    )
+    month = session.materialize(MONTH, "--partition", "2021-01")
+    assert month.returncode == 0, month.stderr[-3000:]
+    days = session.materialize(DAYS, "--partition-range", "2021-01-01...2021-01-31")
+    assert days.returncode == 0, days.stderr[-3000:]
+
+    client = bigquery.client()
+    tables = [client.get_table(item) for item in client.list_tables(bigquery.dataset)]
+    assert [t.table_id for t in tables] == ["yellow_trips"]
+    described = [str((t.description, [(f.name, f.description) for f in t.schema])) for t in tables]
+    rows = bigquery.query(f"select * from `{bigquery.project}.{bigquery.dataset}.yellow_trips`")
+    assert rows, "the days landed in BigQuery"
+    found = leaks(
+        canaries,
+        outputs=[*session.outputs, *described, str(rows)],
+        folders=[tmp_path / "dagster_home", tmp_path / "lake"],
+        postgres=postgres,
+    )
+    assert found == [], "\n".join(found)
 
 
 def test_the_new_month_sensor_sends_the_token_and_shows_no_secret(source_server: SourceServer) -> None:
