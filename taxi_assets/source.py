@@ -48,7 +48,7 @@ class DeadlinePassed(SourceError):
 class SourceFile:
     """A downloaded trip file on local disk, with what we know of where it came from."""
 
-    url: str
+    url: str  # whole, a mirror's password or signature included: shown only as shown_url
     path: Path
     size_bytes: int
     sha256: str
