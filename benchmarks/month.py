@@ -432,10 +432,11 @@ def _server_copy_table(postgres: "PostgresResource", schema: "pa.Schema") -> str
 
 def part_machine(source: Path, work: Path, cleaned: Path) -> dict[str, object]:
     """What the machine itself does: decompress the file; the server copying the cleaned rows in."""
+    import dagster as dg
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from taxi_assets.resources import postgres_resource
+    from taxi_assets.resources.postgres import PostgresResource
 
     t = time.perf_counter()
     subprocess.run(["gzip", "-dc", str(source)], stdout=subprocess.DEVNULL, check=True)
@@ -446,7 +447,8 @@ def part_machine(source: Path, work: Path, cleaned: Path) -> dict[str, object]:
         for batch in parquet.iter_batches():
             writer.write_batch(batch)
     csv.chmod(0o644)  # the PostgreSQL server process reads it itself
-    postgres = postgres_resource().process_config_and_initialize()
+    with dg.build_resources({"postgres": PostgresResource()}) as built:  # the environment's settings
+        postgres = built.postgres
     table = _server_copy_table(postgres, parquet.schema_arrow)
     t = time.perf_counter()
     with postgres.connect() as conn, conn.cursor() as cur:

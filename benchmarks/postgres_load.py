@@ -19,11 +19,11 @@ import time
 import uuid
 from pathlib import Path
 
+import dagster as dg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from taxi_assets.publishers import MIRROR
-from taxi_assets.resources import postgres_resource
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident
 from taxi_assets.schema import PICKUP_DATE, YELLOW
@@ -54,7 +54,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    base = postgres_resource().process_config_and_initialize()
+    with dg.build_resources({"postgres": PostgresResource()}) as built:  # the environment's settings
+        base = built.postgres
     pg = PostgresResource(**{**dict(base), "schema_name": f"bench_{uuid.uuid4().hex[:8]}"})
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -23,12 +23,14 @@ from urllib3.util.retry import Retry
 from taxi_assets import scratch
 from taxi_assets.errors import TaxiError
 from taxi_assets.publishers import configured_publisher
+from taxi_assets.redact import redact_http_logs, redacted, shown_url, url_secrets
 from taxi_assets.resources.settings import env, env_int
 
 _CHUNK = 1 << 20
 # A month's file is 20-130 MB: minutes on a slow link; half an hour means the server is stuck.
 DEFAULT_DEADLINE_SECONDS = 1800
 _RETRY_STATUSES = (500, 502, 503, 504)
+_REFUSED_STATUSES = (401, 403)
 
 
 class SourceError(TaxiError):
@@ -47,7 +49,7 @@ class DeadlinePassed(SourceError):
 class SourceFile:
     """A downloaded trip file on local disk, with what we know of where it came from."""
 
-    url: str
+    url: str  # whole, a mirror's password or signature included: shown only as shown_url
     path: Path
     size_bytes: int
     sha256: str
@@ -55,10 +57,15 @@ class SourceFile:
     month: str | None = None
 
     @property
+    def shown_url(self) -> str:
+        """The URL as logs, errors and metadata show it: no password or query string."""
+        return shown_url(self.url)
+
+    @property
     def where(self) -> str:
         """How errors name the file: its URL, and the service and month it holds."""
         of = " ".join(part for part in (self.service, self.month) if part)
-        return f"{self.url} ({of})" if of else self.url
+        return f"{self.shown_url} ({of})" if of else self.shown_url
 
     @property
     def format(self) -> str:
@@ -77,7 +84,7 @@ def file_format(url: str) -> str:
         if name.endswith("." + fmt):
             return fmt
     raise SourceError(
-        f"{url}: the file name ends in none of {', '.join('.' + f for f in FORMATS)}; "
+        f"{shown_url(url)}: the file name ends in none of {', '.join('.' + f for f in FORMATS)}; "
         "set TAXI_SOURCE_URL_TEMPLATE to a URL of one of these formats"
     )
 
@@ -100,10 +107,11 @@ class _Deadline:
     def check(self) -> None:
         left = self.remaining()
         if left is not None and left <= 0:
+            # from None: the HTTP library's exception this may interrupt names the full URL.
             raise DeadlinePassed(
                 f"TAXI_SOURCE_DEADLINE_SECONDS: downloading {self.url} took longer than "
                 f"{self.seconds:g} s (got {self.received:,} bytes); raise the deadline or try later"
-            )
+            ) from None
 
     def timeout(self, per_read: float) -> float:
         """A read timeout that ends no later than the deadline."""
@@ -131,7 +139,7 @@ def _copy_hashing(
     return size, digest.hexdigest()
 
 
-def _session(retries: int, backoff_seconds: float) -> requests.Session:
+def _session(retries: int, backoff_seconds: float, token: str | None) -> requests.Session:
     # urllib3 retries connection errors and 5xx with exponential backoff before we see them.
     retry = Retry(
         total=retries,
@@ -140,7 +148,11 @@ def _session(retries: int, backoff_seconds: float) -> requests.Session:
         allowed_methods=("GET", "HEAD"),
         raise_on_status=False,
     )
+    redact_http_logs()
     session = requests.Session()
+    if token:
+        # requests drops it on a redirect to another host (a mirror's CDN gets no token).
+        session.headers["Authorization"] = f"Bearer {token}"
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.mount("https://", HTTPAdapter(max_retries=retry))
     return session
@@ -154,6 +166,7 @@ def download(
     retries: int = 4,
     backoff_seconds: float = 1.0,
     deadline_seconds: float | None = None,
+    token: str | None = None,
 ) -> Iterator[SourceFile]:
     """Stream ``url`` (http, https or file) to a temporary file that is removed afterwards.
 
@@ -161,52 +174,75 @@ def download(
     truncated bodies and 5xx answers are retried with backoff, then raised as :class:`SourceError`.
     ``timeout`` bounds each read; ``deadline_seconds`` bounds the whole download, retries
     included (:class:`DeadlinePassed`), so a server trickling bytes cannot hold a run for ever.
+    ``token``, if given, is sent as ``Authorization: Bearer``. Errors show the URL without its
+    password and query string, and never the token.
     """
-    scheme = urllib.parse.urlparse(url).scheme
+    shown, scheme = shown_url(url), urllib.parse.urlparse(url).scheme
     if scheme == "file":
         path = _file_path(url)
         if not path.is_file():
-            raise MonthNotPublished(f"month not published: no file at {url}")
+            raise MonthNotPublished(f"month not published: no file at {shown}")
         with path.open("rb") as f:
-            size, sha = _copy_hashing(f, None, None, url)
+            size, sha = _copy_hashing(f, None, None, shown)
         yield SourceFile(url, path, size, sha)
         return
     if scheme not in ("http", "https"):
-        raise SourceError(f"unsupported source URL scheme {scheme!r} in {url} (use http, https or file)")
+        raise SourceError(f"unsupported source URL scheme {scheme!r} in {shown} (use http, https or file)")
 
-    deadline = _Deadline(deadline_seconds, url)
+    deadline = _Deadline(deadline_seconds, shown)
     scratch.remove_stale_folders()
     with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as tmp:
         path = Path(tmp) / Path(urllib.parse.urlparse(url).path).name
-        session = _session(retries, backoff_seconds)
+        session = _session(retries, backoff_seconds, token)
         # urllib3 retries what fails before the body; a body cut short is retried here.
         for attempt in range(retries + 1):
             try:
                 deadline.check()
                 with session.get(url, stream=True, timeout=deadline.timeout(timeout)) as response:
-                    if response.status_code == 404:
-                        raise MonthNotPublished(f"month not published: {url} answered 404 Not Found")
-                    if response.status_code >= 400:
-                        raise SourceError(
-                            f"{url} answered {response.status_code} {response.reason}"
-                            + (f" after {retries} retries" if response.status_code >= 500 else "")
-                        )
+                    _raise_for_status(response, shown, retries)
                     length = response.headers.get("Content-Length")
                     expected = int(length) if length and "Content-Encoding" not in response.headers else None
                     response.raw.decode_content = False
                     with path.open("wb") as out:
-                        size, sha = _copy_hashing(response.raw, out, expected, url, deadline)
+                        size, sha = _copy_hashing(response.raw, out, expected, shown, deadline)
                 break
+            # from None below: the library's exception, which Dagster would show and store as the
+            # cause, names the full URL.
             except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as exc:
                 deadline.check()  # a read cut short by the deadline is the deadline's error
                 if attempt == retries:
+                    reason = _shown_error(exc, url, token)
                     raise SourceError(
-                        f"could not download {url} after {retries + 1} attempts: {exc}"
-                    ) from exc
+                        f"could not download {shown} after {retries + 1} attempts: {reason}"
+                    ) from None
                 pause = backoff_seconds * 2**attempt
                 left = deadline.remaining()
                 time.sleep(pause if left is None else max(0.0, min(pause, left)))
+            except requests.RequestException as exc:  # not worth retrying: too many redirects, say
+                raise SourceError(f"{shown}: {_shown_error(exc, url, token)}") from None
         yield SourceFile(url, path, size, sha)
+
+
+def _raise_for_status(response: requests.Response, shown: str, retries: int, method: str = "") -> None:
+    """A :class:`SourceError` for an answer that is not the file, naming the URL as shown."""
+    status, to = response.status_code, f" to {method}" if method else ""
+    if status == 404:
+        raise MonthNotPublished(f"month not published: {shown} answered 404 Not Found{to}")
+    if status >= 400:
+        raise SourceError(
+            f"{shown} answered {status} {response.reason}{to}"
+            + (f" after {retries} retries" if status >= 500 else "")
+            + (
+                "; check TAXI_SOURCE_TOKEN or the user and password in TAXI_SOURCE_URL_TEMPLATE"
+                if status in _REFUSED_STATUSES
+                else ""
+            )
+        )
+
+
+def _shown_error(exc: Exception, url: str, token: str | None) -> str:
+    """The HTTP library's message, without the URL's password and query string or the token."""
+    return redacted(str(exc), [*url_secrets(url), *([token] if token else [])])
 
 
 class TaxiSource(dg.ConfigurableResource):
@@ -227,11 +263,24 @@ class TaxiSource(dg.ConfigurableResource):
         "Env: TAXI_SOURCE_DEADLINE_SECONDS.",
     )
 
+    token: str | None = Field(
+        default=env("TAXI_SOURCE_TOKEN", None),
+        description="A token for a private mirror, sent as 'Authorization: Bearer <token>'; never "
+        "shown or logged. Env: TAXI_SOURCE_TOKEN.",
+    )
+
     def url(self, service: str, month: str) -> str:
         # Checked here, not by a validator: at definition time the field holds the EnvVar's name.
+        template = shown_url(self.url_template)
         missing = [p for p in ("{service}", "{month}") if p not in self.url_template]
         if missing:
-            raise SourceError(f"TAXI_SOURCE_URL_TEMPLATE {self.url_template!r} lacks {' and '.join(missing)}")
+            raise SourceError(f"TAXI_SOURCE_URL_TEMPLATE {template!r} lacks {' and '.join(missing)}")
+        if self.token and "@" in urllib.parse.urlsplit(self.url_template).netloc:
+            # requests would send the URL's user and password instead of the token.
+            raise SourceError(
+                f"TAXI_SOURCE_URL_TEMPLATE {template!r} holds a user name and TAXI_SOURCE_TOKEN is set: "
+                "use one of them to log in to the mirror"
+            )
         url = self.url_template.format(service=service, month=month)
         file_format(url)  # an unknown format fails before anything is downloaded
         return url
@@ -241,12 +290,14 @@ class TaxiSource(dg.ConfigurableResource):
         url = self.url(service, month)
         if urllib.parse.urlparse(url).scheme == "file":
             return _file_path(url).is_file()
-        session = _session(self.retries, self.backoff_seconds)
-        response = session.head(url, allow_redirects=True, timeout=self.timeout_seconds)
+        session = _session(self.retries, self.backoff_seconds, self.token)
+        try:
+            response = session.head(url, allow_redirects=True, timeout=self.timeout_seconds)
+        except requests.RequestException as exc:
+            raise SourceError(f"{shown_url(url)}: {_shown_error(exc, url, self.token)}") from None
         if response.status_code == 404:
             return False
-        if response.status_code >= 400:
-            raise SourceError(f"{url} answered {response.status_code} {response.reason} to HEAD")
+        _raise_for_status(response, shown_url(url), self.retries, "HEAD")
         return True
 
     @contextmanager
@@ -257,5 +308,6 @@ class TaxiSource(dg.ConfigurableResource):
             retries=self.retries,
             backoff_seconds=self.backoff_seconds,
             deadline_seconds=self.deadline_seconds or None,
+            token=self.token,
         ) as source:
             yield dataclasses.replace(source, service=service, month=month)

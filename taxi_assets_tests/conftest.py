@@ -56,7 +56,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @dataclass
 class Faults:
     """Answers the server gives instead of a file: per path, a queue of status codes, 'truncate'
-    (half the body, then the connection closes) or 'trickle' (a byte every 0.1 s).
+    (half the body, then the connection closes), 'drop' (the connection closes, no answer) or
+    'trickle' (a byte every 0.1 s).
     """
 
     queued: dict[str, list[int | str]] = field(default_factory=dict)
@@ -82,7 +83,9 @@ class SourceServer:
         self.publisher = publisher
         self.format = PUBLISHERS[publisher].file_name.split(".", 1)[1]
         self.faults = Faults()
-        faults = self.faults
+        # Set, every request without exactly this Authorization header is answered 401.
+        self.required_authorization: str | None = None
+        faults, server = self.faults, self
 
         class Handler(SimpleHTTPRequestHandler):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,14 +94,36 @@ class SourceServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+            def refused(self) -> bool:
+                required = server.required_authorization
+                if required is None or self.headers.get("Authorization") == required:
+                    return False
+                self.send_error(HTTPStatus.UNAUTHORIZED)
+                return True
+
             def do_HEAD(self) -> None:
-                faults.next_for(self.path, "HEAD")
+                fault = faults.next_for(self.file_path, "HEAD")
+                if self.refused():
+                    return
+                if isinstance(fault, int):
+                    self.send_error(fault)
+                    return
                 super().do_HEAD()
 
+            @property
+            def file_path(self) -> str:
+                """The request's path without its query string (a signed URL's signature)."""
+                return self.path.partition("?")[0]
+
             def do_GET(self) -> None:
-                fault = faults.next_for(self.path)
+                fault = faults.next_for(self.file_path)
+                if self.refused():
+                    return
+                if fault == "drop":
+                    self.close_connection = True
+                    return
                 if fault == "truncate":
-                    body = (root / self.path.lstrip("/")).read_bytes()
+                    body = (root / self.file_path.lstrip("/")).read_bytes()
                     self.send_response(HTTPStatus.OK)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
@@ -106,7 +131,7 @@ class SourceServer:
                     self.close_connection = True
                     return
                 if fault == "trickle":
-                    self._trickle((root / self.path.lstrip("/")).read_bytes())
+                    self._trickle((root / self.file_path.lstrip("/")).read_bytes())
                     return
                 if isinstance(fault, int):
                     self.send_error(fault)

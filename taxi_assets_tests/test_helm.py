@@ -49,9 +49,10 @@ NOT_IN_KUBERNETES = {
     "GCP_KEY_FILE": "docker compose's key mount: no key file in the cluster",
     "XDG_RUNTIME_DIR": "read only for the demo's throwaway PostgreSQL; the cluster's is Cloud SQL",
 }
-# How the code reads a setting: Setting("X", …), dg.EnvVar(…), os.environ / env.
+# How the code reads a setting: a field's env("X", …) or env_int, is_set("X"), dg.EnvVar(…),
+# os.environ / env.
 READS = re.compile(
-    r"""(?:[Ss]etting|EnvVar(?:\.int)?|environ\.get|getenv|env\.get)\(\s*"([A-Z][A-Z0-9_]+)"|environ\["([A-Z][A-Z0-9_]+)"\]"""
+    r"""(?:\benv(?:_int)?|is_set|EnvVar|environ\.get|getenv|env\.get)\(\s*"([A-Z][A-Z0-9_]+)"|environ\["([A-Z][A-Z0-9_]+)"\]"""
 )
 # Names held in constants and read through them (e.g. EMULATOR_SETTING = "BIGQUERY_EMULATOR_HOST").
 CONSTANTS = re.compile(r"""^[A-Z_]*(?:SETTING|REQUIRED)[A-Z_]*\s*=\s*(.+)$""", re.MULTILINE)

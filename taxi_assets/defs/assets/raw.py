@@ -51,7 +51,7 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
     ) -> Iterator[dg.Output[Batches]]:
         month = context.partition_key
         with taxi_source.fetch(service, month) as source:
-            context.log.info(f"downloaded {source.url} ({source.size_bytes:,} bytes)")
+            context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
             tally = PickupTally(schema.pickup_column, *wall_clock(context.partition_time_window))
 
             def batches() -> Iterator[pa.RecordBatch]:
@@ -63,9 +63,9 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
                 if problem and not config.accept_implausible_month:
                     op = key.to_python_identifier()
                     raise ImplausibleMonth(
-                        f"{service} {month} ({source.url}): {problem}; nothing was written. If the file is "
-                        f"right, run it with the config ops: {{{op}: {{config: {{accept_implausible_month: "
-                        "true}}}}"
+                        f"{service} {month} ({source.shown_url}): {problem}; nothing was written. "
+                        f"If the file is right, run it with the config ops: {{{op}: {{config: "
+                        "{accept_implausible_month: true}}}"
                     )
                 if problem:
                     context.log.warning(
@@ -77,7 +77,7 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
             yield dg.Output(
                 Batches(schema.raw_arrow_schema, batches),
                 metadata={
-                    "source_url": dg.MetadataValue.url(source.url),
+                    "source_url": dg.MetadataValue.url(source.shown_url),
                     "source_bytes": source.size_bytes,
                     "source_sha256": source.sha256,
                 },
