@@ -245,14 +245,18 @@ def _range_tags() -> dict[str, str]:
 
 def month_job() -> "dg.JobDefinition":
     """The code location's own job of a source month, on its own (in-process) executor."""
-    from taxi_assets.definitions import defs
+    from taxi_assets.definitions import defs as load_definitions
+
+    defs = load_definitions()
     from taxi_assets.defs.jobs import monthly_job_name
 
     return defs.resolve_job_def(monthly_job_name(SERVICE))
 
 
 def days_job() -> "dg.JobDefinition":
-    from taxi_assets.definitions import defs
+    from taxi_assets.definitions import defs as load_definitions
+
+    defs = load_definitions()
     from taxi_assets.defs.jobs import daily_job_name
 
     return defs.resolve_job_def(daily_job_name(SERVICE))
@@ -265,7 +269,9 @@ def _multiprocess_definitions() -> "dg.Definitions":
     """
     import dagster as dg
 
-    from taxi_assets.definitions import defs
+    from taxi_assets.definitions import defs as load_definitions
+
+    defs = load_definitions()
     from taxi_assets.defs.jobs import daily_jobs, monthly_jobs
 
     return dg.Definitions(
@@ -335,7 +341,9 @@ def part_ours_materialize(source: Path, work: Path) -> dict[str, object]:
     """
     import dagster as dg
 
-    from taxi_assets.definitions import defs
+    from taxi_assets.definitions import defs as load_definitions
+
+    defs = load_definitions()
     from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, asset_keys
 
     assets = list(defs.assets or []) + list(defs.asset_checks or [])

@@ -20,9 +20,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from taxi_assets.sensors import new_month_sensor
 
 from taxi_assets.definitions import defs as repo_defs
+from taxi_assets.defs.sensors import new_month_sensor
 from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, RAW, asset_key, selection_string
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.resources.postgres import PostgresResource
@@ -322,7 +322,7 @@ def test_the_new_month_sensor_sends_the_token_and_shows_no_secret(source_server:
     with (
         dg.DagsterInstance.ephemeral() as instance,
         dg.build_sensor_context(
-            instance=instance, definitions=repo_defs, resources={"taxi_source": source}
+            instance=instance, definitions=repo_defs(), resources={"taxi_source": source}
         ) as context,
     ):
         skipped = new_month_sensor(context).skip_reason.skip_message
