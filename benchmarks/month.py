@@ -246,18 +246,18 @@ def _range_tags() -> dict[str, str]:
 def month_job() -> "dg.JobDefinition":
     """The code location's own job of a source month, on its own (in-process) executor."""
     from taxi_assets.definitions import defs as load_definitions
+    from taxi_assets.defs.jobs import monthly_job_name
 
     defs = load_definitions()
-    from taxi_assets.defs.jobs import monthly_job_name
 
     return defs.resolve_job_def(monthly_job_name(SERVICE))
 
 
 def days_job() -> "dg.JobDefinition":
     from taxi_assets.definitions import defs as load_definitions
+    from taxi_assets.defs.jobs import daily_job_name
 
     defs = load_definitions()
-    from taxi_assets.defs.jobs import daily_job_name
 
     return defs.resolve_job_def(daily_job_name(SERVICE))
 
@@ -270,9 +270,9 @@ def _multiprocess_definitions() -> "dg.Definitions":
     import dagster as dg
 
     from taxi_assets.definitions import defs as load_definitions
+    from taxi_assets.defs.jobs import daily_jobs, monthly_jobs
 
     defs = load_definitions()
-    from taxi_assets.defs.jobs import daily_jobs, monthly_jobs
 
     return dg.Definitions(
         assets=list(defs.assets or []),
@@ -342,9 +342,9 @@ def part_ours_materialize(source: Path, work: Path) -> dict[str, object]:
     import dagster as dg
 
     from taxi_assets.definitions import defs as load_definitions
+    from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, asset_keys
 
     defs = load_definitions()
-    from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, asset_keys
 
     assets = list(defs.assets or []) + list(defs.asset_checks or [])
     with dg.DagsterInstance.get() as instance:
