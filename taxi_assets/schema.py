@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import pandas as pd
@@ -40,6 +40,15 @@ from taxi_assets.publishers import MIRROR, TLC
 PICKUP_DATE = "pickup_date"
 PICKUP_DATE_DESCRIPTION = "Calendar date of the pickup (local time); the daily partition key."
 REJECT_REASON = "reject_reason"
+
+# What a load does with a column no layout of its service knows (TAXI_SCHEMA_CONTRACT):
+# evolve adds it to that load's layout, freeze fails the month, discard loads without it.
+EVOLVE, FREEZE, DISCARD = "evolve", "freeze", "discard"
+CONTRACTS = (EVOLVE, FREEZE, DISCARD)
+# Arrow field metadata that marks a column a load added under evolve, and describes it: it travels
+# with the rows through the lake's files to every table, which describe the column when they add it.
+ADDED_COLUMN = b"taxi_assets.added_column"
+DESCRIPTION = b"description"
 
 _INT = pa.int64()
 _FLOAT = pa.float64()
@@ -82,10 +91,20 @@ class Column:
     # case-insensitive in general: only these known variants are the same column.
     aliases: tuple[str, ...] = ()
     snake: str | None = None
+    # Set on a column no layout has, which a load added under evolve: the month it was seen in.
+    published_from: str | None = None
 
     @property
     def snake_name(self) -> str:
         return self.snake or snake_case(self.name)
+
+    def field(self, name: str) -> pa.Field:
+        """This column as an Arrow field named ``name``; an added column carries its description."""
+        if self.published_from is None:
+            return pa.field(name, self.type)
+        return pa.field(
+            name, self.type, metadata={ADDED_COLUMN: self.published_from, DESCRIPTION: self.description}
+        )
 
     @property
     def is_integer(self) -> bool:
@@ -223,13 +242,39 @@ class TripSchema:
     @cached_property
     def raw_arrow_schema(self) -> pa.Schema:
         """The canonical layout with the published names: the raw stage of every month."""
-        return pa.schema([pa.field(c.name, c.type) for c in self.columns])
+        return pa.schema([c.field(c.name) for c in self.columns])
 
     @cached_property
     def cleaned_arrow_schema(self) -> pa.Schema:
         """snake_case names plus ``pickup_date``: the layout of every stage after cleaning."""
-        fields = [pa.field(c.snake_name, c.type) for c in self.columns]
+        fields = [c.field(c.snake_name) for c in self.columns]
         return pa.schema([*fields, pa.field(PICKUP_DATE, pa.date32())])
+
+    @property
+    def added(self) -> tuple[Column, ...]:
+        """The columns a load added under evolve (none in the service's own schema)."""
+        return tuple(c for c in self.columns if c.published_from is not None)
+
+    def with_added(self, columns: Iterable[Column]) -> TripSchema:
+        """This layout with ``columns`` (which no layout has) after its own: one load's layout."""
+        columns = tuple(columns)
+        return replace(self, columns=self.columns + columns) if columns else self
+
+    def as_stored(self, stored: pa.Schema, *, snake: bool) -> TripSchema:
+        """This layout plus the added columns a stored month carries (its raw or cleaned file's
+        schema, ``snake`` for the cleaned names), as the load that added them described them.
+        """
+        return self.with_added(
+            Column(
+                f.name,
+                f.type,
+                f.metadata[DESCRIPTION].decode(),
+                snake=f.name if snake else None,
+                published_from=f.metadata[ADDED_COLUMN].decode(),
+            )
+            for f in stored
+            if is_added(f) and not self.has(f.name)
+        )
 
     @cached_property
     def rejected_arrow_schema(self) -> pa.Schema:
@@ -527,6 +572,44 @@ SCHEMAS: dict[str, TripSchema] = {s.service: s for s in (YELLOW, GREEN, FHV)}
 PASSENGER_COUNT = _PASSENGERS.name
 TRIP_DISTANCE = _DISTANCE.name
 VENDOR_ID = _VENDOR.snake_name
+
+
+def is_added(field: pa.Field) -> bool:
+    """Whether ``field`` is a column a load added under evolve (see :data:`ADDED_COLUMN`)."""
+    return bool(field.metadata) and ADDED_COLUMN in field.metadata
+
+
+def added_descriptions(schema: pa.Schema) -> dict[str, str]:
+    """The descriptions the added columns of ``schema`` carry, by column name."""
+    return {f.name: f.metadata[DESCRIPTION].decode() for f in schema if is_added(f)}
+
+
+def added_column_description(month: str) -> str:
+    """How a column no layout knows is described wherever it is stored."""
+    return f"Published from {month or 'an unknown month'}, not in the data dictionary."
+
+
+def stored_type(published: pa.DataType) -> pa.DataType | None:
+    """The type every store holds a column of a new, unknown column's published type as: integers
+    as int64, floats as float64, text, timestamps (without zone) in microseconds, booleans, dates;
+    ``None`` for a column typed ``null`` (empty, so of no known type yet). Any other type raises
+    ``TypeError``.
+    """
+    if pa.types.is_null(published):
+        return None
+    if pa.types.is_integer(published):
+        return _INT
+    if pa.types.is_floating(published):
+        return _FLOAT
+    if pa.types.is_string(published) or pa.types.is_large_string(published):
+        return _STRING
+    if pa.types.is_timestamp(published) and published.tz is None:
+        return _TIMESTAMP
+    if pa.types.is_boolean(published):
+        return pa.bool_()
+    if pa.types.is_date(published):
+        return pa.date32()
+    raise TypeError(f"{published} is none of integer, float, text, timestamp without zone, boolean, date")
 
 
 def pandas_types_mapper(arrow_type: pa.DataType) -> object | None:

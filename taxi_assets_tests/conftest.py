@@ -24,6 +24,7 @@ import pytest
 from taxi_assets.local_postgres import server_reachable, start_local_postgres
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets.resources import io_managers
+from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
@@ -236,6 +237,7 @@ def resources_for(
     """Every resource and IO manager a run needs, as the code location builds them."""
     return {
         "taxi_source": source,
+        "schema_contract": SchemaContract(),
         "lake": lake,
         "warehouse": warehouse,
         "postgres": postgres,

@@ -20,7 +20,7 @@ class PostgresIOManager(dg.ConfigurableIOManager):
         table, column = table_name(metadata), day_column(metadata)
         window = context.asset_partitions_time_window
         seen = Seen(Batches.of(obj))
-        pg.evolve_table(table, seen.rows.schema, column, descriptions_of(metadata))
+        pg.evolve_table(table, seen.rows.schema, column, descriptions_of(metadata, seen.rows.schema))
         pg.replace_month(table, column, seen.batches(), window.start.date(), window.end.date())
         context.add_output_metadata(
             {

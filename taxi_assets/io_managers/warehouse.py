@@ -23,11 +23,14 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
         metadata = context.definition_metadata
         table, column = table_name(metadata), day_column(metadata)
-        rows, evolved = 0, False
+        rows, evolved = 0, None
         for chunk in obj:
-            if not evolved:
-                self.warehouse.evolve_table(table, chunk.rows.schema, column, descriptions_of(metadata))
-                evolved = True
+            # Months may differ in columns (one a load added under evolve): the table gains each
+            # month's, once per layout seen.
+            if chunk.rows.schema != evolved:
+                described = descriptions_of(metadata, chunk.rows.schema)
+                self.warehouse.evolve_table(table, chunk.rows.schema, column, described)
+                evolved = chunk.rows.schema
             seen = Seen(chunk.rows)
             self.warehouse.replace_days(table, column, seen.batches(), *span(chunk.days))
             rows += seen.count

@@ -11,7 +11,9 @@ Every setting has an embedded default, so a first run needs nothing but Python:
   else DuckDB (``DUCKDB_DATABASE``, ``data/warehouse.duckdb``; ``DUCKDB_SCHEMA``, ``ny_taxi``);
   ``TAXI_WAREHOUSE=duckdb|bigquery`` overrides the choice;
 - ``POSTGRES_HOST``, ``_PORT``, ``_DBNAME``, ``_USER``, ``_PASSWORD``, ``_SCHEMA``,
-  ``_CONNECT_TIMEOUT``: the trips tables (``postgres@127.0.0.1:5432/postgres``, schema ``ny_taxi``).
+  ``_CONNECT_TIMEOUT``: the trips tables (``postgres@127.0.0.1:5432/postgres``, schema ``ny_taxi``);
+- ``TAXI_SCHEMA_CONTRACT`` (``evolve``, ``freeze``, ``discard``; default ``evolve``) and
+  ``TAXI_SCHEMA_CONTRACT_<SERVICE>``: what a load does with a column no layout knows.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from taxi_assets.constants import (
     DEFAULT_LAKE_DIR,
     DEFAULT_POSTGRES_SCHEMA,
     DEFAULT_WAREHOUSE_SCHEMA,
+    SERVICES,
 )
 from taxi_assets.io_managers.lake import LakeDaysIOManager, LakeFilesIOManager, lake_months
 from taxi_assets.io_managers.postgres import PostgresIOManager
 from taxi_assets.io_managers.warehouse import WarehouseIOManager
 from taxi_assets.publishers import configured_publisher
+from taxi_assets.resources.contract import SETTING as CONTRACT_SETTING
+from taxi_assets.resources.contract import SchemaContract, checked, service_setting
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
@@ -56,6 +61,17 @@ def taxi_source_resource() -> TaxiSource:
         url_template=Setting("TAXI_SOURCE_URL_TEMPLATE", publisher.url_template),
         deadline_seconds=Setting("TAXI_SOURCE_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS, whole_number=True),
     )
+
+
+def schema_contract_resource() -> SchemaContract:
+    """The schema contract TAXI_SCHEMA_CONTRACT names, with each service's TAXI_SCHEMA_CONTRACT_<SERVICE>."""
+    settings = {"default": Setting(CONTRACT_SETTING, "evolve")} | {
+        service: Setting(service_setting(service), None) for service in SERVICES
+    }
+    for setting in settings.values():
+        if setting.is_set:
+            checked(setting.value(), setting.name)  # a bad value fails when the code loads
+    return from_environment(SchemaContract, **settings)
 
 
 def lake_resource() -> Lake:
@@ -129,6 +145,7 @@ def build_resources() -> dict[str, Any]:
     """The resources of the current environment, under the keys the assets use."""
     resources = {
         "taxi_source": taxi_source_resource(),
+        "schema_contract": schema_contract_resource(),
         "lake": lake_resource(),
         "warehouse": warehouse_resource(),
         "postgres": postgres_resource(),

@@ -15,6 +15,7 @@ from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import duckdb_type
 from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
 from taxi_assets.resources.warehouse import Warehouse
+from taxi_assets.schema import is_added
 
 _INSERT_MEMORY = "64MB"
 
@@ -73,8 +74,10 @@ class DuckDBWarehouse(Warehouse):
                     con.execute(
                         f"ALTER TABLE {name} ADD COLUMN {quote_ident(field.name)} {duckdb_type(field.type)}"
                     )
+            # A column a load added under evolve is described when the table gains it: it keeps
+            # the month it was first published in.
             for column, text in descriptions.items():
-                if column in schema.names:
+                if column in schema.names and (column not in existing or not is_added(schema.field(column))):
                     con.execute(f"COMMENT ON COLUMN {name}.{quote_ident(column)} IS {quote_literal(text)}")
 
     def replace_days(
