@@ -57,10 +57,14 @@ def lake_days(lake: Path, service: str) -> dict[str, list[str]]:
 
 
 def read_lake_days(lake: Path, service: str) -> pd.DataFrame:
-    """The daily dataset read by another engine (DuckDB over hive paths), not by our IO manager."""
+    """The daily dataset read by another engine (DuckDB over hive paths), not by our IO manager; by
+    column name, as days loaded before and after a column was added differ in columns.
+    """
     pattern = lake / service / DAILY / "*" / "*.parquet"
     with duckdb.connect() as con:
-        return con.execute(f"select * from read_parquet('{pattern}', hive_partitioning = true)").df()
+        return con.execute(
+            f"select * from read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+        ).df()
 
 
 def warehouse_rows_per_day(path: Path, service: str) -> dict[str, int]:
