@@ -6,8 +6,8 @@ green from 2013-08, FHV from 2015 at the TLC): so each service has its two jobs.
 
 import dagster as dg
 
-from taxi_assets.constants import SERVICES
 from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, asset_keys
+from taxi_assets.publishers import configured_services
 
 # Run tags the run queue limits in dagster.yaml (tag_concurrency_limits on taxi/writes).
 WRITES_TAG = "taxi/writes"
@@ -28,7 +28,7 @@ monthly_jobs = {
         description=f"One source month of {service} trips: download, clean, load into Postgres.",
         tags={WRITES_TAG: "postgres"},
     )
-    for service in SERVICES
+    for service in configured_services()
 }
 
 daily_jobs = {
@@ -38,5 +38,5 @@ daily_jobs = {
         description=f"Days of cleaned {service} trips into the daily lake dataset and the warehouse.",
         tags={WRITES_TAG: "warehouse"},
     )
-    for service in SERVICES
+    for service in configured_services()
 }

@@ -566,9 +566,109 @@ FHV = TripSchema(
     ),
 )
 
-SCHEMAS: dict[str, TripSchema] = {s.service: s for s in (YELLOW, GREEN, FHV)}
+# --- high-volume FHV ---------------------------------------------------------------------------
+# Columns and meanings: the TLC's "Data Dictionary – High Volume FHV Trip Records"
+# (https://www.nyc.gov/assets/tlc/downloads/pdf/data_dictionary_trip_records_hvfhs.pdf), order and
+# Arrow types: printouts of the files' footers: 2020-2022 read by Spark (michelhilg/
+# data-engineering-tlc-data: string bases and flags, long zones and trip_time, double miles and
+# amounts); 2024-01 in Hugging Face's viewer (AnnsKhan/jan_2024_nyc: large_string, timestamp[us],
+# int32 zones, int64 trip_time, float64); toddwschneider/nyc-taxi-data's loader (the same 24
+# columns in this order, and clickhouse/setup_files/fix_fhvhv_parquet_schemas.R: some files type
+# airport_fee and wav_match_flag null, the months not named, which the reader accepts in any
+# month); cbd_congestion_fee from 2025 as for yellow and green (the TLC's March 2025 revisions).
+# The change to int32 zones and large strings is dated 2023-01 as the other services' rewrite is.
+_FLAG = "{}; Y or N."
+_FHVHV_COLUMNS = (
+    Column(
+        "hvfhs_license_num",
+        _STRING,
+        "TLC license number of the high-volume for-hire service: HV0002 Juno, HV0003 Uber, HV0004 Via, "
+        "HV0005 Lyft.",
+    ),
+    Column("dispatching_base_num", _STRING, "TLC base license number of the base that dispatched the trip."),
+    Column(
+        "originating_base_num", _STRING, "Base number of the base that received the original trip request."
+    ),
+    Column("request_datetime", _TIMESTAMP, "Date and time when the passenger requested to be picked up."),
+    Column(
+        "on_scene_datetime",
+        _TIMESTAMP,
+        "Date and time when the driver arrived at the pickup location (accessible vehicles only).",
+    ),
+    Column("pickup_datetime", _TIMESTAMP, "Date and time of the trip pickup."),
+    Column("dropoff_datetime", _TIMESTAMP, "Date and time of the trip drop-off."),
+    Column("PULocationID", _INT, "TLC taxi zone in which the trip began."),
+    Column("DOLocationID", _INT, "TLC taxi zone in which the trip ended."),
+    Column("trip_miles", _FLOAT, "Total miles for the passenger trip."),
+    Column("trip_time", _INT, "Total time in seconds for the passenger trip."),
+    Column("base_passenger_fare", _FLOAT, "Base passenger fare before tolls, tips, taxes and fees, in USD."),
+    Column("tolls", _FLOAT, "Total amount of all tolls paid in the trip, in USD."),
+    Column("bcf", _FLOAT, "Total amount collected in the trip for the Black Car Fund, in USD."),
+    Column("sales_tax", _FLOAT, "Total amount collected in the trip for NYS sales tax, in USD."),
+    Column(
+        "congestion_surcharge",
+        _FLOAT,
+        "Total amount collected in the trip for the NYS congestion surcharge, in USD.",
+    ),
+    Column(
+        "airport_fee",
+        _FLOAT,
+        "USD 2.50 for both drop-off and pickup at LaGuardia, Newark and John F. Kennedy airports.",
+    ),
+    Column("tips", _FLOAT, "Total amount of tips received from the passenger, in USD."),
+    Column(
+        "driver_pay",
+        _FLOAT,
+        "Total driver pay (not including tolls or tips, net of commission, surcharges or taxes), in USD.",
+    ),
+    Column(
+        "shared_request_flag",
+        _STRING,
+        _FLAG.format("Whether the passenger agreed to a shared/pooled ride, matched or not"),
+    ),
+    Column(
+        "shared_match_flag",
+        _STRING,
+        _FLAG.format("Whether the passenger shared the vehicle with another who booked separately"),
+    ),
+    Column(
+        "access_a_ride_flag",
+        _STRING,
+        _FLAG.format("Whether the trip was administered on behalf of the MTA (Access-A-Ride)"),
+    ),
+    Column(
+        "wav_request_flag",
+        _STRING,
+        _FLAG.format("Whether the passenger requested a wheelchair-accessible vehicle"),
+    ),
+    Column(
+        "wav_match_flag", _STRING, _FLAG.format("Whether the trip was in a wheelchair-accessible vehicle")
+    ),
+    _CBD_FEE,
+)
+_FHVHV_2023 = {
+    **_all(("PULocationID", "DOLocationID"), pa.int32()),
+    **_all((c.name for c in _FHVHV_COLUMNS if c.type == _STRING), pa.large_string()),
+}
+
+FHVHV = TripSchema(
+    service="fhvhv",
+    title="High-volume FHV trips",
+    columns=_FHVHV_COLUMNS,
+    pickup_column="pickup_datetime",
+    dropoff_column="dropoff_datetime",
+    layouts=(
+        _layout("tlc-2019", TLC, "2019-02", "2022-12", _FHVHV_COLUMNS[:24]),
+        _layout("tlc-2023", TLC, "2023-01", "2024-12", _FHVHV_COLUMNS[:24], types=_FHVHV_2023),
+        _layout("tlc-2025", TLC, "2025-01", None, _FHVHV_COLUMNS, types=_FHVHV_2023),
+    ),
+)
+
+SCHEMAS: dict[str, TripSchema] = {s.service: s for s in (YELLOW, GREEN, FHV, FHVHV)}
 
 # The columns cleaning and its checks read, by their names in the file and after cleaning.
+TRIP_MILES = "trip_miles"
+TRIP_TIME = "trip_time"
 PASSENGER_COUNT = _PASSENGERS.name
 TRIP_DISTANCE = _DISTANCE.name
 VENDOR_ID = _VENDOR.snake_name

@@ -5,10 +5,10 @@ import json
 import dagster as dg
 import pandas as pd
 
-from taxi_assets.constants import SERVICES
 from taxi_assets.jobs import daily_job_name, daily_jobs, monthly_job_name, monthly_jobs
 from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES, RAW, asset_key, asset_keys
 from taxi_assets.partitions import daily_partitions, monthly_partitions
+from taxi_assets.publishers import configured_services
 from taxi_assets.source import TaxiSource
 
 # A first tick on an empty instance would otherwise ask for every month since 2011 at once.
@@ -29,7 +29,7 @@ def _next_month(month: str) -> str:
 def new_month_sensor(context: dg.SensorEvaluationContext, taxi_source: TaxiSource) -> dg.SensorResult:
     cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     requests, waiting, newest = [], [], []
-    for service in SERVICES:
+    for service in configured_services():
         # The publisher's months, as the partitions list them (they grow as it publishes).
         months = monthly_partitions(service)
         first, last = months.get_first_partition_key(), months.get_last_partition_key()
@@ -72,7 +72,7 @@ def new_month_sensor(context: dg.SensorEvaluationContext, taxi_source: TaxiSourc
 def days_of_new_months_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     after = int(context.cursor) if context.cursor else None
     newest, requests = after or 0, []
-    for service in SERVICES:
+    for service in configured_services():
         last_day = daily_partitions(service).get_last_partition_key()
         records = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=asset_key(service, CLEANED), after_storage_id=after),

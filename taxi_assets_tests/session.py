@@ -112,7 +112,7 @@ def snapshot(sinks: "Sinks") -> dict[str, object]:
 
 def course_cleaning(published: Path, service: str, month: str) -> pd.DataFrame:
     """The course's approach, used as an independent oracle: pandas read_csv (or read_parquet), then
-    its filters (FHV: the pickup month alone).
+    its filters (FHV: the pickup month alone; high-volume FHV: also its dictionary's impossibilities).
     """
     schema = SCHEMAS[service]
     if published.suffix == ".parquet":
@@ -125,6 +125,10 @@ def course_cleaning(published: Path, service: str, month: str) -> pd.DataFrame:
     keep = (pickup >= start) & (pickup < end)
     if "passenger_count" in frame:
         keep &= (frame["passenger_count"] > 0) & (frame["trip_distance"] > 0)
+    if service == "fhvhv":  # what its data dictionary makes impossible; a missing value is no proof
+        keep &= (
+            ~(frame[schema.dropoff_column] < pickup) & ~(frame["trip_miles"] < 0) & ~(frame["trip_time"] < 0)
+        )
     return frame[keep]
 
 

@@ -132,6 +132,8 @@ def test_every_era_is_readable_into_the_canonical_layout(schema) -> None:
 @pytest.mark.parametrize("schema", SCHEMAS.values(), ids=SCHEMAS.keys())
 def test_each_publisher_s_months_have_one_layout(schema) -> None:
     for name, publisher in PUBLISHERS.items():
+        if schema.service not in publisher.services:
+            continue  # the mirror has no high-volume FHV
         months = publisher.months(schema.service)
         assert months[0] == publisher.first_month(schema.service)
         for month in months:

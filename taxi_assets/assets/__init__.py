@@ -11,6 +11,7 @@ from taxi_assets.assets.daily import build_daily_trips
 from taxi_assets.assets.postgres import build_postgres_trips
 from taxi_assets.assets.raw import build_raw_trips
 from taxi_assets.assets.warehouse import build_warehouse_trips
+from taxi_assets.publishers import configured_services
 from taxi_assets.schema import SCHEMAS
 
 
@@ -33,7 +34,7 @@ def _chosen_beta_and_preview_apis() -> Iterator[None]:
 def service_definitions() -> list[dg.AssetsDefinition | dg.AssetChecksDefinition]:
     out: list[dg.AssetsDefinition | dg.AssetChecksDefinition] = []
     with _chosen_beta_and_preview_apis():
-        for schema in SCHEMAS.values():
+        for schema in (SCHEMAS[service] for service in configured_services()):
             out += [build_raw_trips(schema), build_cleaned_trips(schema), *build_postgres_trips(schema)]
             out += [build_daily_trips(schema)]
             out += build_warehouse_trips(schema)
