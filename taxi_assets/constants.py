@@ -36,3 +36,9 @@ def postgres_table(service: str) -> str:
 def warehouse_table(service: str) -> str:
     """The warehouse table of a service's trips (``yellow_trips``), as the course's BigQuery has it."""
     return f"{service}_trips"
+
+
+# The taxi zone lookup: the course's PostgreSQL table (week 1 loads it as ``zones``) and its
+# warehouse table (the dbt models' seed ``taxi_zone_lookup``).
+ZONES_POSTGRES_TABLE = "zones"
+ZONES_WAREHOUSE_TABLE = "taxi_zone_lookup"

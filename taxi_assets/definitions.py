@@ -3,6 +3,11 @@
 import dagster as dg
 
 from taxi_assets.assets import service_definitions
+from taxi_assets.assets.zones import (
+    observe_zone_lookup_job,
+    observe_zone_lookup_schedule,
+    zones_automation_sensor,
+)
 from taxi_assets.connections import check_connections
 from taxi_assets.executor import in_process_with_recovery
 from taxi_assets.jobs import daily_jobs, monthly_jobs
@@ -16,9 +21,9 @@ _definitions = service_definitions()
 defs = dg.Definitions(
     assets=[d for d in _definitions if not isinstance(d, dg.AssetChecksDefinition)],
     asset_checks=[d for d in _definitions if isinstance(d, dg.AssetChecksDefinition)],
-    jobs=[*monthly_jobs.values(), *daily_jobs.values(), check_connections],
-    schedules=[*daily_schedules.values(), *monthly_schedules.values()],
-    sensors=[new_month_sensor, days_of_new_months_sensor, dead_run_sensor],
+    jobs=[*monthly_jobs.values(), *daily_jobs.values(), check_connections, observe_zone_lookup_job],
+    schedules=[*daily_schedules.values(), *monthly_schedules.values(), observe_zone_lookup_schedule],
+    sensors=[new_month_sensor, days_of_new_months_sensor, dead_run_sensor, zones_automation_sensor],
     resources=build_resources(),
     # Each run is a chain (raw → cleaned → Postgres; daily → warehouse) with nothing to run side
     # by side, and a step process costs 3-5 s of imports on a small machine: steps run in the

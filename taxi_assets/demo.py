@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from taxi_assets.constants import DEFAULT_DATA_DIR, SERVICES, postgres_table, warehouse_table
+from taxi_assets.constants import DEFAULT_DATA_DIR, postgres_table, warehouse_table
 from taxi_assets.keys import CLEANED, DAILY, DAILY_STAGES, MONTHLY_STAGES, RAW, REJECTED, selection_string
 from taxi_assets.local_postgres import start_local_postgres
 from taxi_assets.publishers import configured_publisher
@@ -73,7 +73,7 @@ def summary(env: dict[str, str], month: str) -> str:
     lake = Path(env["TAXI_LAKE_URI"])
     lines = [f"Done. Results of {month}:"]
     with duckdb.connect(env["DUCKDB_DATABASE"], read_only=True) as warehouse:
-        for service in SERVICES:
+        for service in configured_publisher().services:
             table = warehouse_table(service)
             counts = {
                 stage: len(pd.read_parquet(lake / service / stage / f"{month}.parquet", columns=[]))
@@ -101,6 +101,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="taxi-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--month", default="2021-01", help="YYYY-MM (default 2021-01)")
     parser.add_argument("--rows", type=int, default=100_000, help="synthetic rows per service")
+    parser.add_argument(
+        "--fhvhv-rows",
+        type=int,
+        default=20_000,
+        help="synthetic high-volume FHV rows (default 20,000: its 25 columns keep the demo quick)",
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument(
         "--ui", action="store_true", help="start `dagster dev` on the demo's settings instead of running"
@@ -121,12 +127,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         dev = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(args.port)]
         raise SystemExit(run_until_stopped(dev))
     publisher = configured_publisher()
-    for service in SERVICES:
-        path = write_month(args.data_dir / "source", service, args.month, args.rows, publisher=publisher.name)
-        print(f"synthetic source ({publisher.name}): {path} ({args.rows:,} rows)")
+    for service in publisher.services:
+        rows = args.fhvhv_rows if service == "fhvhv" else args.rows
+        path = write_month(args.data_dir / "source", service, args.month, rows, publisher=publisher.name)
+        print(f"synthetic source ({publisher.name}): {path} ({rows:,} rows)")
 
     first = pd.Period(args.month, "M")
-    for service in SERVICES:
+    for service in publisher.services:
         launch(selection_string(service, MONTHLY_STAGES), ["--partition", args.month])
         days = f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"
         launch(selection_string(service, DAILY_STAGES), ["--partition-range", days])

@@ -375,6 +375,32 @@ def write_month(
     return write_trips_csv(published, path, schema)
 
 
+# The boroughs and service zones of the TLC's lookup, and its last two ids, which stand for an
+# unknown place (the published file: 264 "Unknown"/"N/A", 265 "N/A"/"Outside of NYC").
+_BOROUGHS = ("EWR", "Queens", "Bronx", "Manhattan", "Staten Island", "Brooklyn")
+_SERVICE_ZONES = {"EWR": "EWR", "Manhattan": "Yellow Zone"}
+_UNKNOWN_ZONES = ((264, "Unknown", "N/A", "N/A"), (265, "N/A", "Outside of NYC", "N/A"))
+
+
+def write_zone_lookup(path: Path, zones: int = 263) -> Path:
+    """A taxi zone lookup as the TLC publishes it (``"LocationID","Borough","Zone","service_zone"``,
+    every field quoted): ``zones`` made-up zones, then the two unknown ones (264, 265).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        (n, borough, f"Synthetic zone {n}", _SERVICE_ZONES.get(borough, "Boro Zone"))
+        for n in range(1, zones + 1)
+        for borough in [_BOROUGHS[0] if n == 1 else _BOROUGHS[1 + n % (len(_BOROUGHS) - 1)]]
+    ]
+    lines = ['"LocationID","Borough","Zone","service_zone"']
+    lines += [",".join(f'"{value}"' if i else str(value) for i, value in enumerate(row)) for row in rows]
+    lines += [f'{n},"{borough}","{zone}","{service}"' for n, borough, zone, service in _UNKNOWN_ZONES]
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="taxi-synthetic",

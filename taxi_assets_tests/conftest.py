@@ -30,7 +30,8 @@ from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident
 from taxi_assets.source import TaxiSource
-from taxi_assets.synthetic import source_file_name, write_month
+from taxi_assets.synthetic import source_file_name, write_month, write_zone_lookup
+from taxi_assets.zones import ZONES_FILE
 from taxi_assets_tests.session import materialize_days, materialize_month, snapshot
 
 MONTH_ROWS = 4_000
@@ -151,7 +152,13 @@ class SourceServer:
 
     def source(self) -> TaxiSource:
         """The source resource a run gets when it reads from this server."""
-        return TaxiSource(url_template=self.url_template, backoff_seconds=0.01)
+        return TaxiSource(
+            url_template=self.url_template, zones_url=f"{self.base_url}/{ZONES_FILE}", backoff_seconds=0.01
+        )
+
+    def publish_zones(self, zones: int = 263) -> Path:
+        """Publish a taxi zone lookup: ``zones`` zones, then the unknown ones (264, 265)."""
+        return write_zone_lookup(self.root / ZONES_FILE, zones)
 
     def publish(self, service: str, month: str, rows: int = MONTH_ROWS, seed: int = 0, **layout: Any) -> Path:
         """Publish a synthetic month in this publisher's layout of that month (or ``layout=``)."""

@@ -3,6 +3,7 @@
 Every setting has an embedded default, so a first run needs nothing but Python:
 - ``TAXI_PUBLISHER``: whose files, and so which months (``tlc``, the default, or ``mirror``);
   ``TAXI_SOURCE_URL_TEMPLATE``: another URL for them (the publisher's, unset);
+  ``TAXI_ZONES_URL``: the taxi zone lookup (the TLC's ``taxi_zone_lookup.csv``, unset);
   ``TAXI_SOURCE_DEADLINE_SECONDS``: the most a download may take, retries included (1800);
 - ``TAXI_LAKE_URI``: the parquet lake (``data/lake``), or ``gs://bucket/prefix`` with
   ``GOOGLE_SERVICE_ACC_KEY_FILEPATH``, ``GCS_ENDPOINT_URL`` and ``GCP_PROJECT``;
@@ -59,6 +60,7 @@ def taxi_source_resource() -> TaxiSource:
     return from_environment(
         TaxiSource,
         url_template=Setting("TAXI_SOURCE_URL_TEMPLATE", publisher.url_template),
+        zones_url=Setting("TAXI_ZONES_URL", TaxiSource.model_fields["zones_url"].default),
         deadline_seconds=Setting("TAXI_SOURCE_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS, whole_number=True),
     )
 

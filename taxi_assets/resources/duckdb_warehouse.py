@@ -103,6 +103,32 @@ class DuckDBWarehouse(Warehouse):
                 raise
             con.commit()
 
+    def replace_table(self, table: str, rows: pa.Table, descriptions: Mapping[str, str]) -> None:
+        name = self.table_name(table)
+        columns = ", ".join(f"{quote_ident(f.name)} {duckdb_type(f.type)}" for f in rows.schema)
+        with self.connect() as con:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema_name)}")
+            con.begin()
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
+                con.register("new_rows", rows)
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM new_rows")
+                con.unregister("new_rows")
+                for column, text in descriptions.items():
+                    con.execute(f"COMMENT ON COLUMN {name}.{quote_ident(column)} IS {quote_literal(text)}")
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+
+    def read_table(self, table: str) -> pa.Table:
+        rows = self._select(table, f"SELECT * FROM {self.table_name(table)}")
+        if rows is None:
+            raise WarehouseError(
+                f"{self.database}: no table {self.schema_name}.{table}: materialise it first"
+            )
+        return rows
+
     def _select(self, table: str, sql: str) -> pa.Table | None:
         with self.connect() as con:
             if not self._columns(con, table):

@@ -143,6 +143,34 @@ class PostgresResource(dg.ConfigurableResource):
                         f"COMMENT ON COLUMN {self.table(name)}.{quote_ident(column)} IS {quote_literal(text)}"
                     )
 
+    def replace_table(self, name: str, rows: pa.Table, descriptions: Mapping[str, str]) -> None:
+        """Table ``name`` (unpartitioned, made from ``rows``' schema if missing) holding exactly
+        ``rows``, in one transaction: readers see the old rows or the new ones. For a small table.
+        """
+        columns = ", ".join(f"{quote_ident(f.name)} {postgres_type(f.type)}" for f in rows.schema)
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema_name)}")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({columns})")
+            for column, text in descriptions.items():
+                cur.execute(
+                    f"COMMENT ON COLUMN {self.table(name)}.{quote_ident(column)} IS {quote_literal(text)}"
+                )
+            cur.execute(f"DELETE FROM {self.table(name)}")
+            try:
+                cur.adbc_ingest(name, rows, mode="append", db_schema_name=self.schema_name)
+            except adbc_driver_manager.Error as exc:
+                raise PostgresError(
+                    f"loading {rows.num_rows:,} rows into {self.schema_name}.{name} ({self.where}) failed; "
+                    f"the previous rows are kept: {self.redact(str(exc)).strip()}"
+                ) from None
+
+    def read_table(self, name: str) -> pa.Table:
+        rows = self._select(name, f"SELECT * FROM {self.table(name)}")
+        if rows is None:
+            raise PostgresError(f"no table {self.schema_name}.{name} ({self.where}): materialise it first")
+        return rows
+
     def replace_month(
         self, name: str, month_column: str, rows: pa.Table | Batches, first: dt.date, end: dt.date
     ) -> int:
