@@ -16,10 +16,17 @@ Where the layouts come from:
   lower case; all-null columns typed ``null`` in older files; ``SR_Flag``, ``PUlocationID`` read
   as doubles), users' schema dumps (2022-01: int64 VendorID, double passenger_count and
   RatecodeID, ``airport_fee``; 2023 onwards: int32 VendorID and zones, int64 passenger_count and
-  RatecodeID, ``large_string`` flag, ``Airport_fee``; 2025: ``cbd_congestion_fee``), and polars
-  users' reports of ``datetime[ns]`` in yellow 2024-01 … 2024-10 against ``[μs]`` elsewhere.
+  RatecodeID, ``large_string`` flag, ``Airport_fee``; 2025: ``cbd_congestion_fee``);
+- for yellow, a printout of every TLC file's footer, 2009-01 … 2024-08, month by month
+  (snowch/vast-docker-compose-examples, jupyter-pyspark/examples/yellow_taxi_data_pt0_schema.ipynb
+  at 431ee43): passenger_count and RatecodeID INT64 until 2018-06 and DOUBLE from 2018-07;
+  airport_fee INT32, i.e. Arrow ``null`` (an empty column), until 2020-07 (but for 2011-01 and
+  2018-01) and DOUBLE from 2020-08 (but for 2020-10); congestion_surcharge DOUBLE from 2019-01;
+  the 2023 layout (``Airport_fee``, int32 ids, int64 counts) from 2023-02, 2023-01 still in the
+  2022 one; timestamps INT64 throughout, a unit no printout found gives as nanoseconds.
 Era boundaries are as reported, not checked file by file: the reader does not depend on them
-(any month may use any known layout of its service); the synthetic source does.
+(any month may use any known layout of its service, and any integer, float, timestamp unit or
+``null`` where the canonical type allows it); the synthetic source does.
 
 Integer columns are nullable: the real files end each month with rows whose VendorID,
 passenger_count, RatecodeID and payment_type are empty.
@@ -344,6 +351,7 @@ _YELLOW_COLUMNS = (
 )
 _YELLOW_2019 = _YELLOW_COLUMNS[:18]  # the mirror's CSV: no airport_fee, no cbd_congestion_fee
 _YELLOW_TLC_OLD = _all(("passenger_count", "RatecodeID"), _FLOAT)  # VendorID, zones, payment int64
+_EMPTY_FEES = _all(("congestion_surcharge", "airport_fee"), pa.null())
 _YELLOW_TLC_2023 = {
     **_all(("VendorID", "PULocationID", "DOLocationID"), pa.int32()),
     "store_and_fwd_flag": pa.large_string(),
@@ -365,31 +373,28 @@ YELLOW = TripSchema(
             _YELLOW_2019,
             types=_all(("VendorID", "passenger_count", "RatecodeID", "payment_type"), _FLOAT),
         ),
+        _layout("tlc-2011", TLC, "2011-01", "2018-06", _YELLOW_COLUMNS[:19], types=_EMPTY_FEES),
         _layout(
-            "tlc-2011",
+            "tlc-2018-07",
             TLC,
-            "2011-01",
+            "2018-07",
             "2018-12",
             _YELLOW_COLUMNS[:19],
-            types={**_YELLOW_TLC_OLD, **_all(("congestion_surcharge", "airport_fee"), pa.null())},
+            types={**_YELLOW_TLC_OLD, **_EMPTY_FEES},
         ),
-        _layout("tlc-2019", TLC, "2019-01", "2022-12", _YELLOW_COLUMNS[:19], types=_YELLOW_TLC_OLD),
+        _layout(
+            "tlc-2019",
+            TLC,
+            "2019-01",
+            "2020-07",
+            _YELLOW_COLUMNS[:19],
+            types={**_YELLOW_TLC_OLD, "airport_fee": pa.null()},
+        ),
+        _layout("tlc-2020-08", TLC, "2020-08", "2023-01", _YELLOW_COLUMNS[:19], types=_YELLOW_TLC_OLD),
         _layout(
             "tlc-2023",
             TLC,
-            "2023-01",
-            "2024-10",
-            _YELLOW_COLUMNS[:19],
-            types={
-                **_YELLOW_TLC_2023,
-                **_all(("tpep_pickup_datetime", "tpep_dropoff_datetime"), pa.timestamp("ns")),
-            },
-            spelled={"airport_fee": "Airport_fee"},
-        ),
-        _layout(
-            "tlc-2024-11",
-            TLC,
-            "2024-11",
+            "2023-02",
             "2024-12",
             _YELLOW_COLUMNS[:19],
             types=_YELLOW_TLC_2023,
@@ -557,11 +562,9 @@ FHV = TripSchema(
             "2023-01",
             None,
             _FHV_COLUMNS,
-            types={
-                **_all(("PUlocationID", "DOlocationID"), _FLOAT),
-                "SR_Flag": pa.int32(),
-                **_all(("dispatching_base_num", "Affiliated_base_number"), pa.large_string()),
-            },
+            # Zones and SR_Flag int64 from 2023, as issue 25's footer timeline has them (no dated
+            # printout found here; PySpark loaders read them as LongType).
+            types=_all(("dispatching_base_num", "Affiliated_base_number"), pa.large_string()),
         ),
     ),
 )

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from taxi_assets.assets import service_definitions
+from taxi_assets.assets.zones import ZONES_KEY
 from taxi_assets.constants import postgres_table, warehouse_table
 from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, asset_key
 from taxi_assets.resources.postgres import PostgresResource
@@ -23,6 +24,13 @@ DEFINITIONS = service_definitions()
 
 def keys(service: str, *stages: str) -> list[dg.AssetKey]:
     return [asset_key(service, stage) for stage in stages]
+
+
+def load_zones(resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
+    """The taxi zone lookup (served by the test's source server) into the lake and every store."""
+    result = dg.materialize(DEFINITIONS, selection=dg.AssetSelection.assets(ZONES_KEY), resources=resources)
+    assert result.success, failure_message(result)
+    return result
 
 
 def materialize_month(

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from taxi_assets.assets.zones import ZONE_CHECK
 from taxi_assets.constants import postgres_table, warehouse_table
 from taxi_assets.keys import CLEANED
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
@@ -87,7 +88,8 @@ def test_a_month_in_each_layout_lands_the_same_rows_in_every_sink(
     resources = from_server(sinks, server)
     result = materialize_month(resources, service, month)
     assert result.success, failure_message(result)
-    assert all(e.passed for e in result.get_asset_check_evaluations())
+    # The zone lookup is not loaded here (test_zones.py checks months against it).
+    assert all(e.passed for e in result.get_asset_check_evaluations() if e.check_name != ZONE_CHECK)
 
     cleaned = pq.read_table(sinks.lake_dir / service / CLEANED / f"{month}.parquet")
     assert cleaned.schema.remove_metadata() == schema.cleaned_arrow_schema

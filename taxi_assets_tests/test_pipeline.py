@@ -12,6 +12,7 @@ from taxi_assets_tests.conftest import MONTH_ROWS, Sinks, SourceServer
 from taxi_assets_tests.session import (
     course_cleaning,
     lake_days,
+    load_zones,
     materialize_days,
     materialize_month,
     read_lake_days,
@@ -27,6 +28,8 @@ JANUARY = [f"pickup_date=2021-01-{d:02d}" for d in range(1, 32)]
 @pytest.mark.parametrize("service", ["yellow", "green"])
 def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: Sinks, service: str) -> None:
     published = source_server.publish(service, "2021-01")
+    source_server.publish_zones()
+    load_zones(sinks.resources)
     month = materialize_month(sinks.resources, service, "2021-01")
     assert month.success
     assert {e.check_name: e.passed for e in month.get_asset_check_evaluations()} == {
@@ -34,6 +37,7 @@ def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: S
         "pickups_inside_partition": True,
         "reconciles_with_raw": True,
         "known_vendor_ids": True,
+        "zone_ids_known": True,  # every pickup and drop-off zone is in the lookup
         "matches_lake": True,  # PostgreSQL holds, each day, what the lake does
     }
 
@@ -75,6 +79,8 @@ def test_a_month_run_of_a_backfill_flows_through(source_server: SourceServer, si
     """A backfill (UI, GraphQL) runs each month as a range of one partition, not a partition key."""
     published = source_server.publish("yellow", "2021-01")
     tags = {"dagster/asset_partition_range_start": "2021-01", "dagster/asset_partition_range_end": "2021-01"}
+    source_server.publish_zones()
+    load_zones(sinks.resources)
     month = materialize_month(sinks.resources, "yellow", None, tags=tags)
     assert month.success
     assert all(e.passed for e in month.get_asset_check_evaluations())

@@ -81,6 +81,22 @@ def test_an_unknown_column_names_month_file_and_column_and_what_to_do(tlc_server
     )
 
 
+def test_timestamps_in_nanoseconds_read_as_microseconds(tlc_server: SourceServer) -> None:
+    """No era is known to use them (schema.py), but a file may: the reader takes any unit."""
+    path = tlc_server.publish("yellow", "2024-03", ROWS)
+    expected = read_under(tlc_server, "yellow", "2024-03", FREEZE)
+    rewrite_parquet(
+        path,
+        lambda t: t.cast(
+            pa.schema(
+                pa.field(f.name, pa.timestamp("ns")) if pa.types.is_timestamp(f.type) else f for f in t.schema
+            )
+        ),
+    )
+    assert pq.read_schema(path).field("tpep_pickup_datetime").type == pa.timestamp("ns")
+    assert read_under(tlc_server, "yellow", "2024-03", FREEZE).equals(expected)
+
+
 def read_under(server: SourceServer, service: str, month: str, contract: str) -> pa.Table:
     with server.source().fetch(service, month) as fetched:
         return read_trips(fetched, SCHEMAS[service], contract)
