@@ -1,8 +1,9 @@
 """The README's first command: one synthetic month through every asset, on the embedded defaults.
 
-It writes a synthetic source month of each service as the configured publisher publishes it
-(the TLC's parquet layout of that month by default; ``TAXI_PUBLISHER=mirror``: the mirror's
-CSV.gz), materialises each service's monthly assets for that month and its daily assets for each
+It writes a synthetic taxi zone lookup and loads it (each month is checked against it), and a
+synthetic source month of each service the configured publisher has, as it publishes it (the
+TLC's parquet layout of that month by default; ``TAXI_PUBLISHER=mirror``: the mirror's CSV.gz),
+materialises each service's monthly assets for that month and its daily assets for each
 of its days with ``dg launch`` (as a user would; one launch per service and calendar, since each
 service has partitions of its own), and prints where every result is. Everything lands under
 ``./data``; nothing reaches the network. With no ``POSTGRES_HOST`` set, a throwaway PostgreSQL
@@ -20,13 +21,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from taxi_assets.constants import DEFAULT_DATA_DIR, postgres_table, warehouse_table
+from taxi_assets.assets.zones import ZONES_KEY
+from taxi_assets.constants import DEFAULT_DATA_DIR, ZONES_POSTGRES_TABLE, postgres_table, warehouse_table
 from taxi_assets.keys import CLEANED, DAILY, DAILY_STAGES, MONTHLY_STAGES, RAW, REJECTED, selection_string
 from taxi_assets.local_postgres import start_local_postgres
 from taxi_assets.publishers import configured_publisher
 from taxi_assets.resources import postgres_resource
 from taxi_assets.supervise import run_until_stopped
-from taxi_assets.synthetic import write_month
+from taxi_assets.synthetic import write_month, write_zone_lookup
+from taxi_assets.zones import ZONES_FILE
 
 MODULE = "taxi_assets.definitions"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +49,7 @@ def demo_environment(data_dir: Path) -> dict[str, str]:
         "DAGSTER_HOME": str((data_dir / "dagster_home").resolve()),
         # The publisher's file names, in a local folder: its months and layouts, offline.
         "TAXI_SOURCE_URL_TEMPLATE": source.as_uri() + "/" + configured_publisher().file_name,
+        "TAXI_ZONES_URL": (source / ZONES_FILE).as_uri(),
         "TAXI_LAKE_URI": str((data_dir / "lake").resolve()),
         "DUCKDB_DATABASE": str((data_dir / "warehouse.duckdb").resolve()),
     }
@@ -93,6 +97,8 @@ def summary(env: dict[str, str], month: str) -> str:
                 f"    warehouse {env['DUCKDB_DATABASE']} table ny_taxi.{table} "
                 f"({rows:,} rows, {n_days} days)",
             ]
+    zones = lake / "zones" / "taxi_zones.parquet"
+    lines.append(f"  zones: lake {zones}, postgres table ny_taxi.{ZONES_POSTGRES_TABLE}")
     lines += ["", "See the runs and assets in the Dagster UI, with the same settings: make dev"]
     return "\n".join(lines)
 
@@ -127,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         dev = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(args.port)]
         raise SystemExit(run_until_stopped(dev))
     publisher = configured_publisher()
+    # The zones first: each month's zone check reads them.
+    path = write_zone_lookup(args.data_dir / "source" / ZONES_FILE)
+    print(f"synthetic zone lookup: {path}")
+    launch(ZONES_KEY.to_user_string(), [])
     for service in publisher.services:
         rows = args.fhvhv_rows if service == "fhvhv" else args.rows
         path = write_month(args.data_dir / "source", service, args.month, rows, publisher=publisher.name)
