@@ -73,8 +73,8 @@ def snake_case(name: str) -> str:
 def accepts(canonical: pa.DataType, published: pa.DataType) -> bool:
     """Whether a column published as ``published`` converts to ``canonical`` without guessing:
     integers from any integer or float (whole values only, checked when read), floats from any
-    number, timestamps of any unit, text from any string type, and anything from ``null`` (the
-    TLC types a column that is empty all month as ``null``).
+    number, timestamps of any unit, text from any string type, dates of either width, and anything
+    from ``null`` (the TLC types a column that is empty all month as ``null``).
     """
     if pa.types.is_null(published):
         return True
@@ -84,6 +84,8 @@ def accepts(canonical: pa.DataType, published: pa.DataType) -> bool:
         return pa.types.is_timestamp(published) and published.tz is None
     if pa.types.is_string(canonical):
         return pa.types.is_string(published) or pa.types.is_large_string(published)
+    if pa.types.is_date(canonical):
+        return pa.types.is_date(published)
     return published == canonical
 
 

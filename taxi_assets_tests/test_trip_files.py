@@ -127,6 +127,25 @@ def test_evolve_adds_a_new_column_typed_from_the_file_and_described(tlc_server: 
     assert table.select(YELLOW.names).equals(read_under(tlc_server, "yellow", "2025-03", DISCARD))
 
 
+def test_evolve_keeps_booleans_dates_and_timestamps_as_such(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("fhvhv", "2025-03", ROWS)
+
+    def with_typed_columns(table: pa.Table) -> pa.Table:
+        pickups = table.column("pickup_datetime")
+        table = table.append_column("is_airport", pc.is_valid(table.column("airport_fee")))
+        table = table.append_column("service_day", pc.cast(pc.cast(pickups, pa.date32()), pa.date64()))
+        return table.append_column("dispatched_at", pc.cast(pickups, pa.timestamp("ms")))
+
+    rewrite_parquet(path, with_typed_columns)
+    table = read_under(tlc_server, "fhvhv", "2025-03", EVOLVE)
+    assert [table.schema.field(n).type for n in ("is_airport", "service_day", "dispatched_at")] == [
+        pa.bool_(),
+        pa.date32(),
+        pa.timestamp("us"),
+    ]
+    assert table.column("dispatched_at").equals(table.column("pickup_datetime"))
+
+
 def test_discard_reads_the_month_without_the_new_columns(tlc_server: SourceServer) -> None:
     path = tlc_server.publish("green", "2025-03", ROWS)
     expected = read_under(tlc_server, "green", "2025-03", FREEZE)
