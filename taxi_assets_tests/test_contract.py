@@ -16,7 +16,7 @@ import pytest
 
 from taxi_assets.constants import postgres_table
 from taxi_assets.keys import CLEANED, RAW
-from taxi_assets.resources.contract import SchemaContract
+from taxi_assets.resources.contract import ContractError, SchemaContract
 from taxi_assets.schema import CONTRACTS, DISCARD, EVOLVE, FREEZE, YELLOW
 from taxi_assets_tests.conftest import Sinks, SourceServer
 from taxi_assets_tests.session import failure_message, materialize_month, read_lake_days, snapshot
@@ -171,3 +171,21 @@ def test_a_known_column_changing_type_fails_under_every_contract_and_writes_noth
         result
     )
     assert snapshot(sinks) == before
+
+
+def test_the_contract_comes_from_the_environment_per_service(
+    monkeypatch: pytest.MonkeyPatch, clean_env: None
+) -> None:
+    from taxi_assets.resources import build_resources
+
+    assert build_resources()["schema_contract"].for_service("yellow") == EVOLVE, "the default"
+    monkeypatch.setenv("TAXI_SCHEMA_CONTRACT", "freeze")
+    monkeypatch.setenv("TAXI_SCHEMA_CONTRACT_FHVHV", "Discard")
+    contract = build_resources()["schema_contract"].process_config_and_initialize()
+    assert (contract.for_service("yellow"), contract.for_service("fhvhv")) == (FREEZE, DISCARD)
+    monkeypatch.setenv("TAXI_SCHEMA_CONTRACT_GREEN", "evolve-ish")
+    with pytest.raises(ContractError) as error:
+        build_resources()
+    assert str(error.value) == (
+        "TAXI_SCHEMA_CONTRACT_GREEN 'evolve-ish' is not one of evolve, freeze, discard"
+    )
