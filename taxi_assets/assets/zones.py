@@ -37,9 +37,9 @@ LOOKUP_FILE_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zone_lookup_file"])
 ZONES_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zones"])
 ZONE_CHECK = "zone_ids_known"
 # A trip whose zone id is not in the lookup is a data error, not an unknown place: the TLC writes
-# 264/265 for those. Real months carry none; this tolerance lets a few corrupt records of a
-# multi-million-row month pass (under 1 in 10,000), while a systematic fault (a renumbering of
-# zones, a shifted column, a lookup missing new zones) shows at once as a share in per cent.
+# 264/265 for those, so the published months should carry none. This tolerance lets a few corrupt
+# records of a multi-million-row month pass (under 1 in 10,000), while a systematic fault (zones
+# renumbered, a shifted column, a lookup missing new zones) shows at once as a share in per cent.
 UNKNOWN_ZONE_SHARE_WARN = 0.0001
 _IDS_LISTED = 20
 
