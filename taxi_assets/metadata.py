@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from taxi_assets.batches import Seen
+from taxi_assets.schema import SCHEMAS, added_descriptions
 from taxi_assets.transform import to_pandas
 
 
@@ -25,7 +26,9 @@ def preview_metadata(seen: Seen, descriptions: Mapping[str, str]) -> dict[str, o
     """Of rows a writer has just stored: which columns, a few of them, what their reader summed up."""
     head: pd.DataFrame = to_pandas(seen.head)
     return {
-        "dagster/column_schema": column_schema(seen.rows.schema, descriptions),
+        "dagster/column_schema": column_schema(
+            seen.rows.schema, {**descriptions, **added_descriptions(seen.rows.schema)}
+        ),
         "preview": dg.MetadataValue.md(head.to_markdown(index=False)),
     }
 
@@ -68,10 +71,20 @@ def written_files(where: str, written: Mapping[str, int]) -> dict[str, object]:
     }
 
 
-def descriptions_of(metadata: Mapping[str, object]) -> dict[str, str]:
-    """Column descriptions from an asset's ``dagster/column_schema`` definition metadata."""
+def descriptions_of(metadata: Mapping[str, object], rows: pa.Schema | None = None) -> dict[str, str]:
+    """Column descriptions from an asset's ``dagster/column_schema`` definition metadata, and those
+    the added columns of ``rows`` carry (columns a load added under evolve).
+    """
     schema = metadata.get("dagster/column_schema")
-    return {c.name: c.description for c in getattr(schema, "columns", []) if c.description}
+    described = {c.name: c.description for c in getattr(schema, "columns", []) if c.description}
+    return {**described, **(added_descriptions(rows) if rows is not None else {})}
+
+
+def table_descriptions(service: str, rows: pa.Schema) -> dict[str, str]:
+    """What a service's table says of each column of ``rows``: the trip schema's descriptions, and
+    those the columns a load added under evolve carry.
+    """
+    return {**SCHEMAS[service].descriptions(snake=True), **added_descriptions(rows)}
 
 
 def counts_agree(store: Mapping[str, int], lake: Mapping[str, int], name: str) -> dg.AssetCheckResult:

@@ -5,7 +5,7 @@ Two publishers, chosen once per environment by ``TAXI_PUBLISHER`` (default ``tlc
   service began, a month published about two months after it ends;
 - ``mirror``: the DataTalksClub copies the course downloads, CSV.gz of 2019-01 … 2021-07.
 
-The publisher decides the months the partitions list and the URL the source fetches;
+The publisher decides the services and months the partitions list and the URL the source fetches;
 ``TAXI_SOURCE_URL_TEMPLATE`` may point the fetching elsewhere (a local copy, a file:// folder)
 while the months stay the publisher's.
 """
@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass
 
 import pandas as pd
+
+from taxi_assets.constants import SERVICES
 
 PUBLISHER_SETTING = "TAXI_PUBLISHER"
 TLC = "tlc"
@@ -48,8 +50,19 @@ class Publisher:
         """The file name part of the URL template: ``{service}_tripdata_{month}.parquet``."""
         return self.url_template.rsplit("/", 1)[-1]
 
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services this publisher has files of, in the project's order."""
+        return tuple(service for service in SERVICES if service in self.first_months)
+
     def first_month(self, service: str) -> str:
-        return self.first_months[service]
+        try:
+            return self.first_months[service]
+        except KeyError:
+            raise PublisherError(
+                f"{PUBLISHER_SETTING} {self.name!r} publishes no {service} trips (only "
+                f"{', '.join(self.services)})"
+            ) from None
 
     def newest_month(self, today: dt.date | None = None) -> str:
         """The last month this publisher has (for the TLC: as of ``today``)."""
@@ -68,8 +81,10 @@ PUBLISHERS: dict[str, Publisher] = {
             # Yellow files exist from 2009-01, but 2009-2010 use an older layout: coordinates
             # instead of taxi zones, other column names (vendor_name, Trip_Pickup_DateTime, …).
             # Without zone ids they cannot join the other months, so yellow starts in 2011.
-            # Green taxis began street hails in August 2013; FHV trip records start in 2015.
-            first_months={"yellow": "2011-01", "green": "2013-08", "fhv": "2015-01"},
+            # Green taxis began street hails in August 2013; FHV trip records start in 2015;
+            # high-volume FHV in February 2019, when Local Law 149 of 2018 took effect (the TLC's
+            # data dictionary of high-volume FHV trip records).
+            first_months={"yellow": "2011-01", "green": "2013-08", "fhv": "2015-01", "fhvhv": "2019-02"},
             last_month=None,
             description="the TLC's own parquet files (d37ci6vzurychx.cloudfront.net), current",
         ),
@@ -77,12 +92,18 @@ PUBLISHERS: dict[str, Publisher] = {
             name=MIRROR,
             url_template="https://github.com/DataTalksClub/nyc-tlc-data/releases/download/"
             "{service}/{service}_tripdata_{month}.csv.gz",
+            # The course's mirror has no high-volume FHV files.
             first_months={"yellow": "2019-01", "green": "2019-01", "fhv": "2019-01"},
             last_month="2021-07",
             description="the DataTalksClub course mirror (CSV.gz, 2019-01 … 2021-07)",
         ),
     )
 }
+
+
+def configured_services() -> tuple[str, ...]:
+    """The services of the publisher this environment names: those that get assets, jobs, sensors."""
+    return configured_publisher().services
 
 
 def configured_publisher() -> Publisher:

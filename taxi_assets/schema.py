@@ -16,10 +16,17 @@ Where the layouts come from:
   lower case; all-null columns typed ``null`` in older files; ``SR_Flag``, ``PUlocationID`` read
   as doubles), users' schema dumps (2022-01: int64 VendorID, double passenger_count and
   RatecodeID, ``airport_fee``; 2023 onwards: int32 VendorID and zones, int64 passenger_count and
-  RatecodeID, ``large_string`` flag, ``Airport_fee``; 2025: ``cbd_congestion_fee``), and polars
-  users' reports of ``datetime[ns]`` in yellow 2024-01 … 2024-10 against ``[μs]`` elsewhere.
+  RatecodeID, ``large_string`` flag, ``Airport_fee``; 2025: ``cbd_congestion_fee``);
+- for yellow, a printout of every TLC file's footer, 2009-01 … 2024-08, month by month
+  (snowch/vast-docker-compose-examples, jupyter-pyspark/examples/yellow_taxi_data_pt0_schema.ipynb
+  at 431ee43): passenger_count and RatecodeID INT64 until 2018-06 and DOUBLE from 2018-07;
+  airport_fee INT32, i.e. Arrow ``null`` (an empty column), until 2020-07 (but for 2011-01 and
+  2018-01) and DOUBLE from 2020-08 (but for 2020-10); congestion_surcharge DOUBLE from 2019-01;
+  the 2023 layout (``Airport_fee``, int32 ids, int64 counts) from 2023-02, 2023-01 still in the
+  2022 one; timestamps INT64 throughout, a unit no printout found gives as nanoseconds.
 Era boundaries are as reported, not checked file by file: the reader does not depend on them
-(any month may use any known layout of its service); the synthetic source does.
+(any month may use any known layout of its service, and any integer, float, timestamp unit or
+``null`` where the canonical type allows it); the synthetic source does.
 
 Integer columns are nullable: the real files end each month with rows whose VendorID,
 passenger_count, RatecodeID and payment_type are empty.
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import pandas as pd
@@ -40,6 +47,15 @@ from taxi_assets.publishers import MIRROR, TLC
 PICKUP_DATE = "pickup_date"
 PICKUP_DATE_DESCRIPTION = "Calendar date of the pickup (local time); the daily partition key."
 REJECT_REASON = "reject_reason"
+
+# What a load does with a column no layout of its service knows (TAXI_SCHEMA_CONTRACT):
+# evolve adds it to that load's layout, freeze fails the month, discard loads without it.
+EVOLVE, FREEZE, DISCARD = "evolve", "freeze", "discard"
+CONTRACTS = (EVOLVE, FREEZE, DISCARD)
+# Arrow field metadata that marks a column a load added under evolve, and describes it: it travels
+# with the rows through the lake's files to every table, which describe the column when they add it.
+ADDED_COLUMN = b"taxi_assets.added_column"
+DESCRIPTION = b"description"
 
 _INT = pa.int64()
 _FLOAT = pa.float64()
@@ -57,8 +73,8 @@ def snake_case(name: str) -> str:
 def accepts(canonical: pa.DataType, published: pa.DataType) -> bool:
     """Whether a column published as ``published`` converts to ``canonical`` without guessing:
     integers from any integer or float (whole values only, checked when read), floats from any
-    number, timestamps of any unit, text from any string type, and anything from ``null`` (the
-    TLC types a column that is empty all month as ``null``).
+    number, timestamps of any unit, text from any string type, dates of either width, and anything
+    from ``null`` (the TLC types a column that is empty all month as ``null``).
     """
     if pa.types.is_null(published):
         return True
@@ -68,6 +84,8 @@ def accepts(canonical: pa.DataType, published: pa.DataType) -> bool:
         return pa.types.is_timestamp(published) and published.tz is None
     if pa.types.is_string(canonical):
         return pa.types.is_string(published) or pa.types.is_large_string(published)
+    if pa.types.is_date(canonical):
+        return pa.types.is_date(published)
     return published == canonical
 
 
@@ -82,10 +100,20 @@ class Column:
     # case-insensitive in general: only these known variants are the same column.
     aliases: tuple[str, ...] = ()
     snake: str | None = None
+    # Set on a column no layout has, which a load added under evolve: the month it was seen in.
+    published_from: str | None = None
 
     @property
     def snake_name(self) -> str:
         return self.snake or snake_case(self.name)
+
+    def field(self, name: str) -> pa.Field:
+        """This column as an Arrow field named ``name``; an added column carries its description."""
+        if self.published_from is None:
+            return pa.field(name, self.type)
+        return pa.field(
+            name, self.type, metadata={ADDED_COLUMN: self.published_from, DESCRIPTION: self.description}
+        )
 
     @property
     def is_integer(self) -> bool:
@@ -223,13 +251,39 @@ class TripSchema:
     @cached_property
     def raw_arrow_schema(self) -> pa.Schema:
         """The canonical layout with the published names: the raw stage of every month."""
-        return pa.schema([pa.field(c.name, c.type) for c in self.columns])
+        return pa.schema([c.field(c.name) for c in self.columns])
 
     @cached_property
     def cleaned_arrow_schema(self) -> pa.Schema:
         """snake_case names plus ``pickup_date``: the layout of every stage after cleaning."""
-        fields = [pa.field(c.snake_name, c.type) for c in self.columns]
+        fields = [c.field(c.snake_name) for c in self.columns]
         return pa.schema([*fields, pa.field(PICKUP_DATE, pa.date32())])
+
+    @property
+    def added(self) -> tuple[Column, ...]:
+        """The columns a load added under evolve (none in the service's own schema)."""
+        return tuple(c for c in self.columns if c.published_from is not None)
+
+    def with_added(self, columns: Iterable[Column]) -> TripSchema:
+        """This layout with ``columns`` (which no layout has) after its own: one load's layout."""
+        columns = tuple(columns)
+        return replace(self, columns=self.columns + columns) if columns else self
+
+    def as_stored(self, stored: pa.Schema, *, snake: bool) -> TripSchema:
+        """This layout plus the added columns a stored month carries (its raw or cleaned file's
+        schema, ``snake`` for the cleaned names), as the load that added them described them.
+        """
+        return self.with_added(
+            Column(
+                f.name,
+                f.type,
+                f.metadata[DESCRIPTION].decode(),
+                snake=f.name if snake else None,
+                published_from=f.metadata[ADDED_COLUMN].decode(),
+            )
+            for f in stored
+            if is_added(f) and not self.has(f.name)
+        )
 
     @cached_property
     def rejected_arrow_schema(self) -> pa.Schema:
@@ -299,6 +353,7 @@ _YELLOW_COLUMNS = (
 )
 _YELLOW_2019 = _YELLOW_COLUMNS[:18]  # the mirror's CSV: no airport_fee, no cbd_congestion_fee
 _YELLOW_TLC_OLD = _all(("passenger_count", "RatecodeID"), _FLOAT)  # VendorID, zones, payment int64
+_EMPTY_FEES = _all(("congestion_surcharge", "airport_fee"), pa.null())
 _YELLOW_TLC_2023 = {
     **_all(("VendorID", "PULocationID", "DOLocationID"), pa.int32()),
     "store_and_fwd_flag": pa.large_string(),
@@ -320,31 +375,28 @@ YELLOW = TripSchema(
             _YELLOW_2019,
             types=_all(("VendorID", "passenger_count", "RatecodeID", "payment_type"), _FLOAT),
         ),
+        _layout("tlc-2011", TLC, "2011-01", "2018-06", _YELLOW_COLUMNS[:19], types=_EMPTY_FEES),
         _layout(
-            "tlc-2011",
+            "tlc-2018-07",
             TLC,
-            "2011-01",
+            "2018-07",
             "2018-12",
             _YELLOW_COLUMNS[:19],
-            types={**_YELLOW_TLC_OLD, **_all(("congestion_surcharge", "airport_fee"), pa.null())},
+            types={**_YELLOW_TLC_OLD, **_EMPTY_FEES},
         ),
-        _layout("tlc-2019", TLC, "2019-01", "2022-12", _YELLOW_COLUMNS[:19], types=_YELLOW_TLC_OLD),
+        _layout(
+            "tlc-2019",
+            TLC,
+            "2019-01",
+            "2020-07",
+            _YELLOW_COLUMNS[:19],
+            types={**_YELLOW_TLC_OLD, "airport_fee": pa.null()},
+        ),
+        _layout("tlc-2020-08", TLC, "2020-08", "2023-01", _YELLOW_COLUMNS[:19], types=_YELLOW_TLC_OLD),
         _layout(
             "tlc-2023",
             TLC,
-            "2023-01",
-            "2024-10",
-            _YELLOW_COLUMNS[:19],
-            types={
-                **_YELLOW_TLC_2023,
-                **_all(("tpep_pickup_datetime", "tpep_dropoff_datetime"), pa.timestamp("ns")),
-            },
-            spelled={"airport_fee": "Airport_fee"},
-        ),
-        _layout(
-            "tlc-2024-11",
-            TLC,
-            "2024-11",
+            "2023-02",
             "2024-12",
             _YELLOW_COLUMNS[:19],
             types=_YELLOW_TLC_2023,
@@ -512,21 +564,157 @@ FHV = TripSchema(
             "2023-01",
             None,
             _FHV_COLUMNS,
-            types={
-                **_all(("PUlocationID", "DOlocationID"), _FLOAT),
-                "SR_Flag": pa.int32(),
-                **_all(("dispatching_base_num", "Affiliated_base_number"), pa.large_string()),
-            },
+            # Zones and SR_Flag int64 from 2023, as issue 25's footer timeline has them (no dated
+            # printout found here; PySpark loaders read them as LongType).
+            types=_all(("dispatching_base_num", "Affiliated_base_number"), pa.large_string()),
         ),
     ),
 )
 
-SCHEMAS: dict[str, TripSchema] = {s.service: s for s in (YELLOW, GREEN, FHV)}
+# --- high-volume FHV ---------------------------------------------------------------------------
+# Columns and meanings: the TLC's "Data Dictionary – High Volume FHV Trip Records"
+# (https://www.nyc.gov/assets/tlc/downloads/pdf/data_dictionary_trip_records_hvfhs.pdf), order and
+# Arrow types: printouts of the files' footers: 2020-2022 read by Spark (michelhilg/
+# data-engineering-tlc-data: string bases and flags, long zones and trip_time, double miles and
+# amounts); 2024-01 in Hugging Face's viewer (AnnsKhan/jan_2024_nyc: large_string, timestamp[us],
+# int32 zones, int64 trip_time, float64); toddwschneider/nyc-taxi-data's loader (the same 24
+# columns in this order, and clickhouse/setup_files/fix_fhvhv_parquet_schemas.R: some files type
+# airport_fee and wav_match_flag null, the months not named, which the reader accepts in any
+# month); cbd_congestion_fee from 2025 as for yellow and green (the TLC's March 2025 revisions).
+# The change to int32 zones and large strings is dated 2023-01 as the other services' rewrite is.
+_FLAG = "{}; Y or N."
+_FHVHV_COLUMNS = (
+    Column(
+        "hvfhs_license_num",
+        _STRING,
+        "TLC license number of the high-volume for-hire service: HV0002 Juno, HV0003 Uber, HV0004 Via, "
+        "HV0005 Lyft.",
+    ),
+    Column("dispatching_base_num", _STRING, "TLC base license number of the base that dispatched the trip."),
+    Column(
+        "originating_base_num", _STRING, "Base number of the base that received the original trip request."
+    ),
+    Column("request_datetime", _TIMESTAMP, "Date and time when the passenger requested to be picked up."),
+    Column(
+        "on_scene_datetime",
+        _TIMESTAMP,
+        "Date and time when the driver arrived at the pickup location (accessible vehicles only).",
+    ),
+    Column("pickup_datetime", _TIMESTAMP, "Date and time of the trip pickup."),
+    Column("dropoff_datetime", _TIMESTAMP, "Date and time of the trip drop-off."),
+    Column("PULocationID", _INT, "TLC taxi zone in which the trip began."),
+    Column("DOLocationID", _INT, "TLC taxi zone in which the trip ended."),
+    Column("trip_miles", _FLOAT, "Total miles for the passenger trip."),
+    Column("trip_time", _INT, "Total time in seconds for the passenger trip."),
+    Column("base_passenger_fare", _FLOAT, "Base passenger fare before tolls, tips, taxes and fees, in USD."),
+    Column("tolls", _FLOAT, "Total amount of all tolls paid in the trip, in USD."),
+    Column("bcf", _FLOAT, "Total amount collected in the trip for the Black Car Fund, in USD."),
+    Column("sales_tax", _FLOAT, "Total amount collected in the trip for NYS sales tax, in USD."),
+    Column(
+        "congestion_surcharge",
+        _FLOAT,
+        "Total amount collected in the trip for the NYS congestion surcharge, in USD.",
+    ),
+    Column(
+        "airport_fee",
+        _FLOAT,
+        "USD 2.50 for both drop-off and pickup at LaGuardia, Newark and John F. Kennedy airports.",
+    ),
+    Column("tips", _FLOAT, "Total amount of tips received from the passenger, in USD."),
+    Column(
+        "driver_pay",
+        _FLOAT,
+        "Total driver pay (not including tolls or tips, net of commission, surcharges or taxes), in USD.",
+    ),
+    Column(
+        "shared_request_flag",
+        _STRING,
+        _FLAG.format("Whether the passenger agreed to a shared/pooled ride, matched or not"),
+    ),
+    Column(
+        "shared_match_flag",
+        _STRING,
+        _FLAG.format("Whether the passenger shared the vehicle with another who booked separately"),
+    ),
+    Column(
+        "access_a_ride_flag",
+        _STRING,
+        _FLAG.format("Whether the trip was administered on behalf of the MTA (Access-A-Ride)"),
+    ),
+    Column(
+        "wav_request_flag",
+        _STRING,
+        _FLAG.format("Whether the passenger requested a wheelchair-accessible vehicle"),
+    ),
+    Column(
+        "wav_match_flag", _STRING, _FLAG.format("Whether the trip was in a wheelchair-accessible vehicle")
+    ),
+    _CBD_FEE,
+)
+_FHVHV_2023 = {
+    **_all(("PULocationID", "DOLocationID"), pa.int32()),
+    **_all((c.name for c in _FHVHV_COLUMNS if c.type == _STRING), pa.large_string()),
+}
+
+FHVHV = TripSchema(
+    service="fhvhv",
+    title="High-volume FHV trips",
+    columns=_FHVHV_COLUMNS,
+    pickup_column="pickup_datetime",
+    dropoff_column="dropoff_datetime",
+    layouts=(
+        _layout("tlc-2019", TLC, "2019-02", "2022-12", _FHVHV_COLUMNS[:24]),
+        _layout("tlc-2023", TLC, "2023-01", "2024-12", _FHVHV_COLUMNS[:24], types=_FHVHV_2023),
+        _layout("tlc-2025", TLC, "2025-01", None, _FHVHV_COLUMNS, types=_FHVHV_2023),
+    ),
+)
+
+SCHEMAS: dict[str, TripSchema] = {s.service: s for s in (YELLOW, GREEN, FHV, FHVHV)}
 
 # The columns cleaning and its checks read, by their names in the file and after cleaning.
+TRIP_MILES = "trip_miles"
+TRIP_TIME = "trip_time"
 PASSENGER_COUNT = _PASSENGERS.name
 TRIP_DISTANCE = _DISTANCE.name
 VENDOR_ID = _VENDOR.snake_name
+
+
+def is_added(field: pa.Field) -> bool:
+    """Whether ``field`` is a column a load added under evolve (see :data:`ADDED_COLUMN`)."""
+    return bool(field.metadata) and ADDED_COLUMN in field.metadata
+
+
+def added_descriptions(schema: pa.Schema) -> dict[str, str]:
+    """The descriptions the added columns of ``schema`` carry, by column name."""
+    return {f.name: f.metadata[DESCRIPTION].decode() for f in schema if is_added(f)}
+
+
+def added_column_description(month: str) -> str:
+    """How a column no layout knows is described wherever it is stored."""
+    return f"Published from {month or 'an unknown month'}, not in the data dictionary."
+
+
+def stored_type(published: pa.DataType) -> pa.DataType | None:
+    """The type every store holds a column of a new, unknown column's published type as: integers
+    as int64, floats as float64, text, timestamps (without zone) in microseconds, booleans, dates;
+    ``None`` for a column typed ``null`` (empty, so of no known type yet). Any other type raises
+    ``TypeError``.
+    """
+    if pa.types.is_null(published):
+        return None
+    if pa.types.is_integer(published):
+        return _INT
+    if pa.types.is_floating(published):
+        return _FLOAT
+    if pa.types.is_string(published) or pa.types.is_large_string(published):
+        return _STRING
+    if pa.types.is_timestamp(published) and published.tz is None:
+        return _TIMESTAMP
+    if pa.types.is_boolean(published):
+        return pa.bool_()
+    if pa.types.is_date(published):
+        return pa.date32()
+    raise TypeError(f"{published} is none of integer, float, text, timestamp without zone, boolean, date")
 
 
 def pandas_types_mapper(arrow_type: pa.DataType) -> object | None:

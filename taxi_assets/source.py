@@ -257,6 +257,10 @@ class TaxiSource(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=60, description="Per-request connect/read timeout.")
     retries: int = Field(default=4, description="Retries on connection errors and 5xx answers.")
     backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each time.")
+    zones_url: str = Field(
+        default="https://d37ci6vzurychx.cloudfront.net/misc/taxi_zone_lookup.csv",
+        description="URL of the TLC's taxi zone lookup (CSV); http(s):// or file://. Env: TAXI_ZONES_URL.",
+    )
     deadline_seconds: int = Field(
         default=env_int("TAXI_SOURCE_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS),
         description="Total seconds a download may take, every attempt and retry included; 0 for none. "
@@ -299,6 +303,21 @@ class TaxiSource(dg.ConfigurableResource):
             return False
         _raise_for_status(response, shown_url(url), self.retries, "HEAD")
         return True
+
+    @contextmanager
+    def fetch_zones(self) -> Iterator[SourceFile]:
+        """The taxi zone lookup, downloaded as a month's file is."""
+        try:
+            with download(
+                self.zones_url,
+                timeout=self.timeout_seconds,
+                retries=self.retries,
+                backoff_seconds=self.backoff_seconds,
+                deadline_seconds=self.deadline_seconds or None,
+            ) as source:
+                yield source
+        except MonthNotPublished as exc:
+            raise SourceError(f"TAXI_ZONES_URL {self.zones_url!r}: no file there ({exc})") from exc
 
     @contextmanager
     def fetch(self, service: str, month: str) -> Iterator[SourceFile]:

@@ -21,6 +21,8 @@ from taxi_assets.schema import (
     PICKUP_DATE,
     REJECT_REASON,
     TRIP_DISTANCE,
+    TRIP_MILES,
+    TRIP_TIME,
     TripSchema,
     pandas_types_mapper,
 )
@@ -29,6 +31,9 @@ PICKUP_OUTSIDE_MONTH = "pickup_outside_month"
 PASSENGER_COUNT_MISSING = "passenger_count_missing"
 PASSENGER_COUNT_NOT_POSITIVE = "passenger_count_not_positive"
 TRIP_DISTANCE_NOT_POSITIVE = "trip_distance_not_positive"
+DROPOFF_BEFORE_PICKUP = "dropoff_before_pickup"
+TRIP_MILES_NEGATIVE = "trip_miles_negative"
+TRIP_TIME_NEGATIVE = "trip_time_negative"
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,20 @@ def _distance_not_positive(month: Month) -> pa.ChunkedArray:
     return _true_where_null(pc.invert(pc.greater(month.raw.column(TRIP_DISTANCE), 0.0)))
 
 
+def _dropoff_before_pickup(month: Month) -> pa.ChunkedArray:
+    # Where either time is missing, nothing says the trip is impossible: kept.
+    schema = month.schema
+    before = pc.less(month.raw.column(schema.dropoff_column), month.raw.column(schema.pickup_column))
+    return pc.fill_null(before, False)
+
+
+def _negative(column: str) -> Rule:
+    def rule(month: Month) -> pa.ChunkedArray:
+        return pc.fill_null(pc.less(month.raw.column(column), 0), False)
+
+    return rule
+
+
 Rule = Callable[[Month], pa.ChunkedArray]
 _METERED: tuple[tuple[str, Rule], ...] = (
     (PICKUP_OUTSIDE_MONTH, _pickup_outside),
@@ -81,10 +100,21 @@ _METERED: tuple[tuple[str, Rule], ...] = (
 )
 # Per service, checked in this order; a row is rejected for the first reason that applies. FHV
 # records carry no passenger count and no distance: only the pickup month can be checked.
+# High-volume FHV: the course's pickup month, and what its data dictionary makes impossible:
+# trip_miles and trip_time are a trip's "total miles" and "total time in seconds", never below
+# zero, and a drop-off is the end of the trip that began at its pickup. Zero miles or seconds are
+# kept (the dictionary does not rule them out), as are negative fares and pay (adjustments appear
+# in the published files; the dictionary gives no sign convention).
 REJECT_RULES: dict[str, tuple[tuple[str, Rule], ...]] = {
     "yellow": _METERED,
     "green": _METERED,
     "fhv": ((PICKUP_OUTSIDE_MONTH, _pickup_outside),),
+    "fhvhv": (
+        (PICKUP_OUTSIDE_MONTH, _pickup_outside),
+        (DROPOFF_BEFORE_PICKUP, _dropoff_before_pickup),
+        (TRIP_MILES_NEGATIVE, _negative(TRIP_MILES)),
+        (TRIP_TIME_NEGATIVE, _negative(TRIP_TIME)),
+    ),
 }
 
 
@@ -140,12 +170,12 @@ def _table(rows: pa.Table | pa.RecordBatch) -> pa.Table:
 
 class CleanedBatches:
     """The course's cleaning, made explicit, a batch at a time: keep the trips that pass every rule
-    of the service (yellow and green: passengers and distance, FHV: none) whose pickup falls in
-    ``[start, end)``, rename to snake_case and add ``pickup_date``; kept rows come in pickup order
-    within a batch, rejected ones in published order. Each row's fate depends on that row alone.
-    The kept rows and the dropped ones are each a pass over
-    ``raw`` (read twice from the lake rather than held), so no more than a batch is in memory.
-    ``raw_rows`` and ``reject_counts`` fill as the rows are read.
+    of the service (yellow and green: passengers and distance, FHV: none, high-volume FHV: drop-off
+    after pickup, miles and seconds not negative) whose pickup falls in ``[start, end)``, rename to
+    snake_case and add ``pickup_date``; kept rows come in pickup order within a batch, rejected ones
+    in published order. Each row's fate depends on that row alone. The kept rows and the dropped
+    ones are each a pass over ``raw`` (read twice from the lake rather than held), so no more than
+    a batch is in memory. ``raw_rows`` and ``reject_counts`` fill as the rows are read.
     """
 
     def __init__(self, raw: Batches, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> None:

@@ -26,7 +26,17 @@ import pyarrow.parquet as pq
 from isal import igzip, isal_zlib
 
 from taxi_assets import batches
-from taxi_assets.schema import Column, TripSchema, accepts
+from taxi_assets.schema import (
+    EVOLVE,
+    FREEZE,
+    PICKUP_DATE,
+    REJECT_REASON,
+    Column,
+    TripSchema,
+    accepts,
+    added_column_description,
+    stored_type,
+)
 from taxi_assets.source import SourceError, SourceFile
 
 # A CSV file is parsed a chunk of BATCH_ROWS × this many bytes at a time (32 MB, about a batch of
@@ -48,40 +58,78 @@ class Plan:
 
     published: dict[str, str]  # canonical name → the file's name for it
     published_types: dict[str, pa.DataType]  # canonical name → the file's type (parquet only)
+    # The load's layout: the service's, plus the columns no layout has that evolve added.
+    schema: TripSchema
+    # Columns no layout has that this load leaves out (discard; under evolve, those typed null).
+    dropped: tuple[str, ...] = ()
+
+    @property
+    def added(self) -> tuple[Column, ...]:
+        return self.schema.added
 
 
-def canonical_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBatch]:
-    """The file's rows as record batches of the service's canonical layout, in file order."""
+def read_plan(source: SourceFile, schema: TripSchema, contract: str = FREEZE) -> Plan:
+    """How the file's columns (its parquet footer, or its CSV header) map to ``schema`` under the
+    schema ``contract``; a file that cannot be read this way fails here, before any row is read.
+    """
     if source.format == "parquet":
-        yield from _parquet_batches(source, schema)
+        footer = _footer(source).schema_arrow
+        return plan_columns(source, schema, [(f.name, f.type) for f in footer], contract)
+    header = read_header(source)
+    unknown = [name for name in header if schema.published_as(name) is None]
+    inferred = _csv_types(source, header, unknown) if unknown and contract == EVOLVE else {}
+    return plan_columns(source, schema, [(name, inferred.get(name)) for name in header], contract)
+
+
+def canonical_batches(source: SourceFile, plan: Plan | TripSchema) -> Iterator[pa.RecordBatch]:
+    """The file's rows as record batches of the load's canonical layout (``plan.schema``; a schema
+    alone is planned under freeze), in file order.
+    """
+    if isinstance(plan, TripSchema):
+        plan = read_plan(source, plan)
+    if source.format == "parquet":
+        yield from _parquet_batches(source, plan)
     else:
-        yield from batches.rebatched(_csv_batches(source, schema))
+        yield from batches.rebatched(_csv_batches(source, plan))
 
 
 # --- matching a file's columns to the canonical layout ----------------------------------------
 
 
 def plan_columns(
-    source: SourceFile, schema: TripSchema, columns: Sequence[tuple[str, pa.DataType | None]]
+    source: SourceFile,
+    schema: TripSchema,
+    columns: Sequence[tuple[str, pa.DataType | None]],
+    contract: str = FREEZE,
 ) -> Plan:
     """Match a file's columns (name, type or None for CSV) to the canonical layout, or fail naming
-    every unknown, doubled, missing or impossibly typed column.
+    every doubled, missing or impossibly typed column; a column no layout has is added, refused or
+    left out as ``contract`` says (evolve, freeze, discard).
     """
     where, service = source.where, schema.service
-    unknown = [name for name, _ in columns if schema.published_as(name) is None]
-    if unknown:
+    unknown = [(name, type_) for name, type_ in columns if schema.published_as(name) is None]
+    dropped: tuple[str, ...] = ()
+    if unknown and contract == FREEZE:
+        them = "it" if len(unknown) == 1 else "them"
         raise SourceError(
-            f"{where}: unknown column(s) {', '.join(repr(n) for n in unknown)}, in no known {service} "
-            f"layout; if the publisher added {'it' if len(unknown) == 1 else 'them'}, add "
-            f"{'it' if len(unknown) == 1 else 'them'} to the {service} columns in taxi_assets/schema.py "
-            f"(type, description, the layout that has {'it' if len(unknown) == 1 else 'them'}) and "
-            f"re-run; {_NOTHING_WRITTEN}"
+            f"{where}: unknown column(s) {', '.join(repr(n) for n, _ in unknown)}, in no known {service} "
+            f"layout; if the publisher added {them}, add {them} to the {service} columns in "
+            f"taxi_assets/schema.py (type, description, the layout that has {them}) and re-run, or load "
+            f"with TAXI_SCHEMA_CONTRACT=evolve (add {them}) or discard (leave {them} out); "
+            f"{_NOTHING_WRITTEN}"
         )
+    if unknown and contract == EVOLVE:
+        added = _added_columns(source, schema, unknown)
+        dropped = tuple(name for name, _ in unknown if name not in {c.name for c in added})
+        schema = schema.with_added(added)
+    elif unknown:
+        dropped = tuple(name for name, _ in unknown)
     published: dict[str, str] = {}
     types: dict[str, pa.DataType] = {}
     for name, type_ in columns:
         column = schema.published_as(name)
-        assert column is not None
+        if column is None:
+            continue  # left out: discarded, or empty and typed null
         if column.name in published:
             raise SourceError(
                 f"{where}: columns {published[column.name]!r} and {name!r} are both {column.name!r}; "
@@ -103,7 +151,38 @@ def plan_columns(
                 f"{where}: column {published[name]!r} is {type_} in this file, where {service} "
                 f"needs {column.type} (published as {_accepted(column)}); {_FIX_THE_FILE}"
             )
-    return Plan(published, types)
+    return Plan(published, types, schema, dropped)
+
+
+def _added_columns(
+    source: SourceFile, schema: TripSchema, unknown: Sequence[tuple[str, pa.DataType | None]]
+) -> list[Column]:
+    """The unknown columns evolve adds, each typed as the stores hold its published type; one typed
+    null (empty all month) has no type yet and is left out. A type no store can hold fails.
+    """
+    added: list[Column] = []
+    taken = {c.snake_name for c in schema.columns} | {PICKUP_DATE, REJECT_REASON}
+    for name, published in unknown:
+        try:
+            type_ = stored_type(published if published is not None else pa.string())
+        except TypeError as exc:
+            raise SourceError(
+                f"{source.where}: new column {name!r} is {published}, which the stores cannot hold ({exc}); "
+                f"load with TAXI_SCHEMA_CONTRACT=discard to leave it out, or add it to the "
+                f"{schema.service} columns in taxi_assets/schema.py; {_NOTHING_WRITTEN}"
+            ) from None
+        if type_ is None:
+            continue
+        month = source.month or ""
+        column = Column(name, type_, added_column_description(month), published_from=month)
+        if column.snake_name in taken:
+            raise SourceError(
+                f"{source.where}: new column {name!r} would be stored as {column.snake_name!r}, which the "
+                f"{schema.service} trips already have; {_FIX_THE_FILE}"
+            )
+        taken.add(column.snake_name)
+        added.append(column)
+    return added
 
 
 def _accepted(column: Column) -> str:
@@ -114,10 +193,9 @@ def _accepted(column: Column) -> str:
     return "text"
 
 
-def to_canonical(
-    batch: pa.RecordBatch, plan: Plan, schema: TripSchema, source: SourceFile, first_row: int
-) -> pa.RecordBatch:
-    """One batch of the file in the canonical layout; ``first_row`` is its first data row (0-based)."""
+def to_canonical(batch: pa.RecordBatch, plan: Plan, source: SourceFile, first_row: int) -> pa.RecordBatch:
+    """One batch of the file in the load's layout; ``first_row`` is its first data row (0-based)."""
+    schema = plan.schema
     arrays = []
     for column in schema.columns:
         name = plan.published.get(column.name)
@@ -157,24 +235,26 @@ def _convert(values: pa.Array, column: Column, name: str, source: SourceFile, fi
 # --- parquet ------------------------------------------------------------------------------------
 
 
-def _parquet_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBatch]:
+def _footer(source: SourceFile) -> pq.ParquetFile:
     try:
-        parquet = pq.ParquetFile(source.path)
+        return pq.ParquetFile(source.path)
     except (pa.ArrowException, OSError) as exc:
         raise SourceError(
             f"{source.where}: not a readable parquet file ({source.size_bytes:,} bytes): it is truncated "
             f"or corrupt, so its footer (the list of columns) cannot be read and no column can be named "
             f"({exc}); download it again, or {_FIX_THE_FILE}"
         ) from exc
-    arrow_schema = parquet.schema_arrow
-    plan = plan_columns(source, schema, [(f.name, f.type) for f in arrow_schema])
+
+
+def _parquet_batches(source: SourceFile, plan: Plan) -> Iterator[pa.RecordBatch]:
+    parquet = _footer(source)
     wanted = list(plan.published.values())
     row = 0
     try:
         for batch in batches.parquet_batches(
             batches.parquet_file(str(source.path), pafs.LocalFileSystem()), wanted
         ):
-            canonical = to_canonical(batch, plan, schema, source, row)
+            canonical = to_canonical(batch, plan, source, row)
             row += batch.num_rows
             yield canonical
     except (pa.ArrowException, OSError) as exc:
@@ -236,13 +316,38 @@ def _parse_type(column: Column) -> pa.DataType:
     return pa.float64() if column.is_integer else column.type
 
 
-def _csv_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBatch]:
+def _csv_types(source: SourceFile, header: list[str], names: list[str]) -> dict[str, pa.DataType]:
+    """The types Arrow infers for ``names`` from the file's first chunk: what a new column is typed
+    as (a CSV says nothing of types); a later value that does not parse as it fails naming its row.
+    """
+    with _open_csv(source) as stream:
+        stream.readline()
+        chunk = next(_line_chunks(stream, _csv_chunk()), b"")
+    if not chunk:
+        return {}
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(chunk),
+            read_options=pacsv.ReadOptions(column_names=header, block_size=_CSV_BLOCK),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=names,
+                strings_can_be_null=True,
+                timestamp_parsers=[pacsv.ISO8601, "%Y-%m-%d %H:%M:%S"],
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise SourceError(f"{source.where}: {exc}; {_FIX_THE_FILE}") from exc
+    return {name: table.schema.field(name).type for name in names}
+
+
+def _csv_batches(source: SourceFile, plan: Plan) -> Iterator[pa.RecordBatch]:
     header = read_header(source)
-    plan = plan_columns(source, schema, [(name, None) for name in header])
+    schema = plan.schema
     parse_types = {plan.published[c.name]: _parse_type(c) for c in schema.columns if c.name in plan.published}
     read_options = pacsv.ReadOptions(column_names=header, block_size=_CSV_BLOCK)
     convert_options = pacsv.ConvertOptions(
         column_types=parse_types,
+        include_columns=[name for name in header if schema.published_as(name) is not None],
         strings_can_be_null=True,
         # Arrow's own ISO 8601 parser reads the TLC's "2021-01-01 00:30:10" several times faster
         # than strptime; strptime stays as the fallback, so the same values parse.
@@ -261,7 +366,7 @@ def _csv_batches(source: SourceFile, schema: TripSchema) -> Iterator[pa.RecordBa
                 if parsed.num_rows:
                     # One batch per chunk: converting many small blocks costs more than one copy.
                     batch = parsed.combine_chunks().to_batches()[0]
-                    yield to_canonical(batch, plan, schema, source, row)
+                    yield to_canonical(batch, plan, source, row)
                     row += batch.num_rows
     except pa.ArrowInvalid as exc:
         raise _conversion_error(exc, header, parse_types, source) from exc

@@ -23,14 +23,16 @@ import pytest
 
 from taxi_assets.defs.resources import io_managers
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
+from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident
 from taxi_assets.source import TaxiSource
+from taxi_assets.zones import ZONES_FILE
 from taxi_assets_tests.session import materialize_days, materialize_month, snapshot
 from taxi_dev.local_postgres import server_reachable, start_local_postgres
-from taxi_dev.synthetic import source_file_name, write_month
+from taxi_dev.synthetic import source_file_name, write_month, write_zone_lookup
 
 MONTH_ROWS = 4_000
 # How long a trickling answer lasts at most, so that no test's server thread outlives it by much.
@@ -175,7 +177,13 @@ class SourceServer:
 
     def source(self) -> TaxiSource:
         """The source resource a run gets when it reads from this server."""
-        return TaxiSource(url_template=self.url_template, backoff_seconds=0.01)
+        return TaxiSource(
+            url_template=self.url_template, zones_url=f"{self.base_url}/{ZONES_FILE}", backoff_seconds=0.01
+        )
+
+    def publish_zones(self, zones: int = 263) -> Path:
+        """Publish a taxi zone lookup: ``zones`` zones, then the unknown ones (264, 265)."""
+        return write_zone_lookup(self.root / ZONES_FILE, zones)
 
     def publish(self, service: str, month: str, rows: int = MONTH_ROWS, seed: int = 0, **layout: Any) -> Path:
         """Publish a synthetic month in this publisher's layout of that month (or ``layout=``)."""
@@ -261,6 +269,7 @@ def resources_for(
     """Every resource and IO manager a run needs, as the code location builds them."""
     return {
         "taxi_source": source,
+        "schema_contract": SchemaContract(),
         "lake": lake,
         "warehouse": warehouse,
         "postgres": postgres,

@@ -10,6 +10,7 @@ import pandas as pd
 
 from taxi_assets.constants import postgres_table, warehouse_table
 from taxi_assets.definitions import defs
+from taxi_assets.defs.assets.zones import ZONES_KEY
 from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, asset_key
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_literal
@@ -25,6 +26,13 @@ DEFINITIONS = [*_LOCATION.assets, *_LOCATION.asset_checks]
 
 def keys(service: str, *stages: str) -> list[dg.AssetKey]:
     return [asset_key(service, stage) for stage in stages]
+
+
+def load_zones(resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
+    """The taxi zone lookup (served by the test's source server) into the lake and every store."""
+    result = dg.materialize(DEFINITIONS, selection=dg.AssetSelection.assets(ZONES_KEY), resources=resources)
+    assert result.success, failure_message(result)
+    return result
 
 
 def materialize_month(
@@ -59,10 +67,14 @@ def lake_days(lake: Path, service: str) -> dict[str, list[str]]:
 
 
 def read_lake_days(lake: Path, service: str) -> pd.DataFrame:
-    """The daily dataset read by another engine (DuckDB over hive paths), not by our IO manager."""
+    """The daily dataset read by another engine (DuckDB over hive paths), not by our IO manager; by
+    column name, as days loaded before and after a column was added differ in columns.
+    """
     pattern = lake / service / DAILY / "*" / "*.parquet"
     with duckdb.connect() as con:
-        return con.execute(f"select * from read_parquet('{pattern}', hive_partitioning = true)").df()
+        return con.execute(
+            f"select * from read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+        ).df()
 
 
 def warehouse_rows_per_day(path: Path, service: str) -> dict[str, int]:
@@ -110,7 +122,7 @@ def snapshot(sinks: "Sinks") -> dict[str, object]:
 
 def course_cleaning(published: Path, service: str, month: str) -> pd.DataFrame:
     """The course's approach, used as an independent oracle: pandas read_csv (or read_parquet), then
-    its filters (FHV: the pickup month alone).
+    its filters (FHV: the pickup month alone; high-volume FHV: also its dictionary's impossibilities).
     """
     schema = SCHEMAS[service]
     if published.suffix == ".parquet":
@@ -123,6 +135,10 @@ def course_cleaning(published: Path, service: str, month: str) -> pd.DataFrame:
     keep = (pickup >= start) & (pickup < end)
     if "passenger_count" in frame:
         keep &= (frame["passenger_count"] > 0) & (frame["trip_distance"] > 0)
+    if service == "fhvhv":  # what its data dictionary makes impossible; a missing value is no proof
+        keep &= (
+            ~(frame[schema.dropoff_column] < pickup) & ~(frame["trip_miles"] < 0) & ~(frame["trip_time"] < 0)
+        )
     return frame[keep]
 
 

@@ -100,7 +100,7 @@ def test_materialize_button_then_partition_backfill(
         sensor = graphql(
             port,
             '{ sensorOrError(sensorSelector: {repositoryLocationName: "taxi_assets", repositoryName: '
-            '"__repository__", sensorName: "downstream_of_cleaned_months"}) '
+            '"__repository__", sensorName: "follow_upstream"}) '
             "{ ... on Sensor { sensorState { id selectorId status } } } }",
         )["sensorOrError"]["sensorState"]
         assert sensor["status"] == "RUNNING"

@@ -10,6 +10,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from taxi_assets.resources.contract import SchemaContract
+from taxi_assets.schema import FREEZE
 from taxi_assets_tests.conftest import Sinks, SourceServer
 from taxi_assets_tests.session import failure_message, materialize_days, materialize_month, snapshot
 
@@ -132,7 +134,12 @@ def truncated(path: Path) -> None:
 def test_a_bad_parquet_month_fails_clearly_and_changes_no_sink(
     tlc_server: SourceServer, sinks: Sinks, break_file, expected: str
 ) -> None:
-    resources = {**sinks.resources, "taxi_source": tlc_server.source()}
+    # Under freeze, a column no layout knows is a bad file too (test_contract.py: the other contracts).
+    resources = {
+        **sinks.resources,
+        "taxi_source": tlc_server.source(),
+        "schema_contract": SchemaContract(default=FREEZE),
+    }
     tlc_server.publish("yellow", "2025-01")
     assert materialize_month(resources, "yellow", "2025-01").success
     assert materialize_days(resources, "yellow", "2025-01-01", "2025-01-31").success

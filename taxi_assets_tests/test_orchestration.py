@@ -72,11 +72,16 @@ def test_new_month_sensor_requests_published_months_and_explains_the_rest(
         source_server.publish("yellow", month)
     source_server.publish("green", "2021-01")
     assert materialize_month(sinks.resources, "yellow", "2021-01", instance=instance).success
-    start = json.dumps({"yellow": "2020-12", "green": "2020-12", "fhv": "2020-12"})
+    start = json.dumps({"yellow": "2020-12", "green": "2020-12", "fhv": "2020-12", "fhvhv": "2020-12"})
 
     first = new_month_tick(instance, source_server, start)
     assert requested(first) == [("yellow", "2021-02"), ("yellow", "2021-03"), ("green", "2021-01")]
-    assert json.loads(first.cursor) == {"yellow": "2021-03", "green": "2021-01", "fhv": "2020-12"}
+    assert json.loads(first.cursor) == {
+        "yellow": "2021-03",
+        "green": "2021-01",
+        "fhv": "2020-12",
+        "fhvhv": "2020-12",
+    }
     [yellow_feb, *_] = first.run_requests
     assert set(yellow_feb.asset_selection) == set(keys("yellow", RAW, CLEANED, REJECTED, POSTGRES))
     assert set(source_server.faults.methods) == {"HEAD", "GET"}  # GETs are the materialisation's
@@ -85,7 +90,8 @@ def test_new_month_sensor_requests_published_months_and_explains_the_rest(
     second = new_month_tick(instance, source_server, first.cursor)
     assert second.run_requests == []
     assert second.skip_reason.skip_message == (
-        "yellow 2021-04 not published yet; green 2021-02 not published yet; fhv 2021-01 not published yet"
+        "yellow 2021-04 not published yet; green 2021-02 not published yet; fhv 2021-01 not published yet; "
+        "fhvhv 2021-01 not published yet"
     )
     assert second.cursor == first.cursor
     assert set(source_server.faults.methods) == {"HEAD"}, "the sensor never downloads"

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from taxi_assets.constants import SERVICES
 from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets_tests.conftest import SourceServer, free_port
@@ -55,9 +54,16 @@ def test_the_ui_lists_the_publisher_s_months_per_service(
         stop(webserver)
 
     listed = {
-        "/".join(n["assetKey"]["path"]): n["partitionKeysByDimension"][0]["partitionKeys"] for n in nodes
+        "/".join(n["assetKey"]["path"]): [
+            k for d in n["partitionKeysByDimension"] for k in d["partitionKeys"]
+        ]
+        for n in nodes
     }
-    for service in SERVICES:
+    # The taxi zones are one lookup, not partitioned: listed with no partitions.
+    assert listed["zones/taxi_zones"] == listed["zones/taxi_zone_lookup_file"] == []
+    assert {key.split("/")[0] for key in listed} >= set(PUBLISHERS[publisher].services)
+    assert ("fhvhv/raw_trips" in listed) == (publisher == TLC), "the mirror has no high-volume FHV"
+    for service in PUBLISHERS[publisher].services:
         months = months_of(PUBLISHERS[publisher], service)
         for stage in MONTHLY_STAGES:
             assert listed[f"{service}/{stage}"] == months, (service, stage)
@@ -70,3 +76,6 @@ def test_the_ui_lists_the_publisher_s_months_per_service(
         assert listed["yellow/raw_trips"][0] == "2011-01"
         assert listed["green/raw_trips"][0] == "2013-08"
         assert listed["fhv/raw_trips"][0] == "2015-01"
+        assert listed["fhvhv/raw_trips"][0] == "2019-02"
+        assert listed["fhvhv/daily_trips"][0] == "2019-02-01"
+        assert listed["fhvhv/raw_trips"][-1] == PUBLISHERS[TLC].newest_month()

@@ -1,4 +1,5 @@
-"""A month of yellow and green trips through raw → cleaned → daily lake → DuckDB, as a user runs it."""
+"""A month of yellow, green and high-volume FHV trips through raw → cleaned → daily lake → DuckDB, as a
+user runs it."""
 
 import datetime as dt
 from pathlib import Path
@@ -12,8 +13,10 @@ from taxi_assets_tests.conftest import MONTH_ROWS, Sinks, SourceServer
 from taxi_assets_tests.session import (
     course_cleaning,
     lake_days,
+    load_zones,
     materialize_days,
     materialize_month,
+    postgres_months,
     read_lake_days,
     read_lake_month,
     rows_per_pickup_day,
@@ -27,6 +30,8 @@ JANUARY = [f"pickup_date=2021-01-{d:02d}" for d in range(1, 32)]
 @pytest.mark.parametrize("service", ["yellow", "green"])
 def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: Sinks, service: str) -> None:
     published = source_server.publish(service, "2021-01")
+    source_server.publish_zones()
+    load_zones(sinks.resources)
     month = materialize_month(sinks.resources, service, "2021-01")
     assert month.success
     assert {e.check_name: e.passed for e in month.get_asset_check_evaluations()} == {
@@ -34,6 +39,7 @@ def test_a_month_flows_through_every_stage(source_server: SourceServer, sinks: S
         "pickups_inside_partition": True,
         "reconciles_with_raw": True,
         "known_vendor_ids": True,
+        "zone_ids_known": True,  # every pickup and drop-off zone is in the lookup
         "matches_lake": True,  # PostgreSQL holds, each day, what the lake does
     }
 
@@ -78,6 +84,8 @@ def test_a_month_run_of_a_backfill_flows_through(source_server: SourceServer, si
     """A backfill (UI, GraphQL) runs each month as a range of one partition, not a partition key."""
     published = source_server.publish("yellow", "2021-01")
     tags = {"dagster/asset_partition_range_start": "2021-01", "dagster/asset_partition_range_end": "2021-01"}
+    source_server.publish_zones()
+    load_zones(sinks.resources)
     month = materialize_month(sinks.resources, "yellow", None, tags=tags)
     assert month.success
     assert all(e.passed for e in month.get_asset_check_evaluations())
@@ -192,3 +200,34 @@ def test_a_range_run_never_passes_its_total_off_as_each_days_count(
     for node in ("yellow__daily_trips", "yellow__warehouse_trips"):
         [event] = one_day.asset_materializations_for_node(node)
         assert event.metadata["dagster/partition_row_count"].value == per_day["2021-01-15"] > 0
+
+
+def test_a_high_volume_fhv_month_flows_through_every_stage_as_pandas_cleans_it(
+    tlc_server: SourceServer, sinks: Sinks
+) -> None:
+    """fhvhv from the TLC (the mirror has none), against the course's approach in pandas with the
+    rules its data dictionary supports.
+    """
+    published = tlc_server.publish("fhvhv", "2022-03")
+    resources = {**sinks.resources, "taxi_source": tlc_server.source()}
+    month = materialize_month(resources, "fhvhv", "2022-03")
+    assert month.success
+    expected = course_cleaning(published, "fhvhv", "2022-03")
+    cleaned = read_lake_month(sinks.lake_dir, CLEANED, "fhvhv", "2022-03")
+    rejected = read_lake_month(sinks.lake_dir, REJECTED, "fhvhv", "2022-03")
+    assert len(cleaned) == len(expected) > 0
+    assert cleaned["driver_pay"].sum() == pytest.approx(expected["driver_pay"].sum())
+    assert set(rejected["reject_reason"]) == {
+        "pickup_outside_month",
+        "dropoff_before_pickup",
+        "trip_miles_negative",
+        "trip_time_negative",
+    }
+    days = materialize_days(resources, "fhvhv", "2022-03-01", "2022-03-31")
+    assert days.success
+    expected_per_day = rows_per_pickup_day(expected, "fhvhv")
+    lake = read_lake_days(sinks.lake_dir, "fhvhv")
+    assert lake.groupby(lake["pickup_date"].astype(str)).size().to_dict() == expected_per_day
+    assert warehouse_rows_per_day(sinks.duckdb_path, "fhvhv") == expected_per_day
+    in_postgres = postgres_months(sinks.postgres, "fhvhv")
+    assert in_postgres["2022-03"][0] == len(expected)

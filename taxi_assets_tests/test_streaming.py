@@ -19,7 +19,13 @@ from taxi_assets.constants import postgres_table, warehouse_table
 from taxi_assets.keys import CLEANED, DAILY, RAW, REJECTED
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import MONTH_ROWS, Sinks, SourceServer
-from taxi_assets_tests.session import failure_message, materialize_days, materialize_month, snapshot
+from taxi_assets_tests.session import (
+    failure_message,
+    load_zones,
+    materialize_days,
+    materialize_month,
+    snapshot,
+)
 
 SMALL = 500
 
@@ -69,6 +75,8 @@ def test_a_month_of_many_batches_gives_every_sink_the_rows_one_batch_gives(
     source_server: SourceServer, sinks: Sinks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source_server.publish("yellow", "2021-01")
+    source_server.publish_zones()
+    load_zones(sinks.resources)
     monkeypatch.setattr(batches, "BATCH_ROWS", 10 * MONTH_ROWS)
     whole = run_month(sinks, "yellow", "2021-01")
     in_one_batch = what_a_user_sees(sinks, "yellow", "2021-01")

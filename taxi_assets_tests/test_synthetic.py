@@ -68,9 +68,10 @@ def test_cli_writes_each_service_and_month_as_the_publisher_does(tmp_path: Path)
     main(["--out", str(tmp_path / "tlc"), "--month", "2021-01", "--month", "2025-02", "--rows", "100"])
     assert sorted(p.name for p in (tmp_path / "tlc").iterdir()) == [
         f"{service}_tripdata_{month}.parquet"
-        for service in ("fhv", "green", "yellow")
+        for service in ("fhv", "fhvhv", "green", "yellow")
         for month in ("2021-01", "2025-02")
     ]
+    # The mirror has no high-volume FHV.
     main(["--out", str(tmp_path / "mirror"), "--month", "2021-01", "--publisher", "mirror", "--rows", "100"])
     assert sorted(p.name for p in (tmp_path / "mirror").iterdir()) == [
         "fhv_tripdata_2021-01.csv.gz",

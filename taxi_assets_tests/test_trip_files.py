@@ -2,6 +2,7 @@
 and the parquet files the reader refuses, each with a first line that says what and where.
 """
 
+import gzip
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,10 +11,21 @@ import pyarrow.parquet as pq
 import pytest
 
 from taxi_assets.publishers import MIRROR, TLC
-from taxi_assets.schema import SCHEMAS, Layout, TripSchema
+from taxi_assets.schema import (
+    CONTRACTS,
+    DISCARD,
+    EVOLVE,
+    FREEZE,
+    SCHEMAS,
+    YELLOW,
+    Layout,
+    TripSchema,
+    added_descriptions,
+)
 from taxi_assets.source import SourceError
 from taxi_assets_tests.conftest import SourceServer
 from taxi_assets_tests.test_source import fetch_table, first_line
+from taxi_assets_tests.whole import read_trips
 from taxi_dev.synthetic import generate_trips
 
 ROWS = 3_000
@@ -64,7 +76,122 @@ def test_an_unknown_column_names_month_file_and_column_and_what_to_do(tlc_server
     assert first_line(error) == (
         f"{tlc_server.url('yellow', '2025-03')} (yellow 2025-03): unknown column(s) 'tip_percent', "
         "in no known yellow layout; if the publisher added it, add it to the yellow columns in "
-        "taxi_assets/schema.py (type, description, the layout that has it) and re-run; nothing was written"
+        "taxi_assets/schema.py (type, description, the layout that has it) and re-run, or load with "
+        "TAXI_SCHEMA_CONTRACT=evolve (add it) or discard (leave it out); nothing was written"
+    )
+
+
+def test_timestamps_in_nanoseconds_read_as_microseconds(tlc_server: SourceServer) -> None:
+    """No era is known to use them (schema.py), but a file may: the reader takes any unit."""
+    path = tlc_server.publish("yellow", "2024-03", ROWS)
+    expected = read_under(tlc_server, "yellow", "2024-03", FREEZE)
+    rewrite_parquet(
+        path,
+        lambda t: t.cast(
+            pa.schema(
+                pa.field(f.name, pa.timestamp("ns")) if pa.types.is_timestamp(f.type) else f for f in t.schema
+            )
+        ),
+    )
+    assert pq.read_schema(path).field("tpep_pickup_datetime").type == pa.timestamp("ns")
+    assert read_under(tlc_server, "yellow", "2024-03", FREEZE).equals(expected)
+
+
+def read_under(server: SourceServer, service: str, month: str, contract: str) -> pa.Table:
+    with server.source().fetch(service, month) as fetched:
+        return read_trips(fetched, SCHEMAS[service], contract)
+
+
+def with_new_columns(table: pa.Table) -> pa.Table:
+    """The month as if the publisher had added columns: an int32, a large string, an empty one."""
+    n = table.num_rows
+    table = table.append_column("request_source", pa.array(["app", "hail"] * (n // 2) + ["app"] * (n % 2)))
+    table = table.append_column("tip_percent", pa.array(range(n), pa.int32()))
+    return table.append_column("future_flag", pa.nulls(n))
+
+
+def test_evolve_adds_a_new_column_typed_from_the_file_and_described(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("yellow", "2025-03", ROWS)
+    rewrite_parquet(path, with_new_columns)
+    table = read_under(tlc_server, "yellow", "2025-03", EVOLVE)
+    assert table.column_names == [*YELLOW.names, "request_source", "tip_percent"], (
+        "the empty one: no type yet"
+    )
+    assert table.schema.field("tip_percent").type == pa.int64()
+    assert table.schema.field("request_source").type == pa.string()
+    assert table.column("tip_percent").to_pylist() == list(range(ROWS))
+    assert added_descriptions(table.schema) == {
+        "request_source": "Published from 2025-03, not in the data dictionary.",
+        "tip_percent": "Published from 2025-03, not in the data dictionary.",
+    }
+    assert table.select(YELLOW.names).equals(read_under(tlc_server, "yellow", "2025-03", DISCARD))
+
+
+def test_evolve_keeps_booleans_dates_and_timestamps_as_such(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("fhvhv", "2025-03", ROWS)
+
+    def with_typed_columns(table: pa.Table) -> pa.Table:
+        pickups = table.column("pickup_datetime")
+        table = table.append_column("is_airport", pc.is_valid(table.column("airport_fee")))
+        table = table.append_column("service_day", pc.cast(pc.cast(pickups, pa.date32()), pa.date64()))
+        return table.append_column("dispatched_at", pc.cast(pickups, pa.timestamp("ms")))
+
+    rewrite_parquet(path, with_typed_columns)
+    table = read_under(tlc_server, "fhvhv", "2025-03", EVOLVE)
+    assert [table.schema.field(n).type for n in ("is_airport", "service_day", "dispatched_at")] == [
+        pa.bool_(),
+        pa.date32(),
+        pa.timestamp("us"),
+    ]
+    assert table.column("dispatched_at").equals(table.column("pickup_datetime"))
+
+
+def test_discard_reads_the_month_without_the_new_columns(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("green", "2025-03", ROWS)
+    expected = read_under(tlc_server, "green", "2025-03", FREEZE)
+    rewrite_parquet(path, with_new_columns)
+    assert read_under(tlc_server, "green", "2025-03", DISCARD).equals(expected)
+
+
+def test_evolve_types_a_new_csv_column_from_its_values(source_server: SourceServer) -> None:
+    path = source_server.publish("fhv", "2020-03", ROWS)
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    lines = [lines[0] + ",wait_seconds"] + [f"{line},{n * 7}" for n, line in enumerate(lines[1:])]
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    table = read_under(source_server, "fhv", "2020-03", EVOLVE)
+    assert table.schema.field("wait_seconds").type == pa.int64()
+    assert table.column("wait_seconds").to_pylist() == [n * 7 for n in range(ROWS)]
+
+
+def test_a_new_column_of_a_type_no_store_holds_fails_naming_it(tlc_server: SourceServer) -> None:
+    path = tlc_server.publish("yellow", "2025-03", ROWS)
+    rewrite_parquet(path, lambda t: t.append_column("route", pa.array([[1, 2]] * t.num_rows)))
+    with pytest.raises(SourceError) as error:
+        read_under(tlc_server, "yellow", "2025-03", EVOLVE)
+    assert first_line(error).startswith(
+        f"{tlc_server.url('yellow', '2025-03')} (yellow 2025-03): new column 'route' is "
+        "list<element: int64>, which the stores cannot hold"
+    )
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+def test_a_known_column_changing_type_fails_under_every_contract(
+    tlc_server: SourceServer, contract: str
+) -> None:
+    path = tlc_server.publish("yellow", "2025-03", ROWS)
+
+    def fraction_at_row_77(table: pa.Table) -> pa.Table:
+        index = table.schema.get_field_index("passenger_count")
+        values = table.column(index).to_pylist()
+        values[76] = 1.5
+        return table.set_column(index, "passenger_count", pa.array(values, pa.float64()))
+
+    rewrite_parquet(path, fraction_at_row_77)
+    with pytest.raises(SourceError) as error:
+        read_under(tlc_server, "yellow", "2025-03", contract)
+    assert first_line(error).startswith(
+        f"{tlc_server.url('yellow', '2025-03')} (yellow 2025-03): column 'passenger_count', data row 77: "
+        "non-integer value 1.5 where a whole number belongs"
     )
 
 

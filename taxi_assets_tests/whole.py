@@ -8,10 +8,10 @@ import pyarrow as pa
 
 from taxi_assets.batches import Batches
 from taxi_assets.publishers import Publisher
-from taxi_assets.schema import TripSchema
+from taxi_assets.schema import FREEZE, TripSchema
 from taxi_assets.source import SourceFile
 from taxi_assets.transform import CleanedBatches
-from taxi_assets.trip_files import canonical_batches
+from taxi_assets.trip_files import canonical_batches, read_plan
 
 
 def whole(batches: Batches) -> pa.Table:
@@ -19,9 +19,10 @@ def whole(batches: Batches) -> pa.Table:
     return pa.Table.from_batches(list(batches), schema=batches.schema)
 
 
-def read_trips(source: SourceFile, schema: TripSchema) -> pa.Table:
-    """A downloaded month in the service's canonical layout, every row."""
-    return pa.Table.from_batches(list(canonical_batches(source, schema)), schema=schema.raw_arrow_schema)
+def read_trips(source: SourceFile, schema: TripSchema, contract: str = FREEZE) -> pa.Table:
+    """A downloaded month in the service's canonical layout (under the schema ``contract``), every row."""
+    plan = read_plan(source, schema, contract)
+    return pa.Table.from_batches(list(canonical_batches(source, plan)), schema=plan.schema.raw_arrow_schema)
 
 
 @dataclass(frozen=True)

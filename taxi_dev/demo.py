@@ -1,8 +1,9 @@
 """The README's first command: one synthetic month through every asset, on the embedded defaults.
 
-It writes a synthetic source month of each service as the configured publisher publishes it
-(the TLC's parquet layout of that month by default; ``TAXI_PUBLISHER=mirror``: the mirror's
-CSV.gz), materialises each service's monthly assets for that month and its daily assets for each
+It writes a synthetic taxi zone lookup and loads it (each month is checked against it), and a
+synthetic source month of each service the configured publisher has, as it publishes it (the
+TLC's parquet layout of that month by default; ``TAXI_PUBLISHER=mirror``: the mirror's CSV.gz),
+materialises each service's monthly assets for that month and its daily assets for each
 of its days with ``dg launch`` (as a user would; one launch per service and calendar, since each
 service has partitions of its own), and prints where every result is. Everything lands under
 ``./data``; nothing reaches the network. With no ``POSTGRES_HOST`` set, a throwaway PostgreSQL
@@ -21,12 +22,14 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from taxi_assets.constants import DEFAULT_DATA_DIR, SERVICES, postgres_table, warehouse_table
+from taxi_assets.constants import DEFAULT_DATA_DIR, ZONES_POSTGRES_TABLE, postgres_table, warehouse_table
+from taxi_assets.defs.assets.zones import ZONES_KEY
 from taxi_assets.keys import CLEANED, DAILY, DAILY_STAGES, MONTHLY_STAGES, RAW, REJECTED, selection_string
 from taxi_assets.publishers import configured_publisher
+from taxi_assets.zones import ZONES_FILE
 from taxi_dev.local_postgres import start_local_postgres
 from taxi_dev.supervise import run_until_stopped
-from taxi_dev.synthetic import write_month
+from taxi_dev.synthetic import write_month, write_zone_lookup
 
 MODULE = "taxi_assets.definitions"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +49,7 @@ def demo_environment(data_dir: Path) -> dict[str, str]:
         "DAGSTER_HOME": str((data_dir / "dagster_home").resolve()),
         # The publisher's file names, in a local folder: its months and layouts, offline.
         "TAXI_SOURCE_URL_TEMPLATE": source.as_uri() + "/" + configured_publisher().file_name,
+        "TAXI_ZONES_URL": (source / ZONES_FILE).as_uri(),
         "TAXI_LAKE_URI": str((data_dir / "lake").resolve()),
         "DUCKDB_DATABASE": str((data_dir / "warehouse.duckdb").resolve()),
     }
@@ -77,7 +81,7 @@ def summary(env: dict[str, str], month: str) -> str:
     lake = Path(env["TAXI_LAKE_URI"])
     lines = [f"Done. Results of {month}:"]
     with duckdb.connect(env["DUCKDB_DATABASE"], read_only=True) as warehouse:
-        for service in SERVICES:
+        for service in configured_publisher().services:
             table = warehouse_table(service)
             counts = {
                 stage: len(pd.read_parquet(lake / service / stage / f"{month}.parquet", columns=[]))
@@ -97,6 +101,8 @@ def summary(env: dict[str, str], month: str) -> str:
                 f"    warehouse {env['DUCKDB_DATABASE']} table ny_taxi.{table} "
                 f"({rows:,} rows, {n_days} days)",
             ]
+    zones = lake / "zones" / "taxi_zones.parquet"
+    lines.append(f"  zones: lake {zones}, postgres table ny_taxi.{ZONES_POSTGRES_TABLE}")
     lines += ["", "See the runs and assets in the Dagster UI, with the same settings: make dev"]
     return "\n".join(lines)
 
@@ -105,6 +111,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="taxi-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--month", default="2021-01", help="YYYY-MM (default 2021-01)")
     parser.add_argument("--rows", type=int, default=100_000, help="synthetic rows per service")
+    parser.add_argument(
+        "--fhvhv-rows",
+        type=int,
+        default=20_000,
+        help="synthetic high-volume FHV rows (default 20,000: its 25 columns keep the demo quick)",
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument(
         "--ui", action="store_true", help="start `dagster dev` on the demo's settings instead of running"
@@ -139,12 +151,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
         raise SystemExit(run_until_stopped(dev, cwd=home))
     publisher = configured_publisher()
-    for service in SERVICES:
-        path = write_month(args.data_dir / "source", service, args.month, args.rows, publisher=publisher.name)
-        print(f"synthetic source ({publisher.name}): {path} ({args.rows:,} rows)")
+    # The zones first: each month's zone check reads them.
+    path = write_zone_lookup(args.data_dir / "source" / ZONES_FILE)
+    print(f"synthetic zone lookup: {path}")
+    launch(ZONES_KEY.to_user_string(), [])
+    for service in publisher.services:
+        rows = args.fhvhv_rows if service == "fhvhv" else args.rows
+        path = write_month(args.data_dir / "source", service, args.month, rows, publisher=publisher.name)
+        print(f"synthetic source ({publisher.name}): {path} ({rows:,} rows)")
 
     first = pd.Period(args.month, "M")
-    for service in SERVICES:
+    for service in publisher.services:
         launch(selection_string(service, MONTHLY_STAGES), ["--partition", args.month])
         days = f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"
         launch(selection_string(service, DAILY_STAGES), ["--partition-range", days])

@@ -12,7 +12,11 @@ Quirks reproduced from the published files:
 - passenger_count 0 and trip_distance 0;
 - pickups outside the file's month, some of them years earlier;
 - negative amounts (refunds and disputes), RatecodeID 99, absurd trip distances;
-- FHV: trips without pickup or drop-off zone, shared rides flagged 1 and the rest empty.
+- FHV: trips without pickup or drop-off zone, shared rides flagged 1 and the rest empty;
+- high-volume FHV: Uber and Lyft trips (their license and base numbers), requests before the
+  pickup, on-scene times for accessible vehicles only, no originating base for Lyft, negative
+  fares and pay (adjustments), and, to meet the cleaning rules its data dictionary supports, a
+  drop-off before its pickup, negative miles and negative seconds.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Q
     seconds_in_month = int((end - start) / np.timedelta64(1, "s"))
 
     # The unknown-vendor tail is appended after the sorted trips, its pickups spread over the month.
-    tail = round(quirks.unknown_vendor_tail * rows) if service != "fhv" else 0
+    tail = round(quirks.unknown_vendor_tail * rows) if service in ("yellow", "green") else 0
     offsets = rng.integers(0, seconds_in_month, rows)
     offsets[: rows - tail].sort()
     offsets[rows - tail :].sort()
@@ -97,6 +101,8 @@ def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Q
     nulls: dict[str, np.ndarray] = {}
     if service == "fhv":
         _fhv_columns(rng, rows, data, nulls)
+    elif service == "fhvhv":
+        _fhvhv_columns(rng, month, rows, duration, data, nulls)
     else:
         _metered_columns(rng, service, month, rows, tail, duration, data, nulls, quirks)
     known = np.arange(rows - tail)
@@ -217,6 +223,73 @@ def _fhv_columns(
     }
 
 
+# High-volume services and a base of each (the data dictionary's licensees; the bases as the files
+# show them): Uber HV0003 dispatched by B03404, Lyft HV0005 by B02510.
+_HV_SERVICES = np.array(["HV0003", "HV0005"], dtype=object)
+_HV_BASES = np.array(["B03404", "B02510"], dtype=object)
+
+
+def _fhvhv_columns(
+    rng: np.random.Generator,
+    month: str,
+    rows: int,
+    duration: np.ndarray,
+    data: dict[str, np.ndarray],
+    nulls: dict[str, np.ndarray],
+) -> None:
+    """High-volume FHV: license, bases, request and on-scene times, miles, seconds, fares, flags."""
+    lyft = rng.random(rows) < 0.27
+    pickup = data["pickup_datetime"]
+    wait = rng.integers(60, 900, rows).astype("timedelta64[s]")
+    miles = np.round(rng.gamma(1.5, 3.0, rows), 3)
+    fare = np.round(4.0 + miles * 1.6 + duration / 60 * 0.55, 2)
+    flags = {
+        name: rng.choice(np.array(["N", "Y"], dtype=object), rows, p=[1 - share, share])
+        for name, share in (
+            ("shared_request_flag", 0.02),
+            ("shared_match_flag", 0.01),
+            ("access_a_ride_flag", 0.001),
+            ("wav_request_flag", 0.005),
+            ("wav_match_flag", 0.05),
+        )
+    }
+    data |= {
+        "hvfhs_license_num": _HV_SERVICES[lyft.astype(int)],
+        "dispatching_base_num": _HV_BASES[lyft.astype(int)],
+        "originating_base_num": _HV_BASES[lyft.astype(int)],
+        "request_datetime": pickup - wait,
+        "on_scene_datetime": pickup - rng.integers(0, 120, rows).astype("timedelta64[s]"),
+        "PULocationID": rng.integers(1, 266, rows),
+        "DOLocationID": rng.integers(1, 266, rows),
+        "trip_miles": miles,
+        "trip_time": duration.copy(),
+        "base_passenger_fare": fare,
+        "tolls": np.where(rng.random(rows) < 0.05, 6.94, 0.0),
+        "bcf": np.round(fare * 0.025, 2),
+        "sales_tax": np.round(fare * 0.08875, 2),
+        "congestion_surcharge": rng.choice([0.0, 2.75], rows, p=[0.6, 0.4]),
+        "airport_fee": rng.choice([0.0, 2.5], rows, p=[0.93, 0.07]),
+        "tips": np.round(np.where(rng.random(rows) < 0.2, fare * 0.15, 0.0), 2),
+        "driver_pay": np.round(fare * 0.72, 2),
+        "cbd_congestion_fee": rng.choice([0.0, 1.5], rows, p=[0.6, 0.4]),
+        **flags,
+    }
+    nulls |= {
+        "originating_base_num": lyft,
+        "on_scene_datetime": flags["wav_match_flag"] == "N",
+        "cbd_congestion_fee": np.full(rows, month < _CBD_FEE_FROM),
+    }
+    adjusted = rng.choice(rows, max(1, rows // 500), replace=False)
+    data["base_passenger_fare"][adjusted] *= -1
+    data["driver_pay"][adjusted] *= -1
+    impossible = rng.choice(rows, 3, replace=False) if rows >= 50 else np.array([], dtype=int)
+    if len(impossible):
+        backwards, no_miles, no_time = impossible
+        data["dropoff_datetime"][backwards] = pickup[backwards] - np.timedelta64(300, "s")
+        data["trip_miles"][no_miles] = -data["trip_miles"][no_miles] - 0.1
+        data["trip_time"][no_time] = -data["trip_time"][no_time]
+
+
 def in_layout(canonical: pa.Table, schema: TripSchema, layout: Layout) -> pa.Table:
     """``canonical`` as ``layout`` publishes it: its columns, spellings, order and types."""
     arrays = []
@@ -302,13 +375,39 @@ def write_month(
     return write_trips_csv(published, path, schema)
 
 
+# The boroughs and service zones of the TLC's lookup, and its last two ids, which stand for an
+# unknown place (the published file: 264 "Unknown"/"N/A", 265 "N/A"/"Outside of NYC").
+_BOROUGHS = ("EWR", "Queens", "Bronx", "Manhattan", "Staten Island", "Brooklyn")
+_SERVICE_ZONES = {"EWR": "EWR", "Manhattan": "Yellow Zone"}
+_UNKNOWN_ZONES = ((264, "Unknown", "N/A", "N/A"), (265, "N/A", "Outside of NYC", "N/A"))
+
+
+def write_zone_lookup(path: Path, zones: int = 263) -> Path:
+    """A taxi zone lookup as the TLC publishes it (``"LocationID","Borough","Zone","service_zone"``,
+    every field quoted): ``zones`` made-up zones, then the two unknown ones (264, 265).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        (n, borough, f"Synthetic zone {n}", _SERVICE_ZONES.get(borough, "Boro Zone"))
+        for n in range(1, zones + 1)
+        for borough in [_BOROUGHS[0] if n == 1 else _BOROUGHS[1 + n % (len(_BOROUGHS) - 1)]]
+    ]
+    lines = ['"LocationID","Borough","Zone","service_zone"']
+    lines += [",".join(f'"{value}"' if i else str(value) for i, value in enumerate(row)) for row in rows]
+    lines += [f'{n},"{borough}","{zone}","{service}"' for n, borough, zone, service in _UNKNOWN_ZONES]
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="taxi-synthetic",
         description="Write synthetic TLC trip files in the layout their publisher used that month.",
     )
     parser.add_argument("--out", type=Path, default=Path("data/source"), help="output folder")
-    parser.add_argument("--service", choices=SERVICES, action="append", help="default: all")
+    parser.add_argument("--service", choices=SERVICES, action="append", help="default: all the publisher has")
     parser.add_argument("--month", action="append", required=True, help="YYYY-MM, repeatable")
     parser.add_argument("--rows", type=int, default=50_000, help="rows per file")
     parser.add_argument("--seed", type=int, default=0)
@@ -319,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         help=f"whose layout and format: {TLC} (parquet, default) or {MIRROR} (CSV.gz)",
     )
     args = parser.parse_args(argv)
-    for service in args.service or SERVICES:
+    for service in args.service or PUBLISHERS[args.publisher].services:
         for month in args.month:
             path = write_month(args.out, service, month, args.rows, args.seed, publisher=args.publisher)
             print(f"wrote {path} ({args.rows} rows)")

@@ -1,4 +1,5 @@
-"""What keeps the sinks in step with the lake: Dagster's declarative automation.
+"""What keeps the sinks in step with the lake, and the zones with their publisher: Dagster's
+declarative automation.
 
 A month's cleaned trips, however they were materialised (the monthly job, the new-month sensor,
 a backfill, the UI), are followed by PostgreSQL's month and by the daily lake and warehouse for
@@ -12,12 +13,12 @@ import dagster as dg
 # was updated follows, not just the newest (a backfilled month's 31 days, an old month re-run).
 FOLLOWS_UPSTREAM = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
 
-downstream_of_cleaned_months = dg.AutomationConditionSensorDefinition(
-    "downstream_of_cleaned_months",
+follow_upstream = dg.AutomationConditionSensorDefinition(
+    "follow_upstream",
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Requests PostgreSQL's month and the daily lake and warehouse of its days when a "
-    "cleaned month is materialised (each asset's automation condition); a range of days goes as "
-    "one backfill, in one run.",
+    "cleaned month is materialised, and the taxi zones when the published lookup changed (each "
+    "asset's automation condition); a range of days goes as one backfill, in one run.",
 )

@@ -6,8 +6,8 @@ green from 2013-08, FHV from 2015 at the TLC): so each service has its two jobs.
 
 import dagster as dg
 
-from taxi_assets.constants import SERVICES
 from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, asset_keys
+from taxi_assets.publishers import configured_services
 
 
 def monthly_job_name(service: str) -> str:
@@ -32,7 +32,7 @@ monthly_jobs = {
         MONTHLY_STAGES,
         f"One source month of {service} trips: download, clean, load into Postgres.",
     )
-    for service in SERVICES
+    for service in configured_services()
 }
 daily_jobs = {
     service: _job(
@@ -41,7 +41,7 @@ daily_jobs = {
         DAILY_STAGES,
         f"Days of cleaned {service} trips into the daily lake dataset and the warehouse.",
     )
-    for service in SERVICES
+    for service in configured_services()
 }
 
 

@@ -22,6 +22,7 @@ from taxi_assets.io_managers import (
 from taxi_assets.io_managers.lake import LakeDaysIOManager, LakeFilesIOManager, lake_months
 from taxi_assets.io_managers.postgres import PostgresIOManager
 from taxi_assets.io_managers.warehouse import WarehouseIOManager
+from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
@@ -71,6 +72,7 @@ def environment_resources() -> dict[str, Any]:
     lake, warehouse, postgres = Lake(), warehouse_resource(), PostgresResource()
     return {
         "taxi_source": TaxiSource(),
+        "schema_contract": SchemaContract(),
         "lake": lake,
         "warehouse": warehouse,
         "postgres": postgres,

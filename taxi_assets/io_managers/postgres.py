@@ -7,9 +7,9 @@ from taxi_assets.batches import Batches, Seen
 from taxi_assets.constants import postgres_table
 from taxi_assets.errors import reported
 from taxi_assets.keys import service_of
-from taxi_assets.metadata import rows_metadata
+from taxi_assets.metadata import rows_metadata, table_descriptions
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets.schema import PICKUP_DATE, SCHEMAS
+from taxi_assets.schema import PICKUP_DATE
 
 
 class PostgresIOManager(dg.ConfigurableIOManager):
@@ -20,9 +20,9 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     @reported
     def handle_output(self, context: dg.OutputContext, obj: Batches | pa.Table) -> None:
         pg, service = self.postgres, service_of(context.asset_key)
-        table, descriptions = postgres_table(service), SCHEMAS[service].descriptions(snake=True)
         window = context.asset_partitions_time_window
         seen = Seen(Batches.of(obj))
+        table, descriptions = postgres_table(service), table_descriptions(service, seen.rows.schema)
         pg.evolve_table(table, seen.rows.schema, PICKUP_DATE, descriptions)
         pg.replace_month(table, PICKUP_DATE, seen.batches(), window.start.date(), window.end.date())
         context.add_output_metadata(

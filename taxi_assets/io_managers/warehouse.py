@@ -7,10 +7,10 @@ from taxi_assets.chunks import MonthChunks
 from taxi_assets.constants import warehouse_table
 from taxi_assets.errors import reported
 from taxi_assets.keys import service_of
-from taxi_assets.metadata import run_rows
+from taxi_assets.metadata import run_rows, table_descriptions
 from taxi_assets.partitions import span
 from taxi_assets.resources.warehouse import Warehouse
-from taxi_assets.schema import PICKUP_DATE, SCHEMAS
+from taxi_assets.schema import PICKUP_DATE
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
@@ -24,12 +24,14 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     @reported
     def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
         service = service_of(context.asset_key)
-        table, descriptions = warehouse_table(service), SCHEMAS[service].descriptions(snake=True)
-        rows, evolved = 0, False
+        table, rows, evolved = warehouse_table(service), 0, None
         for chunk in obj:
-            if not evolved:
-                self.warehouse.evolve_table(table, chunk.rows.schema, PICKUP_DATE, descriptions)
-                evolved = True
+            # Months may differ in columns (one a load added under evolve): the table gains each
+            # month's, once per layout seen.
+            if chunk.rows.schema != evolved:
+                described = table_descriptions(service, chunk.rows.schema)
+                self.warehouse.evolve_table(table, chunk.rows.schema, PICKUP_DATE, described)
+                evolved = chunk.rows.schema
             seen = Seen(chunk.rows)
             self.warehouse.replace_days(table, PICKUP_DATE, seen.batches(), *span(chunk.days))
             rows += seen.count

@@ -258,6 +258,46 @@ class BigQueryWarehouse(Warehouse):
             finally:
                 client.delete_table(staging.reference, not_found_ok=True)
 
+    def replace_table(self, table: str, rows: pa.Table, descriptions: Mapping[str, str]) -> None:
+        from google.api_core.exceptions import NotFound
+        from google.cloud import bigquery
+
+        client = self.client()
+        fields = bigquery_schema(rows.schema, descriptions)
+        try:
+            client.get_table(self.table_name(table))
+        except NotFound:
+            client.create_table(bigquery.Table(self.table_name(table), schema=fields), exists_ok=True)
+        staging = bigquery.Table(self.table_name(f"_load_{table}_{uuid.uuid4().hex[:12]}"), schema=fields)
+        staging.expires = dt.datetime.now(dt.UTC) + _STAGING_LIFETIME
+        client.create_table(staging)
+        try:
+            with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as folder:
+                path = os.path.join(folder, "rows.parquet")
+                pq.write_table(rows, path)
+                with open(path, "rb") as staged:
+                    client.load_table_from_file(
+                        staged,
+                        staging.reference,
+                        job_config=bigquery.LoadJobConfig(
+                            source_format=bigquery.SourceFormat.PARQUET,
+                            schema=fields,
+                            write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+                        ),
+                    ).result(timeout=self.timeout)
+            columns = ", ".join(f"`{f.name}`" for f in fields)
+            # One statement: the old rows go and the new ones come at once, as a window of days does.
+            self.query(
+                f"MERGE `{self.table_name(table)}` T USING `{staging.reference}` S ON FALSE "
+                f"WHEN NOT MATCHED BY SOURCE THEN DELETE "
+                f"WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({columns})"
+            )
+        finally:
+            client.delete_table(staging.reference, not_found_ok=True)
+
+    def read_table(self, table: str) -> pa.Table:
+        return with_timestamps(self._read(f"SELECT * FROM `{self.table_name(table)}`"), None)
+
     def day_counts(self, table: str, day_column: str, first: dt.date, end: dt.date) -> dict[str, int]:
         from google.api_core.exceptions import NotFound
 

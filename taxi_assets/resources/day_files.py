@@ -116,21 +116,36 @@ def _files_by_day(
 def read_days(lake: LakeLocation, base: str, column: str, days: Sequence[dt.date]) -> Batches:
     """The rows of ``days``, the day column last (as any hive reader gives it, from the folder's
     name), a row group at a time when asked for. Not a pyarrow dataset: its scanner reads many
-    batches ahead, which costs a month's worth of memory.
+    batches ahead, which costs a month's worth of memory. Days written from months of different
+    layouts (a column a load added under evolve) read as one: the union of their columns, nulls
+    where a day has none.
     """
     files = _files_by_day(lake, base, column, days)
     if not files:
         return Batches(pa.schema([(column, pa.date32())]), lambda: iter(()))
-    first = parquet_file(next(iter(files.values()))[0], lake.fs)
-    schema = first.physical_schema.remove_metadata().append(pa.field(column, pa.date32()))
+    footers = {path: parquet_file(path, lake.fs) for paths in files.values() for path in paths}
+    schema = _unified(lake, base, [f.physical_schema for f in footers.values()]).append(
+        pa.field(column, pa.date32())
+    )
 
     def batches() -> Iterator[pa.RecordBatch]:
         for day, paths in files.items():
             for path in paths:
-                for batch in parquet_batches(parquet_file(path, lake.fs)):
+                for batch in parquet_batches(footers[path]):
                     yield _with_day(batch, schema, day)
 
     return Batches(schema, batches)
+
+
+def _unified(lake: LakeLocation, base: str, schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for days of several layouts: each column once, in the order first seen."""
+    try:
+        return pa.unify_schemas([s.remove_metadata() for s in schemas])
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise LakeError(
+            f"{lake.uri(base)}: days of this window hold a column with different types ({exc}); "
+            "re-run the months whose files differ"
+        ) from exc
 
 
 def _with_day(batch: pa.RecordBatch, schema: pa.Schema, day: dt.date) -> pa.RecordBatch:

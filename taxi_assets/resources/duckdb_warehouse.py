@@ -18,6 +18,7 @@ from taxi_assets.resources.column_types import duckdb_type
 from taxi_assets.resources.settings import env
 from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
 from taxi_assets.resources.warehouse import Warehouse
+from taxi_assets.schema import is_added
 
 _INSERT_MEMORY = "64MB"
 
@@ -96,8 +97,10 @@ class DuckDBWarehouse(Warehouse):
                     con.execute(
                         f"ALTER TABLE {name} ADD COLUMN {quote_ident(field.name)} {duckdb_type(field.type)}"
                     )
+            # A column a load added under evolve is described when the table gains it: it keeps
+            # the month it was first published in.
             for column, text in descriptions.items():
-                if column in schema.names:
+                if column in schema.names and (column not in existing or not is_added(schema.field(column))):
                     con.execute(f"COMMENT ON COLUMN {name}.{quote_ident(column)} IS {quote_literal(text)}")
 
     def replace_days(
@@ -122,6 +125,32 @@ class DuckDBWarehouse(Warehouse):
                 con.rollback()
                 raise
             con.commit()
+
+    def replace_table(self, table: str, rows: pa.Table, descriptions: Mapping[str, str]) -> None:
+        name = self.table_name(table)
+        columns = ", ".join(f"{quote_ident(f.name)} {duckdb_type(f.type)}" for f in rows.schema)
+        with self.connect() as con:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema_name)}")
+            con.begin()
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
+                con.register("new_rows", rows)
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM new_rows")
+                con.unregister("new_rows")
+                for column, text in descriptions.items():
+                    con.execute(f"COMMENT ON COLUMN {name}.{quote_ident(column)} IS {quote_literal(text)}")
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+
+    def read_table(self, table: str) -> pa.Table:
+        rows = self._select(table, f"SELECT * FROM {self.table_name(table)}")
+        if rows is None:
+            raise WarehouseError(
+                f"{self.database}: no table {self.schema_name}.{table}: materialise it first"
+            )
+        return rows
 
     def _select(self, table: str, sql: str) -> pa.Table | None:
         with self.connect() as con:

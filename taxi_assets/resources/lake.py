@@ -71,9 +71,23 @@ class Lake(dg.ConfigurableResource):
 
     def write_month(self, parts: Sequence[str], month: str, rows: pa.Table | Batches) -> dict[str, int]:
         """``{parts}/{month}.parquet`` replaced by ``rows``, written a batch at a time; its URI and size."""
+        return self.write_file(parts, month, rows)
+
+    def write_file(self, parts: Sequence[str], name: str, rows: pa.Table | Batches) -> dict[str, int]:
+        """``{parts}/{name}.parquet`` replaced by ``rows`` (readers see the old file or the new one);
+        its URI and size.
+        """
         lake = self.open()
-        path = lake.path(*parts, f"{month}.parquet")
+        path = lake.path(*parts, f"{name}.parquet")
         return {lake.uri(path): lake.write(path, rows)}
+
+    def read_file(self, parts: Sequence[str], name: str) -> pa.Table | None:
+        """``{parts}/{name}.parquet`` whole, or None if it was never written (a small file: a lookup)."""
+        lake = self.open()
+        path = lake.path(*parts, f"{name}.parquet")
+        if lake.fs.get_file_info(path).type != pafs.FileType.File:
+            return None
+        return lake.read(path, "/".join([*parts, name])).to_table()
 
     def read_month(self, parts: Sequence[str], month: str, columns: Sequence[str] | None = None) -> Batches:
         """The month's rows (only ``columns``, if given), read a batch at a time when asked for."""

@@ -25,6 +25,7 @@ from taxi_assets.resources.column_types import postgres_type
 from taxi_assets.resources.postgres_load import DDL_LOCK, PostgresError, load_month
 from taxi_assets.resources.settings import env, env_int
 from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
+from taxi_assets.schema import is_added
 
 __all__ = ["PostgresError", "PostgresResource"]
 
@@ -126,26 +127,62 @@ class PostgresResource(dg.ConfigurableResource):
         self, name: str, schema: pa.Schema, month_column: str, descriptions: Mapping[str, str]
     ) -> None:
         """Create table ``name`` from ``schema``, partitioned by month of ``month_column``, or add
-        the columns it lacks (nullable: months loaded before keep nulls there).
+        the columns it lacks (nullable: months loaded before keep nulls there). Columns are described
+        as ``descriptions`` says; a column a load added under evolve only when the table gains it,
+        so it keeps the month it was first published in.
         """
         columns = ", ".join(f"{quote_ident(f.name)} {postgres_type(f.type)}" for f in schema)
         with self.connect() as conn, conn.cursor() as cur:
             cur.execute(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema_name)}")
             cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                f"{quote_literal(self.schema_name)} AND table_name = {quote_literal(name)}"
+            )
+            existing = {row[0] for row in cur.fetchall()}
+            cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({columns}) "
                 f"PARTITION BY RANGE ({quote_ident(month_column)})"
             )
             for field in schema:
-                cur.execute(
-                    f"ALTER TABLE {self.table(name)} ADD COLUMN IF NOT EXISTS "
-                    f"{quote_ident(field.name)} {postgres_type(field.type)}"
-                )
+                if field.name not in existing:
+                    cur.execute(
+                        f"ALTER TABLE {self.table(name)} ADD COLUMN IF NOT EXISTS "
+                        f"{quote_ident(field.name)} {postgres_type(field.type)}"
+                    )
             for column, text in descriptions.items():
-                if column in schema.names:
+                if column in schema.names and (column not in existing or not is_added(schema.field(column))):
                     cur.execute(
                         f"COMMENT ON COLUMN {self.table(name)}.{quote_ident(column)} IS {quote_literal(text)}"
                     )
+
+    def replace_table(self, name: str, rows: pa.Table, descriptions: Mapping[str, str]) -> None:
+        """Table ``name`` (unpartitioned, made from ``rows``' schema if missing) holding exactly
+        ``rows``, in one transaction: readers see the old rows or the new ones. For a small table.
+        """
+        columns = ", ".join(f"{quote_ident(f.name)} {postgres_type(f.type)}" for f in rows.schema)
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema_name)}")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({columns})")
+            for column, text in descriptions.items():
+                cur.execute(
+                    f"COMMENT ON COLUMN {self.table(name)}.{quote_ident(column)} IS {quote_literal(text)}"
+                )
+            cur.execute(f"DELETE FROM {self.table(name)}")
+            try:
+                cur.adbc_ingest(name, rows, mode="append", db_schema_name=self.schema_name)
+            except adbc_driver_manager.Error as exc:
+                raise PostgresError(
+                    f"loading {rows.num_rows:,} rows into {self.schema_name}.{name} ({self.where}) failed; "
+                    f"the previous rows are kept: {self.redact(str(exc)).strip()}"
+                ) from None
+
+    def read_table(self, name: str) -> pa.Table:
+        rows = self._select(name, f"SELECT * FROM {self.table(name)}")
+        if rows is None:
+            raise PostgresError(f"no table {self.schema_name}.{name} ({self.where}): materialise it first")
+        return rows
 
     def replace_month(
         self, name: str, month_column: str, rows: pa.Table | Batches, first: dt.date, end: dt.date

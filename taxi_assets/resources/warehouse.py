@@ -42,6 +42,16 @@ class Warehouse(dg.ConfigurableResource):
         """
 
     @abstractmethod
+    def replace_table(self, table: str, rows: pa.Table, descriptions: Mapping[str, str]) -> None:
+        """Make ``table`` (unpartitioned; made from ``rows``' schema if missing) hold exactly ``rows``,
+        at once. For a small table (a lookup).
+        """
+
+    @abstractmethod
+    def read_table(self, table: str) -> pa.Table:
+        """Every row of ``table``."""
+
+    @abstractmethod
     def day_counts(self, table: str, day_column: str, first: dt.date, end: dt.date) -> dict[str, int]:
         """Rows per day (``2021-01-15``) of ``[first, end)``, counted by the warehouse; none if no table."""
 

@@ -14,27 +14,33 @@ from taxi_assets.errors import reported
 from taxi_assets.keys import asset_key
 from taxi_assets.metadata import column_schema, counts_agree
 from taxi_assets.partitions import DAILY_BACKFILL, MONTHLY_BACKFILL, daily_partitions, monthly_partitions
+from taxi_assets.publishers import configured_services
 from taxi_assets.schema import SCHEMAS, TripSchema
 
 Built = dg.AssetsDefinition | dg.AssetChecksDefinition
 
 
 @contextmanager
-def _chosen_beta_apis() -> Iterator[None]:
-    """``backfill_policy`` is beta, used on purpose: a month per run and a range of days in one
-    run are this project's backfills, and the CLI's ``--partition-range`` requires the single-run
-    policy. Users need not see its warning on every load; any other beta warning still shows.
+def chosen_beta_apis() -> Iterator[None]:
+    """Two APIs Dagster marks beta, used on purpose, whose warnings users need not see on every
+    load (any other beta warning still shows):
+    - ``backfill_policy``: a month per run and a range of days in one run are this project's
+      backfills, and the CLI's ``--partition-range`` requires the single-run policy;
+    - ``observable_source_asset``: the published zone lookup, observed for changes.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy`", category=dg.BetaWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"Function `observable_source_asset`", category=dg.BetaWarning
+        )
         yield
 
 
 def for_every_service(build: Callable[[TripSchema], Built | Iterable[Built]]) -> dg.Definitions:
     """The definitions ``build`` makes for each service's schema."""
     built: list[Built] = []
-    with _chosen_beta_apis():
-        for schema in SCHEMAS.values():
+    with chosen_beta_apis():
+        for schema in (SCHEMAS[service] for service in configured_services()):
             made = build(schema)
             built += [made] if isinstance(made, Built) else list(made)
     return dg.Definitions(

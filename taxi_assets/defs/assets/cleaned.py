@@ -168,7 +168,8 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
         # Each output is written (by its IO manager) before the next is yielded: the kept rows,
         # then the dropped ones, each a pass over the raw month, and the checks count as they go.
         start, end = wall_clock(context.partition_time_window)
-        month = CleanedBatches(raw, schema, start, end)
+        # The service's layout plus any column the raw month's load added under evolve.
+        month = CleanedBatches(raw, schema.as_stored(raw.schema, snake=False), start, end)
         tally = _CheckTally(schema, start, end)
         yield dg.Output(month.cleaned.map(tally.see), output_name="cleaned")
         yield dg.Output(month.rejected, output_name="rejected")

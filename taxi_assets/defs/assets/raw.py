@@ -12,10 +12,11 @@ from taxi_assets.errors import reported
 from taxi_assets.keys import RAW, asset_key
 from taxi_assets.metadata import column_schema
 from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
-from taxi_assets.schema import TripSchema
+from taxi_assets.resources.contract import SchemaContract
+from taxi_assets.schema import DISCARD, TripSchema
 from taxi_assets.source import SourceError, TaxiSource
 from taxi_assets.transform import PickupTally
-from taxi_assets.trip_files import canonical_batches
+from taxi_assets.trip_files import Plan, canonical_batches, read_plan
 
 
 class RawTripsConfig(dg.Config):
@@ -47,15 +48,25 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
     )
     @reported
     def raw_trips(
-        context: dg.AssetExecutionContext, config: RawTripsConfig, taxi_source: TaxiSource
+        context: dg.AssetExecutionContext,
+        config: RawTripsConfig,
+        taxi_source: TaxiSource,
+        schema_contract: SchemaContract,
     ) -> Iterator[dg.Output[Batches]]:
         month = context.partition_key
+        contract = schema_contract.for_service(service)
         with taxi_source.fetch(service, month) as source:
             context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
             tally = PickupTally(schema.pickup_column, *wall_clock(context.partition_time_window))
+            # The file's columns against the known layouts, before any row is read: under freeze a
+            # new column fails the month here, with nothing written.
+            plan = read_plan(source, schema, contract)
+            changes = _contract_changes(plan, contract)
+            for line in changes.get("schema_changes", ()):
+                context.log.warning(f"{service} {month}: {line}")
 
             def batches() -> Iterator[pa.RecordBatch]:
-                yield from map(tally.see, canonical_batches(source, schema))
+                yield from map(tally.see, canonical_batches(source, plan))
                 # Whether the file can be this month is known once it is read; the lake's
                 # IO manager writes the month under a temporary name, so failing here leaves
                 # the lake (and everything downstream) as it was.
@@ -75,15 +86,40 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
             # Yielded inside the download's block: the IO manager streams the file into the lake
             # before the generator resumes and the download is removed.
             yield dg.Output(
-                Batches(schema.raw_arrow_schema, batches),
+                Batches(plan.schema.raw_arrow_schema, batches),
                 metadata={
                     "source_url": dg.MetadataValue.url(source.shown_url),
                     "source_bytes": source.size_bytes,
                     "source_sha256": source.sha256,
+                    **{k: dg.MetadataValue.json(v) for k, v in changes.items()},
                 },
             )
 
     return raw_trips
+
+
+def _contract_changes(plan: Plan, contract: str) -> dict[str, list]:
+    """What the schema contract did to the file's layout, for the run's log and the asset's metadata:
+    the columns added (name, type) and those left out (names), with a sentence for each.
+    """
+    lines = [
+        f"column {c.name!r} ({c.type}) is in no known layout: added under TAXI_SCHEMA_CONTRACT={contract}, "
+        "nullable, in the lake and every table, described as not in the data dictionary"
+        for c in plan.added
+    ]
+    lines += [
+        f"column {name!r} is in no known layout: left out under TAXI_SCHEMA_CONTRACT={contract}"
+        + (" (typed null: empty all month, so of no type yet)" if contract != DISCARD else "")
+        for name in plan.dropped
+    ]
+    changes: dict[str, list] = {}
+    if plan.added:
+        changes["columns_added"] = [[c.name, str(c.type)] for c in plan.added]
+    if plan.dropped:
+        changes["columns_dropped"] = list(plan.dropped)
+    if lines:
+        changes["schema_changes"] = lines
+    return changes
 
 
 @dg.definitions

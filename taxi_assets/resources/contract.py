@@ -1,0 +1,84 @@
+"""The schema contract: what a load does with a column no layout of its service knows.
+
+``TAXI_SCHEMA_CONTRACT`` sets it for every service (default ``evolve``), and
+``TAXI_SCHEMA_CONTRACT_<SERVICE>`` (``_YELLOW``, ``_GREEN``, ``_FHV``, ``_FHVHV``) for one:
+- ``evolve``: the column is added to the load's layout, typed from the file, carried to the lake
+  and every table (which gain it, nullable, described as not in the data dictionary), and the run
+  warns about it;
+- ``freeze``: the month fails naming the column, and nothing is written;
+- ``discard``: the month loads without the column, and the run says which were left out.
+A known column whose type changes fails in every mode.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from pydantic import Field
+
+from taxi_assets.errors import TaxiError
+from taxi_assets.resources.settings import env, is_set
+from taxi_assets.schema import CONTRACTS, EVOLVE
+
+SETTING = "TAXI_SCHEMA_CONTRACT"
+
+
+def service_setting(service: str) -> str:
+    """The setting that overrides the contract for one service: ``TAXI_SCHEMA_CONTRACT_FHVHV``."""
+    return f"{SETTING}_{service.upper()}"
+
+
+class ContractError(TaxiError, ValueError):
+    """A schema contract setting with a value that is not a contract."""
+
+
+def checked(value: str, setting: str) -> str:
+    """``value`` as a contract, or an error naming ``setting``."""
+    contract = value.strip().lower()
+    if contract not in CONTRACTS:
+        raise ContractError(f"{setting} {value!r} is not one of {', '.join(CONTRACTS)}")
+    return contract
+
+
+def _setting(name: str, fallback: str | None) -> str | None:
+    """The field's default from ``name``; a value that is not a contract fails on loading, naming it."""
+    if is_set(name):
+        checked(os.environ[name], name)
+    return env(name, fallback)
+
+
+_OVERRIDE = "Overrides TAXI_SCHEMA_CONTRACT for {service} trips (evolve, freeze or discard). Env: {setting}."
+
+
+class SchemaContract(dg.ConfigurableResource):
+    """Per service, what a load does with a column no layout knows: evolve, freeze or discard."""
+
+    default: str = Field(
+        default=_setting(SETTING, EVOLVE),
+        description="evolve (add the column), freeze (fail the month) or discard (load without it). "
+        f"Env: {SETTING}.",
+    )
+    yellow: str | None = Field(
+        default=_setting(service_setting("yellow"), None),
+        description=_OVERRIDE.format(service="yellow", setting=service_setting("yellow")),
+    )
+    green: str | None = Field(
+        default=_setting(service_setting("green"), None),
+        description=_OVERRIDE.format(service="green", setting=service_setting("green")),
+    )
+    fhv: str | None = Field(
+        default=_setting(service_setting("fhv"), None),
+        description=_OVERRIDE.format(service="FHV", setting=service_setting("fhv")),
+    )
+    fhvhv: str | None = Field(
+        default=_setting(service_setting("fhvhv"), None),
+        description=_OVERRIDE.format(service="high-volume FHV", setting=service_setting("fhvhv")),
+    )
+
+    def for_service(self, service: str) -> str:
+        """The contract of ``service``'s loads: its own setting, else the default."""
+        override = getattr(self, service, None)
+        if override:
+            return checked(override, service_setting(service))
+        return checked(self.default, SETTING)
