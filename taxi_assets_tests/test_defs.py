@@ -98,7 +98,8 @@ def test_settings_come_from_the_environment() -> None:
 
         lake = environment_resources()["lake"]
         with dg.build_resources({"lake": lake}) as built:
-            print(type(lake.base_uri).__name__, lake.base_uri, built.lake.base_uri)
+            shown = getattr(lake.base_uri, "env_var_name", lake.base_uri)  # what the UI shows
+            print(type(lake.base_uri).__name__, shown, built.lake.base_uri)
     """
     set_ = in_a_fresh_process({"TAXI_LAKE_URI": "/srv/lake"}, shown)
     assert set_.stdout.split() == ["EnvVar", "TAXI_LAKE_URI", "/srv/lake"], set_.stderr[-2000:]

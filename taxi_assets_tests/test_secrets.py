@@ -347,7 +347,10 @@ def test_the_new_month_sensor_sends_the_token_and_shows_no_secret(source_server:
 
 def test_the_token_is_configured_by_its_variable_s_name() -> None:
     """What the UI shows of the resource's configuration: the variable's name, not its value."""
-    shown = "from taxi_assets.source import TaxiSource; t = TaxiSource().token; print(type(t).__name__, t)"
+    shown = (
+        "from taxi_assets.source import TaxiSource; t = TaxiSource().token; "
+        "print(type(t).__name__, getattr(t, 'env_var_name', t))"
+    )
     assert in_a_fresh_process({}, shown).stdout.split() == ["NoneType", "None"]
     token = Canaries().token
     configured = in_a_fresh_process({"TAXI_SOURCE_TOKEN": token}, shown).stdout
