@@ -19,6 +19,11 @@ WAREHOUSE = "warehouse_trips"
 MONTHLY_STAGES = (RAW, CLEANED, REJECTED, POSTGRES)
 DAILY_STAGES = (DAILY, WAREHOUSE)
 
+# The taxi zones, one lookup for every service: a group of their own.
+ZONES_GROUP = "zones"
+LOOKUP_FILE_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zone_lookup_file"])
+ZONES_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zones"])
+
 
 def asset_key(service: str, stage: str) -> dg.AssetKey:
     return dg.AssetKey([service, stage])

@@ -258,7 +258,7 @@ class TaxiSource(dg.ConfigurableResource):
     retries: int = Field(default=4, description="Retries on connection errors and 5xx answers.")
     backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each time.")
     zones_url: str = Field(
-        default="https://d37ci6vzurychx.cloudfront.net/misc/taxi_zone_lookup.csv",
+        default=env("TAXI_ZONES_URL", "https://d37ci6vzurychx.cloudfront.net/misc/taxi_zone_lookup.csv"),
         description="URL of the TLC's taxi zone lookup (CSV); http(s):// or file://. Env: TAXI_ZONES_URL.",
     )
     deadline_seconds: int = Field(
@@ -314,10 +314,13 @@ class TaxiSource(dg.ConfigurableResource):
                 retries=self.retries,
                 backoff_seconds=self.backoff_seconds,
                 deadline_seconds=self.deadline_seconds or None,
+                token=self.token,
             ) as source:
                 yield source
         except MonthNotPublished as exc:
-            raise SourceError(f"TAXI_ZONES_URL {self.zones_url!r}: no file there ({exc})") from exc
+            raise SourceError(
+                f"TAXI_ZONES_URL {shown_url(self.zones_url)!r}: no file there ({exc})"
+            ) from None
 
     @contextmanager
     def fetch(self, service: str, month: str) -> Iterator[SourceFile]:

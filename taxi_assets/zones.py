@@ -50,22 +50,24 @@ def read_zone_lookup(source: SourceFile) -> pa.Table:
             ),
         )
     except (pa.ArrowInvalid, OSError) as exc:
-        raise SourceError(f"{source.url}: not a readable CSV file ({exc}); nothing was written") from exc
+        raise SourceError(
+            f"{source.shown_url}: not a readable CSV file ({exc}); nothing was written"
+        ) from None
     missing = [name for name in names if name not in table.column_names]
     if missing:
         raise SourceError(
-            f"{source.url}: missing column(s) {', '.join(repr(n) for n in missing)} of the taxi zone "
+            f"{source.shown_url}: missing column(s) {', '.join(repr(n) for n in missing)} of the taxi zone "
             f"lookup (it has {', '.join(table.column_names)}); nothing was written"
         )
     ids = table.column("LocationID")
     for row, value in enumerate(ids.to_pylist(), 1):
         if value is None or not value.strip().isdigit():
             raise SourceError(
-                f"{source.url}: column 'LocationID', data row {row}: {value!r} is not a zone id; "
+                f"{source.shown_url}: column 'LocationID', data row {row}: {value!r} is not a zone id; "
                 "nothing was written"
             )
     located = pc.cast(ids, pa.int64())
     if len(pc.unique(located)) != len(located):
-        raise SourceError(f"{source.url}: column 'LocationID' repeats an id; nothing was written")
+        raise SourceError(f"{source.shown_url}: column 'LocationID' repeats an id; nothing was written")
     columns = [located, *(table.column(name) for name in names[1:])]
     return pa.Table.from_arrays(columns, schema=zones_arrow_schema())

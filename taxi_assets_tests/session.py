@@ -10,8 +10,7 @@ import pandas as pd
 
 from taxi_assets.constants import postgres_table, warehouse_table
 from taxi_assets.definitions import defs
-from taxi_assets.defs.assets.zones import ZONES_KEY
-from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, asset_key
+from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, ZONES_KEY, asset_key
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_literal
 from taxi_assets.schema import SCHEMAS

@@ -1,21 +1,24 @@
 """The README's first command: one synthetic month through every asset, on the embedded defaults.
 
-It writes a synthetic taxi zone lookup and loads it (each month is checked against it), and a
-synthetic source month of each service the configured publisher has, as it publishes it (the
-TLC's parquet layout of that month by default; ``TAXI_PUBLISHER=mirror``: the mirror's CSV.gz),
-materialises each service's monthly assets for that month and its daily assets for each
-of its days with ``dg launch`` (as a user would; one launch per service and calendar, since each
-service has partitions of its own), and prints where every result is. Everything lands under
-``./data``; nothing reaches the network. With no ``POSTGRES_HOST`` set, a throwaway PostgreSQL
-keeps its data in ``data/postgres``.
+It writes a synthetic taxi zone lookup and a synthetic source month of each service the configured
+publisher has, as it publishes it (the TLC's parquet layout of that month by default;
+``TAXI_PUBLISHER=mirror``: the mirror's CSV.gz), and runs them as a deployment does: Dagster's
+daemon starts the runs that ``dagster job launch`` queues (the zones, then each service's monthly
+job), and its automation sends each month's days through the daily lake and the warehouse. Then
+it prints where every result is; ``make dev`` shows the same runs, each in its code location.
+Everything lands under ``./data``; nothing reaches the network. With no ``POSTGRES_HOST`` set, a
+throwaway PostgreSQL keeps its data in ``data/postgres``.
 """
 
 import argparse
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -23,16 +26,19 @@ import duckdb
 import pandas as pd
 
 from taxi_assets.constants import DEFAULT_DATA_DIR, ZONES_POSTGRES_TABLE, postgres_table, warehouse_table
-from taxi_assets.defs.assets.zones import ZONES_KEY
-from taxi_assets.keys import CLEANED, DAILY, DAILY_STAGES, MONTHLY_STAGES, RAW, REJECTED, selection_string
+from taxi_assets.defs.jobs import monthly_job_name
+from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, ZONES_KEY, asset_key
+from taxi_assets.partitions import daily_partitions
 from taxi_assets.publishers import configured_publisher
 from taxi_assets.zones import ZONES_FILE
 from taxi_dev.local_postgres import start_local_postgres
-from taxi_dev.supervise import run_until_stopped
+from taxi_dev.supervise import run_until_stopped, stop_group
 from taxi_dev.synthetic import write_month, write_zone_lookup
 
-MODULE = "taxi_assets.definitions"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+WORKSPACE = REPO_ROOT / "workspace.yaml"
+# How long the month and its days may take, all services together.
+WAIT_SECONDS = 900
 
 
 def demo_environment(data_dir: Path) -> dict[str, str]:
@@ -55,26 +61,66 @@ def demo_environment(data_dir: Path) -> dict[str, str]:
     }
 
 
-def launch(selection: str, partition_args: Sequence[str]) -> None:
-    """``dg launch`` of the code location, as a user types it."""
-    dg_cli = Path(sys.executable).with_name("dg")
-    command = [str(dg_cli), "launch", "-m", MODULE, "--assets", selection, *partition_args]
-    print("$ dg", " ".join(command[1:]), flush=True)
-    completed = subprocess.run(command, capture_output=True, text=True)
+def launch(job: str, tags: dict[str, str], home: Path) -> None:
+    """``dagster job launch`` of one of the code location's jobs, as a user types it: queued, and
+    started by the daemon.
+    """
+    command = [sys.executable, "-m", "dagster", "job", "launch", "-w", str(WORKSPACE), "-j", job]
+    command += ["--tags", json.dumps(tags)] if tags else []
+    print(f"$ dagster job launch -j {job}" + (f" --tags '{json.dumps(tags)}'" if tags else ""), flush=True)
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=home)
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-20_000:] + completed.stderr[-20_000:])
-        raise SystemExit(f"dg launch failed (exit {completed.returncode}); see the log above")
+        raise SystemExit(f"dagster job launch failed (exit {completed.returncode}); see the log above")
+
+
+def wait_for(what: str, done: Callable[[dg.DagsterInstance], bool], log: Path) -> None:
+    """Until ``done``; a run that failed for good (not to be retried), or the time, ends the demo."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    with dg.DagsterInstance.get() as instance:
+        while not done(instance):
+            failed = [
+                record.dagster_run
+                for record in instance.get_run_records(
+                    filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])
+                )
+                if record.dagster_run.tags.get("dagster/will_retry") != "true"
+            ]
+            if failed:
+                names = ", ".join(f"{run.job_name} ({run.run_id})" for run in failed)
+                raise SystemExit(f"run(s) failed: {names}; `make dev` shows why, the daemon's log is {log}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what} did not happen within {WAIT_SECONDS} s; the daemon's log is {log}")
+            time.sleep(1)
+
+
+def zones_loaded(instance: dg.DagsterInstance) -> bool:
+    return instance.get_latest_materialization_event(ZONES_KEY) is not None
+
+
+def days_loaded(services: Sequence[str], month: str) -> Callable[[dg.DagsterInstance], bool]:
+    """Whether every day of ``month`` is in each service's warehouse table (automation's doing)."""
+    window = pd.Period(month, "M")
+    days = [d.strftime("%Y-%m-%d") for d in pd.date_range(window.start_time, window.end_time.normalize())]
+
+    def done(instance: dg.DagsterInstance) -> bool:
+        for service in services:
+            status = instance.get_status_by_partition(
+                asset_key(service, WAREHOUSE), days, daily_partitions(service)
+            )
+            if any(s != dg.AssetPartitionStatus.MATERIALIZED for s in (status or {}).values()) or not status:
+                return False
+        return True
+
+    return done
 
 
 def postgres_rows(service: str) -> int:
-    # Imported once the demo's settings are in the environment: the resource reads them then.
-    from taxi_assets.resources.postgres import PostgresResource
-
-    with dg.build_resources({"postgres": PostgresResource()}) as built:
-        postgres = built.postgres
-    with postgres.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT count(*) FROM {postgres.table(postgres_table(service))}")
-        return cur.fetchone()[0]
+    """The rows the month's load put in PostgreSQL, as its materialisation recorded them."""
+    with dg.DagsterInstance.get() as instance:
+        loaded = instance.get_latest_materialization_event(asset_key(service, POSTGRES))
+    metadata = loaded.asset_materialization.metadata if loaded and loaded.asset_materialization else {}
+    return int(metadata["dagster/partition_row_count"].value) if metadata else 0
 
 
 def summary(env: dict[str, str], month: str) -> str:
@@ -136,14 +182,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Ctrl-C or SIGTERM to this process stops dagster dev and everything it started.
         # Started in DAGSTER_HOME, where the instance's dagster.yaml is: from the repo's root, dagster
         # dev would warn that the repo's copy "will not be used".
-        workspace = str(REPO_ROOT / "workspace.yaml")
         dev = [
             sys.executable,
             "-m",
             "dagster",
             "dev",
             "-w",
-            workspace,
+            str(WORKSPACE),
             "--host",
             "127.0.0.1",
             "--port",
@@ -151,20 +196,35 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
         raise SystemExit(run_until_stopped(dev, cwd=home))
     publisher = configured_publisher()
-    # The zones first: each month's zone check reads them.
     path = write_zone_lookup(args.data_dir / "source" / ZONES_FILE)
     print(f"synthetic zone lookup: {path}")
-    launch(ZONES_KEY.to_user_string(), [])
     for service in publisher.services:
         rows = args.fhvhv_rows if service == "fhvhv" else args.rows
         path = write_month(args.data_dir / "source", service, args.month, rows, publisher=publisher.name)
         print(f"synthetic source ({publisher.name}): {path} ({rows:,} rows)")
 
-    first = pd.Period(args.month, "M")
-    for service in publisher.services:
-        launch(selection_string(service, MONTHLY_STAGES), ["--partition", args.month])
-        days = f"{first.start_time:%Y-%m-%d}...{first.end_time:%Y-%m-%d}"
-        launch(selection_string(service, DAILY_STAGES), ["--partition-range", days])
+    log = home / "daemon.log"
+    with dg.DagsterInstance.get():
+        pass  # its storage made once, here: the daemon and the first launch would race to make it
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(WORKSPACE)],
+            cwd=home,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    print(f"started Dagster's daemon (log: {log})")
+    try:
+        # The zones first: each month's zone check reads them.
+        launch("load_taxi_zones", {}, home)
+        wait_for("the taxi zones to load", zones_loaded, log)
+        for service in publisher.services:
+            launch(monthly_job_name(service), {"dagster/partition": args.month}, home)
+        print("waiting for the months, then for automation to load their days …", flush=True)
+        wait_for("every day of the month in the warehouse", days_loaded(publisher.services, args.month), log)
+    finally:
+        stop_group(daemon, signal.SIGTERM)
     print(summary(env, args.month))
 
 

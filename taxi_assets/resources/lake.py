@@ -87,7 +87,8 @@ class Lake(dg.ConfigurableResource):
         path = lake.path(*parts, f"{name}.parquet")
         if lake.fs.get_file_info(path).type != pafs.FileType.File:
             return None
-        return lake.read(path, "/".join([*parts, name])).to_table()
+        rows = lake.read(path, "/".join([*parts, name]))
+        return pa.Table.from_batches(list(rows), schema=rows.schema)
 
     def read_month(self, parts: Sequence[str], month: str, columns: Sequence[str] | None = None) -> Batches:
         """The month's rows (only ``columns``, if given), read a batch at a time when asked for."""

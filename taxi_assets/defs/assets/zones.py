@@ -19,7 +19,7 @@ from taxi_assets.constants import ZONES_POSTGRES_TABLE, ZONES_WAREHOUSE_TABLE
 from taxi_assets.defs.assets import chosen_beta_apis
 from taxi_assets.defs.resources import warehouse_kind
 from taxi_assets.errors import reported
-from taxi_assets.keys import CLEANED, asset_key
+from taxi_assets.keys import CLEANED, LOOKUP_FILE_KEY, ZONES_GROUP, ZONES_KEY, asset_key
 from taxi_assets.metadata import column_schema
 from taxi_assets.publishers import configured_services
 from taxi_assets.resources.lake import Lake
@@ -34,9 +34,6 @@ from taxi_assets.zones import (
     zones_arrow_schema,
 )
 
-ZONES_GROUP = "zones"
-LOOKUP_FILE_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zone_lookup_file"])
-ZONES_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zones"])
 ZONE_CHECK = "zone_ids_known"
 # A trip whose zone id is not in the lookup is a data error, not an unknown place: the TLC writes
 # 264/265 for those, so the published months should carry none. This tolerance lets a few corrupt
@@ -69,7 +66,7 @@ def taxi_zones(
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
     with taxi_source.fetch_zones() as source:
-        context.log.info(f"downloaded {source.url} ({source.size_bytes:,} bytes)")
+        context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
         zones = read_zone_lookup(source)
         digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
     written = lake.write_file(ZONES_KEY.path[:-1], ZONES_KEY.path[-1], zones)
@@ -102,7 +99,7 @@ def build_zone_lookup_file() -> dg.SourceAsset:
             digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
         return dg.ObserveResult(
             data_version=dg.DataVersion(digest),
-            metadata={"url": dg.MetadataValue.url(taxi_source.zones_url), "bytes": source.size_bytes},
+            metadata={"url": dg.MetadataValue.url(source.shown_url), "bytes": source.size_bytes},
         )
 
     return taxi_zone_lookup_file
@@ -120,6 +117,12 @@ observe_zone_lookup_job = dg.define_asset_job(
     "observe_taxi_zone_lookup",
     selection=dg.AssetSelection.assets(LOOKUP_FILE_KEY),
     description="Looks at the published taxi zone lookup: a new data version when its bytes changed.",
+)
+
+load_taxi_zones_job = dg.define_asset_job(
+    "load_taxi_zones",
+    selection=dg.AssetSelection.assets(ZONES_KEY),
+    description="Loads the taxi zone lookup into the lake, PostgreSQL and the warehouse now.",
 )
 
 observe_zone_lookup_schedule = dg.ScheduleDefinition(
@@ -205,6 +208,6 @@ def zones() -> dg.Definitions:
     return dg.Definitions(
         assets=[lookup_file, taxi_zones],
         asset_checks=[build_zone_check(service) for service in configured_services()],
-        jobs=[observe_zone_lookup_job],
+        jobs=[observe_zone_lookup_job, load_taxi_zones_job],
         schedules=[observe_zone_lookup_schedule],
     )
