@@ -9,7 +9,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -308,14 +308,7 @@ class TaxiSource(dg.ConfigurableResource):
     def fetch_zones(self) -> Iterator[SourceFile]:
         """The taxi zone lookup, downloaded as a month's file is."""
         try:
-            with download(
-                self.zones_url,
-                timeout=self.timeout_seconds,
-                retries=self.retries,
-                backoff_seconds=self.backoff_seconds,
-                deadline_seconds=self.deadline_seconds or None,
-                token=self.token,
-            ) as source:
+            with self._download(self.zones_url) as source:
                 yield source
         except MonthNotPublished as exc:
             raise SourceError(
@@ -324,12 +317,16 @@ class TaxiSource(dg.ConfigurableResource):
 
     @contextmanager
     def fetch(self, service: str, month: str) -> Iterator[SourceFile]:
-        with download(
-            self.url(service, month),
+        with self._download(self.url(service, month)) as source:
+            yield dataclasses.replace(source, service=service, month=month)
+
+    def _download(self, url: str) -> AbstractContextManager[SourceFile]:
+        """``url`` downloaded with this source's patience and credentials."""
+        return download(
+            url,
             timeout=self.timeout_seconds,
             retries=self.retries,
             backoff_seconds=self.backoff_seconds,
             deadline_seconds=self.deadline_seconds or None,
             token=self.token,
-        ) as source:
-            yield dataclasses.replace(source, service=service, month=month)
+        )

@@ -238,25 +238,37 @@ class BigQueryWarehouse(Warehouse):
             client.create_table(staging)
             try:
                 if count:
-                    with open(path, "rb") as staged:
-                        job = client.load_table_from_file(
-                            staged,
-                            staging.reference,
-                            job_config=bigquery.LoadJobConfig(
-                                source_format=bigquery.SourceFormat.PARQUET,
-                                schema=loaded,
-                                write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
-                            ),
-                        )
-                        job.result(timeout=self.timeout)
-                columns = ", ".join(f"`{f.name}`" for f in loaded)
-                self.query(
-                    f"MERGE `{self.table_name(table)}` T USING `{staging.reference}` S ON FALSE "
-                    f"WHEN NOT MATCHED BY SOURCE AND {days_between(f'T.`{day_column}`', first, end)} "
-                    f"THEN DELETE WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({columns})"
-                )
+                    self._load_file(path, staging, loaded)
+                self._swap_in(table, staging, loaded, days_between(f"T.`{day_column}`", first, end))
             finally:
                 client.delete_table(staging.reference, not_found_ok=True)
+
+    def _swap_in(self, table: str, staging: Any, fields: list[Any], rows_of: str | None = None) -> None:
+        """One MERGE: ``table``'s rows (those matching ``rows_of``, else all) go and ``staging``'s
+        come, at once: readers see the old rows or the new ones.
+        """
+        columns = ", ".join(f"`{f.name}`" for f in fields)
+        old = f"AND {rows_of} " if rows_of else ""
+        self.query(
+            f"MERGE `{self.table_name(table)}` T USING `{staging.reference}` S ON FALSE "
+            f"WHEN NOT MATCHED BY SOURCE {old}THEN DELETE "
+            f"WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({columns})"
+        )
+
+    def _load_file(self, path: str, table: Any, schema: list[Any]) -> None:
+        """A parquet file's rows appended to ``table`` by a load job (free, unlike streaming)."""
+        from google.cloud import bigquery
+
+        with open(path, "rb") as staged:
+            self.client().load_table_from_file(
+                staged,
+                table.reference,
+                job_config=bigquery.LoadJobConfig(
+                    source_format=bigquery.SourceFormat.PARQUET,
+                    schema=schema,
+                    write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+                ),
+            ).result(timeout=self.timeout)
 
     def replace_table(self, table: str, rows: pa.Table, descriptions: Mapping[str, str]) -> None:
         from google.api_core.exceptions import NotFound
@@ -275,23 +287,8 @@ class BigQueryWarehouse(Warehouse):
             with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as folder:
                 path = os.path.join(folder, "rows.parquet")
                 pq.write_table(rows, path)
-                with open(path, "rb") as staged:
-                    client.load_table_from_file(
-                        staged,
-                        staging.reference,
-                        job_config=bigquery.LoadJobConfig(
-                            source_format=bigquery.SourceFormat.PARQUET,
-                            schema=fields,
-                            write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
-                        ),
-                    ).result(timeout=self.timeout)
-            columns = ", ".join(f"`{f.name}`" for f in fields)
-            # One statement: the old rows go and the new ones come at once, as a window of days does.
-            self.query(
-                f"MERGE `{self.table_name(table)}` T USING `{staging.reference}` S ON FALSE "
-                f"WHEN NOT MATCHED BY SOURCE THEN DELETE "
-                f"WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({columns})"
-            )
+                self._load_file(path, staging, fields)
+            self._swap_in(table, staging, fields)
         finally:
             client.delete_table(staging.reference, not_found_ok=True)
 

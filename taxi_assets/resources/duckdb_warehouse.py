@@ -16,7 +16,7 @@ from taxi_assets.constants import DEFAULT_DUCKDB_PATH, DEFAULT_WAREHOUSE_SCHEMA
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import duckdb_type
 from taxi_assets.resources.settings import env
-from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
+from taxi_assets.resources.sql import days_between, per_day, per_day_query, quote_ident, quote_literal
 from taxi_assets.resources.warehouse import Warehouse
 from taxi_assets.schema import is_added
 
@@ -159,13 +159,8 @@ class DuckDBWarehouse(Warehouse):
             return con.sql(sql).to_arrow_table()
 
     def day_counts(self, table: str, day_column: str, first: dt.date, end: dt.date) -> dict[str, int]:
-        column = quote_ident(day_column)
-        counted = self._select(
-            table,
-            f"SELECT strftime({column}, '%Y-%m-%d') AS day, count(*) AS n FROM {self.table_name(table)} "
-            f"WHERE {days_between(column, first, end)} GROUP BY 1",
-        )
-        return per_day(counted)
+        query = per_day_query(self.table_name(table), day_column, first, end, "strftime({}, '%Y-%m-%d')")
+        return per_day(self._select(table, query))
 
     def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
         window = days_between(quote_ident(day_column), first, end)

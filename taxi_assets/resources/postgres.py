@@ -24,7 +24,7 @@ from taxi_assets.constants import DEFAULT_POSTGRES_SCHEMA
 from taxi_assets.resources.column_types import postgres_type
 from taxi_assets.resources.postgres_load import DDL_LOCK, PostgresError, load_month
 from taxi_assets.resources.settings import env, env_int
-from taxi_assets.resources.sql import days_between, per_day, quote_ident, quote_literal
+from taxi_assets.resources.sql import days_between, per_day, per_day_query, quote_ident, quote_literal
 from taxi_assets.schema import is_added
 
 __all__ = ["PostgresError", "PostgresResource"]
@@ -202,14 +202,8 @@ class PostgresResource(dg.ConfigurableResource):
 
     def day_counts(self, name: str, day_column: str, first: dt.date, end: dt.date) -> dict[str, int]:
         """Rows per day (``2021-01-15``) of ``[first, end)``; none if there is no table."""
-        column = quote_ident(day_column)
-        counted = self._select(
-            name,
-            # Grouped by the date, then the few dates formatted, not every row.
-            f"SELECT to_char({column}, 'YYYY-MM-DD') AS day, n FROM (SELECT {column}, count(*) AS n "
-            f"FROM {self.table(name)} WHERE {days_between(column, first, end)} GROUP BY 1) AS days",
-        )
-        return per_day(counted)
+        query = per_day_query(self.table(name), day_column, first, end, "to_char({}, 'YYYY-MM-DD')")
+        return per_day(self._select(name, query))
 
     def read_days(self, name: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
         rows = self._select(
