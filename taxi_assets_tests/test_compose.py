@@ -70,9 +70,12 @@ SETTING_PREFIXES = (
 )
 MONTHLY = ("raw_trips", "cleaned_trips", "rejected_trips", "postgres_trips")
 DAILY = ("daily_trips", "warehouse_trips")
+INSTANCE = yaml.safe_load((REPO / "deploy" / "compose" / "dagster.yaml").read_text())
+POOL_GRANULARITY = INSTANCE["concurrency"]["pools"]["granularity"]
 
 
 def podman(*args: str, timeout: float = 120, check: bool = True) -> str:
+    """What ``podman ARGS`` prints; a failure shows what it said on stderr."""
     result = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
     assert not check or result.returncode == 0, f"podman {' '.join(args)}: {result.stderr[-3000:]}"
     return result.stdout
@@ -153,6 +156,7 @@ class Stack:
 
 
 def compose_command(files: list[Path], env_file: Path) -> list[str]:
+    """docker-compose on the stack's files and env file, whatever the working directory."""
     command = ["docker-compose", "--project-name", PROJECT, "--project-directory", str(REPO)]
     for file in files:
         command += ["--file", str(file)]
@@ -165,7 +169,12 @@ def run_health_checks(stop: threading.Event) -> None:
     """
     while not stop.wait(3):
         names = podman(
-            "ps", "--filter", f"label=com.docker.compose.project={PROJECT}", "--format", "{{.Names}}"
+            "ps",
+            "--filter",
+            f"label=com.docker.compose.project={PROJECT}",
+            "--format",
+            "{{.Names}}",
+            check=False,  # a container may go between two commands; the next round sees it
         )
         for name in names.split():
             status = podman("inspect", name, "--format", "{{.State.Health.Status}}", check=False).strip()
@@ -324,6 +333,7 @@ def run(port: int, run_id: str) -> dict:
 
 
 def finished(port: int, run_id: str, timeout: float = 900) -> str:
+    """The run's final status, once it has one."""
     return wait_for(
         f"run {run_id} to finish",
         lambda: (s := run(port, run_id)["status"]) in ("SUCCESS", "FAILURE", "CANCELED") and s,
@@ -333,6 +343,7 @@ def finished(port: int, run_id: str, timeout: float = 900) -> str:
 
 
 def runs_tagged(port: int, key: str, value: str) -> list[dict]:
+    """The runs with tag ``key=value``, as the UI's runs page filters them."""
     return graphql(
         port,
         f'{{ runsOrError(filter: {{tags: [{{key: "{key}", value: "{value}"}}]}}) '
@@ -457,7 +468,8 @@ def test_compose_up_loads_a_month_recovers_a_killed_run_and_leaves_nothing(tmp_p
                 lambda: waiting_for_a_lock(stack.postgres),
                 timeout=600,
             )
-            assert pool_holders(port, "postgres") == {killed}
+            if POOL_GRANULARITY == "op":  # with "run", a run's place is its being in progress
+                assert pool_holders(port, "postgres") == {killed}
             tags = {t["key"]: t["value"] for t in run(port, killed)["tags"]}
             podman("kill", tags["docker/container_id"])
             reader.rollback()
@@ -472,6 +484,8 @@ def test_compose_up_loads_a_month_recovers_a_killed_run_and_leaves_nothing(tmp_p
             timeout=300,
             every=2,
         )
+        # The retry needs the same place in the pool (one writer at a time), so its success also
+        # shows the place given back, whatever the pools' granularity.
         [retry] = wait_for(
             "the daemon to retry the killed run",
             lambda: runs_tagged(port, "dagster/parent_run_id", killed),
