@@ -1,9 +1,15 @@
 # One image for the code server, the web server, the daemon and the runs, under docker compose and
 # on Kubernetes (deploy/helm): the package installed from pyproject.toml with its `k8s` extra (the
-# K8sRunLauncher) and no test or dev tools, with the deployment's instance config
-# (deploy/dagster.yaml: storage on PostgreSQL from DAGSTER_POSTGRES_*) in DAGSTER_HOME.
+# K8sRunLauncher) and its `docker` extra (the DockerRunLauncher compose uses), no test or dev
+# tools, with compose's instance config (deploy/compose/dagster.yaml: storage on PostgreSQL from
+# DAGSTER_POSTGRES_*, a container per run) in DAGSTER_HOME; the Helm chart mounts its own there.
 # No secret is baked in.
-FROM python:3.11-slim
+#
+# BASE_IMAGE: the official slim Python image by default. Any Debian-based image works, with or
+# without Python: CI builds on a bare Debian made with debootstrap (.ci/ensure-containers), where
+# Python comes from Debian's packages below.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 # DAGSTER_EVENT_BATCH_SIZE: Dagster (dagster-postgres) writes a range run's events (a planned and
 # a materialisation event per day and asset) in multi-row inserts of up to this many, instead of a
@@ -19,6 +25,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    PATH=/opt/dagster/venv/bin:$PATH \
     DAGSTER_HOME=/opt/dagster/home \
     DAGSTER_EVENT_BATCH_SIZE=500 \
     ARROW_DEFAULT_MEMORY_POOL=jemalloc \
@@ -26,14 +33,29 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MALLOC_ARENA_MAX=2 \
     MALLOC_MMAP_THRESHOLD_=131072
 
+RUN if ! command -v python3 >/dev/null; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends python3 python3-venv \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && python3 -m venv /opt/dagster/venv
+
 WORKDIR /opt/dagster/app
 
-# Dependencies first, so editing code does not reinstall them.
-COPY pyproject.toml README.md ./
+# The dependencies first, with an empty package standing in, so that editing the code or the README
+# reinstalls the package alone. Behind a proxy that re-signs TLS, pass its CA bundle as the build
+# secret `pip-ca` (`--secret id=pip-ca,src=/etc/ssl/certs/ca-certificates.crt`), as CI does.
+COPY pyproject.toml ./
+RUN --mount=type=secret,id=pip-ca \
+    mkdir taxi_assets && touch README.md taxi_assets/__init__.py \
+    && if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
+    && pip install "setuptools>=68" ".[k8s,docker]"
+COPY README.md ./
 COPY taxi_assets ./taxi_assets
-RUN pip install ".[k8s]"
+# With the build backend installed above: no download here.
+RUN pip install --no-deps --force-reinstall --no-build-isolation .
 
-COPY deploy/dagster.yaml workspace.yaml ./
+COPY deploy/compose/dagster.yaml deploy/compose/workspace.yaml ./
 COPY deploy/healthcheck.py /opt/dagster/healthcheck.py
 RUN useradd --create-home --uid 1000 dagster \
     && mkdir -p "$DAGSTER_HOME/storage" /opt/dagster/data /opt/dagster/keys \

@@ -76,11 +76,13 @@ class Faults:
 
 
 class SourceServer:
-    """A publisher-like file server on 127.0.0.1 that can fail on purpose: the mirror's CSV.gz
-    files, or the TLC's parquet ones, as the synthetic source writes them.
+    """A publisher-like file server on 127.0.0.1 (or ``address``) that can fail on purpose: the
+    mirror's CSV.gz files, or the TLC's parquet ones, as the synthetic source writes them.
     """
 
-    def __init__(self, root: Path, publisher: str = MIRROR) -> None:
+    def __init__(
+        self, root: Path, publisher: str = MIRROR, address: tuple[str, int] = ("127.0.0.1", 0)
+    ) -> None:
         self.root = root
         self.publisher = publisher
         self.format = PUBLISHERS[publisher].file_name.split(".", 1)[1]
@@ -157,7 +159,7 @@ class SourceServer:
                     pass  # the client gave up, as it should
                 self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(address, Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property

@@ -36,7 +36,9 @@ def start(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subp
 
 
 def stop_group(process: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM to the process's group, then SIGKILL to what is left after ``grace`` seconds."""
+    """SIGTERM to the process's group, then SIGKILL to what is left after ``grace`` seconds; returns
+    when no member of the group is left (or after a bounded wait, saying which are).
+    """
     supervise.stop_group(process, signal.SIGTERM, grace)
 
 

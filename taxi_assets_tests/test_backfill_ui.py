@@ -3,8 +3,6 @@ workspace.yaml and dagster.yaml (instance on the machine's PostgreSQL), driven t
 exactly as the UI's Materialize button and backfill dialog drive it.
 """
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +12,7 @@ import pytest
 
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import SourceServer, free_port
+from taxi_assets_tests.processes import stop_group
 from taxi_assets_tests.session import (
     course_cleaning,
     lake_days,
@@ -49,12 +48,8 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    """SIGTERM to its group, SIGKILL to what is left after 30 s; returns when the group is gone."""
+    stop_group(process, grace=30)
 
 
 def test_materialize_button_then_partition_backfill(

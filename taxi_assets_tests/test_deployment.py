@@ -3,6 +3,7 @@
 """
 
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -11,8 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import hcl2
+import pytest
 import yaml
+from dagster_docker import DockerRunLauncher
 
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests import image
@@ -37,10 +41,16 @@ def test_the_four_services_and_what_they_run() -> None:
     code = SERVICES["code-server"]["command"]
     assert code[:3] == ["dagster", "code-server", "start"]
     assert code[code.index("-m") + 1] == "taxi_assets.definitions"
+    # The web server and the daemon load the code server's location, under the name it serves.
+    [location] = yaml.safe_load((REPO / "deploy" / "compose" / "workspace.yaml").read_text())["load_from"]
+    assert location["grpc_server"] == {
+        "host": "code-server",
+        "port": int(code[code.index("-p") + 1]),
+        "location_name": code[code.index("--location-name") + 1],
+    }
     for name in ("webserver", "daemon"):
         command = SERVICES[name]["command"]
-        assert command[command.index("--grpc-host") + 1] == "code-server"
-        assert command[command.index("--grpc-port") + 1] == code[code.index("-p") + 1]
+        assert command[command.index("-w") + 1] == "workspace.yaml", name
     assert SERVICES["webserver"]["command"][0] == "dagster-webserver"
     # One image, built once by the code server and used locally by the others.
     assert SERVICES["code-server"]["build"] == "."
@@ -95,17 +105,20 @@ def test_no_secret_is_written_into_compose_and_the_password_is_required() -> Non
 
 
 def test_the_image_installs_from_pyproject_with_the_instance_config() -> None:
-    """One image for compose and Kubernetes (deploy/helm), read as a reviewer would (no Docker
-    engine here to build it): the runtime package and the k8s extra only, a non-root user, a health
+    """One image for compose and Kubernetes (deploy/helm), read as a reviewer would (test_compose.py
+    builds it): the runtime package with the run launchers' extras only, a non-root user, a health
     check for every role.
     """
     dockerfile = (REPO / "Dockerfile").read_text()
     assert "COPY pyproject.toml" in dockerfile
-    [install] = re.findall(r"^RUN pip install (.+)$", dockerfile, flags=re.MULTILINE)
-    assert install == '".[k8s]"'  # K8sRunLauncher; no test or dev tools
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.\d+-slim$", dockerfile, flags=re.MULTILINE)
+    [install] = re.findall(r'pip install "setuptools>=68" (.+)$', dockerfile, flags=re.MULTILINE)
+    assert install == '".[k8s,docker]"'  # K8sRunLauncher, DockerRunLauncher; no test or dev tools
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert extras["k8s"] == ["dagster-k8s==0.29.27"]
-    assert "COPY deploy/dagster.yaml workspace.yaml ./" in dockerfile  # storage on PostgreSQL
+    assert extras["docker"] == ["dagster-docker==0.29.27"]
+    # compose's instance and workspace
+    assert "COPY deploy/compose/dagster.yaml deploy/compose/workspace.yaml ./" in dockerfile
     assert 'cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"' in dockerfile
     # A range run's events go to PostgreSQL in batches (the tests' deployment instance sets it too).
     assert int(image.dagster_settings()["DAGSTER_EVENT_BATCH_SIZE"]) > 1
@@ -130,19 +143,65 @@ def test_every_process_gets_the_memory_settings_the_image_sets() -> None:
     assert image.memory_settings()["ARROW_DEFAULT_MEMORY_POOL"] == "jemalloc"
 
 
-def test_the_deployment_instance_queues_and_pools_as_the_local_one() -> None:
+INSTANCE_FILES = {
+    "dagster.yaml": REPO / "dagster.yaml",
+    "deploy/dagster.yaml": REPO / "deploy" / "dagster.yaml",
+    "deploy/compose/dagster.yaml": REPO / "deploy" / "compose" / "dagster.yaml",
+}
+
+
+def test_every_instance_file_queues_pools_and_monitors_runs_alike() -> None:
     """One dagster.yaml per way of running, the same limits in each; none names this project's code."""
-    local = yaml.safe_load((REPO / "dagster.yaml").read_text())
-    deployed = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
+    instances = {name: yaml.safe_load(path.read_text()) for name, path in INSTANCE_FILES.items()}
+    local, deployed, composed = instances.values()
     for key in ("run_coordinator", "concurrency", "run_monitoring", "run_retries", "telemetry"):
-        assert deployed[key] == local[key]
+        assert deployed[key] == local[key] == composed[key], key
     # Limits applied where runs are queued: no run waits inside for a slot, none dies holding one.
     assert local["concurrency"]["pools"]["granularity"] == "run"
-    assert local["run_retries"] == {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False}
     assert "storage" not in local  # Dagster's default: SQLite under DAGSTER_HOME
     assert set(deployed["storage"]) == {"postgres"}
-    for instance in (local, deployed):
+    assert composed["storage"] == deployed["storage"]
+    # Under compose a run whose container died is run again; one that failed in its code is not.
+    assert composed["run_retries"] == {
+        "enabled": True,
+        "max_retries": 2,
+        "retry_on_asset_or_op_failure": False,
+    }
+    for instance in instances.values():
         assert "taxi_assets" not in yaml.safe_dump(instance)
+
+
+def test_compose_runs_each_run_in_a_container_of_the_stacks_own(
+    tmp_path: Path, postgres_server: PostgresResource, dagster_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose's instance file built by Dagster, its DockerRunLauncher (never launching here: the
+    container test does) pointed at what docker-compose.yml names: its network, the code server's
+    container (whose volumes runs mount) and every setting the code server has; the daemon has
+    them too, to pass them on, and it and the web server the engine's socket.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(INSTANCE_FILES["deploy/compose/dagster.yaml"], home / "dagster.yaml")
+    for name, value in {
+        "HOST": postgres_server.host,
+        "PORT": str(postgres_server.port),
+        "USER": postgres_server.user,
+        "PASSWORD": postgres_server.password,
+        "DB": dagster_database,
+    }.items():
+        monkeypatch.setenv(f"DAGSTER_POSTGRES_{name}", value)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        launcher = instance.run_launcher
+        assert isinstance(launcher, DockerRunLauncher)
+        assert launcher.networks == [COMPOSE["networks"]["default"]["name"]]
+        assert launcher.container_kwargs["volumes_from"] == [SERVICES["code-server"]["container_name"]]
+        code_settings = set(SERVICES["code-server"]["environment"]) - {"DAGSTER_CURRENT_IMAGE"}
+        assert set(launcher.env_vars) == code_settings
+        assert instance.run_monitoring_enabled
+    assert code_settings <= set(SERVICES["daemon"]["environment"])
+    assert SERVICES["code-server"]["environment"]["DAGSTER_CURRENT_IMAGE"] == SERVICES["code-server"]["image"]
+    for name in ("daemon", "webserver"):
+        assert "${DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock" in SERVICES[name]["volumes"]
 
 
 def test_the_service_account_gets_only_the_roles_the_pipeline_needs() -> None:

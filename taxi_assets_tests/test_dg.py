@@ -1,7 +1,6 @@
 """The project as a `dg` project, from the repo root, as a user types it: check, list, launch, dev."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ from pathlib import Path
 from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES, selection_string
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import SourceServer, free_port
+from taxi_assets_tests.processes import stop_group
 from taxi_assets_tests.session import lake_days, postgres_months, read_lake_month, warehouse_rows_per_day
 from taxi_assets_tests.test_cli import REPO, env_for, graphql
 
@@ -116,12 +116,7 @@ def test_dg_dev_shows_each_stage_of_a_group_under_a_name_of_its_own(
                 time.sleep(1)
         assert nodes, "dg dev never answered on its GraphQL API"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        stop_group(process, grace=60)
         log.close()
 
     for service in ("yellow", "green", "fhv"):

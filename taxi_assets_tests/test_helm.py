@@ -47,6 +47,7 @@ NOT_IN_KUBERNETES = {
     "DAGSTER_WEBSERVER_PORT": "docker compose's port mapping; the chart's Service is ClusterIP",
     "GCP_KEYS_DIR": "docker compose's key mount: no key file in the cluster",
     "GCP_KEY_FILE": "docker compose's key mount: no key file in the cluster",
+    "DOCKER_SOCKET": "docker compose's engine socket for its DockerRunLauncher; the chart's runs are Jobs",
     "XDG_RUNTIME_DIR": "read only for the demo's throwaway PostgreSQL; the cluster's is Cloud SQL",
 }
 # How the code reads a setting: a field's env("X", …) or env_int, is_set("X"), dg.EnvVar(…),

@@ -19,6 +19,8 @@ from pathlib import Path
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE_SECONDS = 20.0
+# How long killed processes may take to go, at most.
+KILL_SECONDS = 30.0
 
 
 def group_members(pgid: int) -> list[int]:
@@ -43,18 +45,30 @@ def _kill_group(pgid: int, signo: int) -> None:
         os.killpg(pgid, signo)
 
 
-def stop_group(child: subprocess.Popen, signo: int, grace: float = GRACE_SECONDS) -> None:
-    """``signo`` to the child's whole group, then SIGKILL to what is left after ``grace`` seconds."""
-    _kill_group(child.pid, signo)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not group_members(child.pid):
-            child.wait()  # collects it: a zombie still holds its pid
-            return
+def wait_until_gone(pgid: int, timeout: float) -> list[int]:
+    """Waits up to ``timeout`` seconds for group ``pgid`` to have no live member; returns those left."""
+    deadline = time.monotonic() + timeout
+    while (members := group_members(pgid)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    print(f"{' '.join(child.args[:4])}… did not stop within {grace:.0f} s: killing what is left", flush=True)
-    _kill_group(child.pid, signal.SIGKILL)
-    child.wait()
+    return members
+
+
+def stop_group(child: subprocess.Popen, signo: int, grace: float = GRACE_SECONDS) -> None:
+    """``signo`` to the child's whole group, then SIGKILL to what is left after ``grace`` seconds;
+    returns once no member of the group lives, or says which outlived the SIGKILL's bound.
+    """
+    _kill_group(child.pid, signo)
+    if wait_until_gone(child.pid, grace):
+        print(
+            f"{' '.join(child.args[:4])}… did not stop within {grace:.0f} s: killing what is left", flush=True
+        )
+        _kill_group(child.pid, signal.SIGKILL)
+        # A killed process is listed until the kernel has torn it down (its memory freed, its files
+        # closed), which on a busy machine takes a while after kill() returns.
+        left = wait_until_gone(child.pid, KILL_SECONDS)
+        if left:
+            print(f"still running {KILL_SECONDS:.0f} s after SIGKILL: {left}", flush=True)
+    child.wait()  # collects it: a zombie still holds its pid
 
 
 def run_until_stopped(command: Sequence[str], grace: float = GRACE_SECONDS, cwd: Path | None = None) -> int:
