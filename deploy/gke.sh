@@ -107,9 +107,13 @@ up() {
   terraform -chdir="$GKE" output -raw database_password |
     kubectl -n "$namespace" create secret generic dagster-postgresql-secret \
       --from-file=postgresql-password=/dev/stdin --dry-run=client -o yaml | kubectl apply -f -
-  terraform -chdir="$GKE" output -raw database_password |
-    kubectl -n "$namespace" create secret generic taxi-assets-secrets \
-      --from-file=POSTGRES_PASSWORD=/dev/stdin --dry-run=client -o yaml | kubectl apply -f -
+  # The pods' settings: the database password and, where this shell has one, a private mirror's
+  # token (README: A private mirror, safely), as an env file on stdin (printf is the shell's own).
+  {
+    printf 'POSTGRES_PASSWORD=%s\n' "$(terraform -chdir="$GKE" output -raw database_password)"
+    printf 'TAXI_SOURCE_TOKEN=%s\n' "${TAXI_SOURCE_TOKEN-}"
+  } | kubectl -n "$namespace" create secret generic taxi-assets-secrets \
+    --from-env-file=/dev/stdin --dry-run=client -o yaml | kubectl apply -f -
   "$PYTHON" deploy/helm/gke_values.py --tag "$tag" \
     <(terraform -chdir="$BASE" output -json) <(terraform -chdir="$GKE" output -json) >"$VALUES_GKE"
 

@@ -76,17 +76,18 @@ def test_the_code_server_listens_where_the_image_and_the_probe_expect() -> None:
 
 
 def test_the_secrets_the_script_creates_are_the_ones_the_chart_reads() -> None:
-    created = dict(
+    from_file = dict(
         re.findall(r"create secret generic ([\w-]+)\s*\\?\s*--from-file=([\w-]+)=/dev/stdin", SCRIPT)
     )
+    from_env_file = re.findall(r"create secret generic ([\w-]+)\s*\\?\s*--from-env-file=/dev/stdin", SCRIPT)
     [env_secret] = DEPLOYMENT["envSecrets"]
     example = (REPO / "deploy" / "helm" / "secrets.env.example").read_text()
-    [key] = re.findall(r"^([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE)
+    keys = re.findall(r"^([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE)
     # The chart reads the storage password from key postgresql-password (global.postgresqlSecretName).
-    assert created == {
-        VALUES["global"]["postgresqlSecretName"]: "postgresql-password",
-        env_secret["name"]: key,
-    }
+    assert from_file == {VALUES["global"]["postgresqlSecretName"]: "postgresql-password"}
+    # The pods' settings secret: an env file with the example's keys, each printed by the script.
+    assert from_env_file == [env_secret["name"]]
+    assert re.findall(r"printf '([A-Z_]+)=%s", SCRIPT) == keys
     assert VALUES["generatePostgresqlPasswordSecret"] is False  # ours, not the chart's
 
 

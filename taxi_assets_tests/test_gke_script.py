@@ -229,17 +229,21 @@ def test_the_password_reaches_both_secrets_through_stdin_only(deployment: Deploy
     }
     values = helm_chart.values()
     [env_secret] = helm_chart.code_deployment(values)["envSecrets"]
-    # The names the chart reads, each with the key it reads, holding Terraform's password.
-    for name, key in (
-        (values["global"]["postgresqlSecretName"], "postgresql-password"),
-        (env_secret["name"], "POSTGRES_PASSWORD"),
-    ):
-        args, stdin = secrets[name]
-        assert f"--from-file={key}=/dev/stdin" in args
-        assert stdin == PASSWORD
-        assert option(calls[index(calls, "kubectl", "create", "secret", "generic", name)], "-n") == "dagster"
+    # The names the chart reads, each with the key(s) it reads: Terraform's password, and the pods'
+    # settings as secrets.env.example lists them (the mirror's token empty: none in this shell).
+    storage = values["global"]["postgresqlSecretName"]
+    args, stdin = secrets[storage]
+    assert "--from-file=postgresql-password=/dev/stdin" in args and stdin == PASSWORD
+    args, stdin = secrets[env_secret["name"]]
+    assert "--from-env-file=/dev/stdin" in args
     example = (REPO / "deploy" / "helm" / "secrets.env.example").read_text()
-    assert set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE)) == {"POSTGRES_PASSWORD"}
+    keys = re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE)
+    assert dict(line.split("=", 1) for line in stdin.splitlines()) == {
+        **dict.fromkeys(keys, ""),
+        "POSTGRES_PASSWORD": PASSWORD,
+    }
+    for name in (storage, env_secret["name"]):
+        assert option(calls[index(calls, "kubectl", "create", "secret", "generic", name)], "-n") == "dagster"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Settings from the environment, as the defaults of resource fields.
 
-A field whose default is ``env("NAME", fallback)`` takes ``dg.EnvVar("NAME")`` where the variable
+A field whose default is ``env(name, fallback)`` takes ``dg.EnvVar(name)`` where the variable
 is set (the UI shows the name, never the value) and the embedded fallback where it is not, so a
 first run needs nothing but Python. They are field defaults, not values passed to the resource:
 Dagster fills the fields a run configuration leaves out from their defaults, so a run that sets
