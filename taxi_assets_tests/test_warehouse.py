@@ -282,7 +282,9 @@ def test_the_warehouse_is_chosen_once_from_the_environment(settings: dict[str, s
     shown = """
         from taxi_assets.defs.resources import warehouse_resource
         w = warehouse_resource()
-        print(type(w).__name__, *([w.project, w.dataset, w.location] if hasattr(w, "project") else [None]))
+        fields = [w.project, w.dataset, w.location] if hasattr(w, "project") else [None]
+        # What the UI shows of each: a variable's name, or the value.
+        print(type(w).__name__, *(getattr(f, "env_var_name", f) for f in fields))
     """
     ran = in_a_fresh_process(settings, shown)
     assert ran.stdout.strip() == chosen, ran.stderr[-2000:]
