@@ -35,7 +35,7 @@ passenger_count, RatecodeID and payment_type are empty.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -319,6 +319,23 @@ def _all(names: Iterable[str], type_: pa.DataType) -> dict[str, pa.DataType]:
     return dict.fromkeys(names, type_)
 
 
+def _mirror_layouts(columns: Sequence[Column], floats_from_2020: Iterable[str]) -> tuple[Layout, Layout]:
+    """The course mirror's two CSV eras of a taxi service: 2019 wrote integers as ``1``, 2020-2021
+    as ``1.0`` (``floats_from_2020``).
+    """
+    return (
+        _layout("mirror-2019", MIRROR, "2019-01", "2019-12", columns),
+        _layout("mirror-2020", MIRROR, "2020-01", "2021-07", columns, types=_all(floats_from_2020, _FLOAT)),
+    )
+
+
+# The TLC's yellow and green files from 2023: 32-bit vendor and zone ids, large_string flags.
+_TAXI_TLC_2023 = {
+    **_all(("VendorID", "PULocationID", "DOLocationID"), pa.int32()),
+    "store_and_fwd_flag": pa.large_string(),
+}
+
+
 # --- yellow ------------------------------------------------------------------------------------
 _AIRPORT_FEE = Column(
     "airport_fee",
@@ -354,10 +371,6 @@ _YELLOW_COLUMNS = (
 _YELLOW_2019 = _YELLOW_COLUMNS[:18]  # the mirror's CSV: no airport_fee, no cbd_congestion_fee
 _YELLOW_TLC_OLD = _all(("passenger_count", "RatecodeID"), _FLOAT)  # VendorID, zones, payment int64
 _EMPTY_FEES = _all(("congestion_surcharge", "airport_fee"), pa.null())
-_YELLOW_TLC_2023 = {
-    **_all(("VendorID", "PULocationID", "DOLocationID"), pa.int32()),
-    "store_and_fwd_flag": pa.large_string(),
-}
 
 YELLOW = TripSchema(
     service="yellow",
@@ -366,15 +379,7 @@ YELLOW = TripSchema(
     pickup_column="tpep_pickup_datetime",
     dropoff_column="tpep_dropoff_datetime",
     layouts=(
-        _layout("mirror-2019", MIRROR, "2019-01", "2019-12", _YELLOW_2019),
-        _layout(
-            "mirror-2020",
-            MIRROR,
-            "2020-01",
-            "2021-07",
-            _YELLOW_2019,
-            types=_all(("VendorID", "passenger_count", "RatecodeID", "payment_type"), _FLOAT),
-        ),
+        *_mirror_layouts(_YELLOW_2019, ("VendorID", "passenger_count", "RatecodeID", "payment_type")),
         _layout("tlc-2011", TLC, "2011-01", "2018-06", _YELLOW_COLUMNS[:19], types=_EMPTY_FEES),
         _layout(
             "tlc-2018-07",
@@ -399,7 +404,7 @@ YELLOW = TripSchema(
             "2023-02",
             "2024-12",
             _YELLOW_COLUMNS[:19],
-            types=_YELLOW_TLC_2023,
+            types=_TAXI_TLC_2023,
             spelled={"airport_fee": "Airport_fee"},
         ),
         _layout(
@@ -408,7 +413,7 @@ YELLOW = TripSchema(
             "2025-01",
             None,
             _YELLOW_COLUMNS,
-            types=_YELLOW_TLC_2023,
+            types=_TAXI_TLC_2023,
             spelled={"airport_fee": "Airport_fee"},
         ),
     ),
@@ -443,10 +448,6 @@ _GREEN_TLC_OLD = {
     **_all(("RatecodeID", "passenger_count", "payment_type", "trip_type"), _FLOAT),
     "ehail_fee": pa.null(),
 }
-_GREEN_TLC_2023 = {
-    **_all(("VendorID", "PULocationID", "DOLocationID"), pa.int32()),
-    "store_and_fwd_flag": pa.large_string(),
-}
 
 GREEN = TripSchema(
     service="green",
@@ -455,14 +456,8 @@ GREEN = TripSchema(
     pickup_column="lpep_pickup_datetime",
     dropoff_column="lpep_dropoff_datetime",
     layouts=(
-        _layout("mirror-2019", MIRROR, "2019-01", "2019-12", _GREEN_2019),
-        _layout(
-            "mirror-2020",
-            MIRROR,
-            "2020-01",
-            "2021-07",
-            _GREEN_2019,
-            types=_all(("VendorID", "RatecodeID", "passenger_count", "payment_type", "trip_type"), _FLOAT),
+        *_mirror_layouts(
+            _GREEN_2019, ("VendorID", "RatecodeID", "passenger_count", "payment_type", "trip_type")
         ),
         _layout(
             "tlc-2013",
@@ -473,8 +468,8 @@ GREEN = TripSchema(
             types={**_GREEN_TLC_OLD, "congestion_surcharge": pa.null()},
         ),
         _layout("tlc-2019", TLC, "2019-01", "2022-12", _GREEN_2019, types=_GREEN_TLC_OLD),
-        _layout("tlc-2023", TLC, "2023-01", "2024-12", _GREEN_2019, types=_GREEN_TLC_2023),
-        _layout("tlc-2025", TLC, "2025-01", None, _GREEN_COLUMNS, types=_GREEN_TLC_2023),
+        _layout("tlc-2023", TLC, "2023-01", "2024-12", _GREEN_2019, types=_TAXI_TLC_2023),
+        _layout("tlc-2025", TLC, "2025-01", None, _GREEN_COLUMNS, types=_TAXI_TLC_2023),
     ),
 )
 

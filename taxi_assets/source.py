@@ -24,7 +24,7 @@ from taxi_assets import scratch
 from taxi_assets.errors import TaxiError
 from taxi_assets.publishers import configured_publisher
 from taxi_assets.redact import redact_http_logs, redacted, shown_url, url_secrets
-from taxi_assets.resources.settings import env, env_int
+from taxi_assets.resources.settings import setting
 
 _CHUNK = 1 << 20
 # A month's file is 20-130 MB: minutes on a slow link; half an hour means the server is stuck.
@@ -248,29 +248,30 @@ def _shown_error(exc: Exception, url: str, token: str | None) -> str:
 class TaxiSource(dg.ConfigurableResource):
     """Where the monthly trip files are published, and how patiently to fetch them."""
 
-    url_template: str = Field(
-        default=env("TAXI_SOURCE_URL_TEMPLATE", configured_publisher().url_template),
-        description="URL of one month's file, with {service} and {month} (YYYY-MM) placeholders; "
-        "http(s):// or file://; .parquet, .csv.gz or .csv. Env: TAXI_SOURCE_URL_TEMPLATE, else the "
-        "URL of the publisher TAXI_PUBLISHER names.",
+    url_template: str = setting(
+        "TAXI_SOURCE_URL_TEMPLATE",
+        configured_publisher().url_template,
+        "URL of one month's file, with {service} and {month} (YYYY-MM) placeholders; http(s):// or "
+        "file://; .parquet, .csv.gz or .csv. Unset, the URL of the publisher TAXI_PUBLISHER names.",
     )
     timeout_seconds: float = Field(default=60, description="Per-request connect/read timeout.")
     retries: int = Field(default=4, description="Retries on connection errors and 5xx answers.")
     backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each time.")
-    zones_url: str = Field(
-        default=env("TAXI_ZONES_URL", "https://d37ci6vzurychx.cloudfront.net/misc/taxi_zone_lookup.csv"),
-        description="URL of the TLC's taxi zone lookup (CSV); http(s):// or file://. Env: TAXI_ZONES_URL.",
+    zones_url: str = setting(
+        "TAXI_ZONES_URL",
+        "https://d37ci6vzurychx.cloudfront.net/misc/taxi_zone_lookup.csv",
+        "URL of the TLC's taxi zone lookup (CSV); http(s):// or file://.",
     )
-    deadline_seconds: int = Field(
-        default=env_int("TAXI_SOURCE_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS),
-        description="Total seconds a download may take, every attempt and retry included; 0 for none. "
-        "Env: TAXI_SOURCE_DEADLINE_SECONDS.",
+    deadline_seconds: int = setting(
+        "TAXI_SOURCE_DEADLINE_SECONDS",
+        DEFAULT_DEADLINE_SECONDS,
+        "Total seconds a download may take, every attempt and retry included; 0 for none.",
+        whole_number=True,
     )
-
-    token: str | None = Field(
-        default=env("TAXI_SOURCE_TOKEN", None),
-        description="A token for a private mirror, sent as 'Authorization: Bearer <token>'; never "
-        "shown or logged. Env: TAXI_SOURCE_TOKEN.",
+    token: str | None = setting(
+        "TAXI_SOURCE_TOKEN",
+        None,
+        "A token for a private mirror, sent as 'Authorization: Bearer <token>'; never shown or logged.",
     )
 
     def url(self, service: str, month: str) -> str:

@@ -50,10 +50,10 @@ NOT_IN_KUBERNETES = {
     "DOCKER_SOCKET": "docker compose's engine socket for its DockerRunLauncher; the chart's runs are Jobs",
     "XDG_RUNTIME_DIR": "read only for the demo's throwaway PostgreSQL; the cluster's is Cloud SQL",
 }
-# How the code reads a setting: a field's env("X", …) or env_int, is_set("X"), dg.EnvVar(…),
-# os.environ / env.
+# How the code reads a setting: a field's setting("X", …), env("X", …) or env_int, is_set("X"),
+# dg.EnvVar(…), os.environ / env.
 READS = re.compile(
-    r"""(?:\benv(?:_int)?|is_set|EnvVar|environ\.get|getenv|env\.get)\(\s*"([A-Z][A-Z0-9_]+)"|environ\["([A-Z][A-Z0-9_]+)"\]"""
+    r"""(?:\b(?:setting|env|env_int|is_set)|EnvVar|environ\.get|getenv|env\.get)\(\s*"([A-Z][A-Z0-9_]+)"|environ\["([A-Z][A-Z0-9_]+)"\]"""
 )
 # Names held in constants and read through them (e.g. EMULATOR_SETTING = "BIGQUERY_EMULATOR_HOST").
 CONSTANTS = re.compile(r"""^[A-Z_]*(?:SETTING|REQUIRED)[A-Z_]*\s*=\s*(.+)$""", re.MULTILINE)

@@ -28,7 +28,7 @@ from taxi_assets.constants import DEFAULT_WAREHOUSE_SCHEMA
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import bigquery_type
 from taxi_assets.resources.google import key_file, load_key_file
-from taxi_assets.resources.settings import env
+from taxi_assets.resources.settings import setting
 from taxi_assets.resources.sql import days_between, per_day
 from taxi_assets.resources.warehouse import Warehouse
 
@@ -89,20 +89,13 @@ def _stage(
 class BigQueryWarehouse(Warehouse):
     """Trips tables in a BigQuery dataset, day-partitioned, each window replaced in one MERGE."""
 
-    project: str = Field(
-        default=env("GCP_PROJECT", ""), description="GCP project id (required). Env: GCP_PROJECT."
-    )
-    dataset: str = Field(
-        default=env("BIGQUERY_DATASET", DEFAULT_WAREHOUSE_SCHEMA),
-        description="The dataset (must exist). Env: BIGQUERY_DATASET.",
-    )
-    location: str | None = Field(
-        default=env("GOOGLE_LOCATION", None), description="The dataset's location. Env: GOOGLE_LOCATION."
-    )
-    key_file: str | None = Field(
-        default=env("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None),
-        description="Service-account key file (env GOOGLE_SERVICE_ACC_KEY_FILEPATH); unset, "
-        "GOOGLE_APPLICATION_CREDENTIALS or Google's default credentials apply.",
+    project: str = setting("GCP_PROJECT", "", "GCP project id (required).")
+    dataset: str = setting("BIGQUERY_DATASET", DEFAULT_WAREHOUSE_SCHEMA, "The dataset (must exist).")
+    location: str | None = setting("GOOGLE_LOCATION", None, "The dataset's location.")
+    key_file: str | None = setting(
+        "GOOGLE_SERVICE_ACC_KEY_FILEPATH",
+        None,
+        "Service-account key file; unset, GOOGLE_APPLICATION_CREDENTIALS or Google's defaults apply.",
     )
     timeout: float | None = Field(default=None, description="Seconds to wait for a job; unset, no limit.")
 

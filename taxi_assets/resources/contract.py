@@ -13,6 +13,7 @@ A known column whose type changes fails in every mode.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -48,7 +49,13 @@ def _setting(name: str, fallback: str | None) -> str | None:
     return env(name, fallback)
 
 
-_OVERRIDE = "Overrides TAXI_SCHEMA_CONTRACT for {service} trips (evolve, freeze or discard). Env: {setting}."
+def _override(service: str, shown: str) -> Any:
+    """The field of one service's contract, which wins over the default where it is set."""
+    name = service_setting(service)
+    return Field(
+        default=_setting(name, None),
+        description=f"Overrides {SETTING} for {shown} trips (evolve, freeze or discard). Env: {name}.",
+    )
 
 
 class SchemaContract(dg.ConfigurableResource):
@@ -59,22 +66,10 @@ class SchemaContract(dg.ConfigurableResource):
         description="evolve (add the column), freeze (fail the month) or discard (load without it). "
         f"Env: {SETTING}.",
     )
-    yellow: str | None = Field(
-        default=_setting(service_setting("yellow"), None),
-        description=_OVERRIDE.format(service="yellow", setting=service_setting("yellow")),
-    )
-    green: str | None = Field(
-        default=_setting(service_setting("green"), None),
-        description=_OVERRIDE.format(service="green", setting=service_setting("green")),
-    )
-    fhv: str | None = Field(
-        default=_setting(service_setting("fhv"), None),
-        description=_OVERRIDE.format(service="FHV", setting=service_setting("fhv")),
-    )
-    fhvhv: str | None = Field(
-        default=_setting(service_setting("fhvhv"), None),
-        description=_OVERRIDE.format(service="high-volume FHV", setting=service_setting("fhvhv")),
-    )
+    yellow: str | None = _override("yellow", "yellow")
+    green: str | None = _override("green", "green")
+    fhv: str | None = _override("fhv", "FHV")
+    fhvhv: str | None = _override("fhvhv", "high-volume FHV")
 
     def for_service(self, service: str) -> str:
         """The contract of ``service``'s loads: its own setting, else the default."""

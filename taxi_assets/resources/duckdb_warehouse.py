@@ -15,7 +15,7 @@ from taxi_assets.batches import Batches
 from taxi_assets.constants import DEFAULT_DUCKDB_PATH, DEFAULT_WAREHOUSE_SCHEMA
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import duckdb_type
-from taxi_assets.resources.settings import env
+from taxi_assets.resources.settings import setting
 from taxi_assets.resources.sql import days_between, per_day, per_day_query, quote_ident, quote_literal
 from taxi_assets.resources.warehouse import Warehouse
 from taxi_assets.schema import is_added
@@ -30,14 +30,8 @@ class WarehouseError(TaxiError):
 class DuckDBWarehouse(Warehouse):
     """Trips tables in a DuckDB file."""
 
-    database: str = Field(
-        default=env("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH)),
-        description="The DuckDB file. Env: DUCKDB_DATABASE.",
-    )
-    schema_name: str = Field(
-        default=env("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA),
-        description="Schema of the trips tables. Env: DUCKDB_SCHEMA.",
-    )
+    database: str = setting("DUCKDB_DATABASE", str(DEFAULT_DUCKDB_PATH), "The DuckDB file.")
+    schema_name: str = setting("DUCKDB_SCHEMA", DEFAULT_WAREHOUSE_SCHEMA, "Schema of the trips tables.")
 
     lock_wait_seconds: float = Field(
         default=300, description="How long to wait for another process's write to the file to end."

@@ -16,36 +16,33 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
-from pydantic import Field
 
 from taxi_assets.batches import Batches
 from taxi_assets.constants import DEFAULT_LAKE_DIR
 from taxi_assets.resources import day_files
 from taxi_assets.resources.gcs import open_gcs
 from taxi_assets.resources.lake_files import LakeError, LakeLocation
-from taxi_assets.resources.settings import env
+from taxi_assets.resources.settings import setting
 
 
 class Lake(dg.ConfigurableResource):
     """Where the lake lives, and the few things the assets do with it."""
 
-    base_uri: str = Field(
-        default=env("TAXI_LAKE_URI", str(DEFAULT_LAKE_DIR)),
-        description="A folder, a file:// URI or gs://bucket/prefix. Env: TAXI_LAKE_URI.",
+    base_uri: str = setting(
+        "TAXI_LAKE_URI", str(DEFAULT_LAKE_DIR), "A folder, a file:// URI or gs://bucket/prefix."
     )
-    gcs_key_path: str | None = Field(
-        default=env("GOOGLE_SERVICE_ACC_KEY_FILEPATH", None),
-        description="Service-account key file for gs:// (env GOOGLE_SERVICE_ACC_KEY_FILEPATH); unset, "
-        "Google's default credentials (GOOGLE_APPLICATION_CREDENTIALS, metadata server) apply.",
+    gcs_key_path: str | None = setting(
+        "GOOGLE_SERVICE_ACC_KEY_FILEPATH",
+        None,
+        "Service-account key file for gs://; unset, Google's default credentials "
+        "(GOOGLE_APPLICATION_CREDENTIALS, metadata server) apply.",
     )
-    gcs_endpoint: str | None = Field(
-        default=env("GCS_ENDPOINT_URL", None),
-        description="Another GCS endpoint, e.g. http://127.0.0.1:9023 for an emulator "
-        "(env GCS_ENDPOINT_URL); without a key, it is used anonymously.",
+    gcs_endpoint: str | None = setting(
+        "GCS_ENDPOINT_URL",
+        None,
+        "Another GCS endpoint, e.g. http://127.0.0.1:9023 for an emulator; without a key, used anonymously.",
     )
-    gcp_project: str | None = Field(
-        default=env("GCP_PROJECT", None), description="GCP project id. Env: GCP_PROJECT."
-    )
+    gcp_project: str | None = setting("GCP_PROJECT", None, "GCP project id.")
 
     def _uri(self) -> str:
         """The setting as a URI: a folder becomes an absolute file:// URI."""

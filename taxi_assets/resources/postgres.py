@@ -17,13 +17,12 @@ import adbc_driver_manager
 import dagster as dg
 import pyarrow as pa
 from adbc_driver_postgresql import dbapi
-from pydantic import Field
 
 from taxi_assets.batches import Batches
 from taxi_assets.constants import DEFAULT_POSTGRES_SCHEMA
 from taxi_assets.resources.column_types import postgres_type
 from taxi_assets.resources.postgres_load import DDL_LOCK, PostgresError, load_month
-from taxi_assets.resources.settings import env, env_int
+from taxi_assets.resources.settings import setting
 from taxi_assets.resources.sql import days_between, per_day, per_day_query, quote_ident, quote_literal
 from taxi_assets.schema import is_added
 
@@ -52,23 +51,14 @@ def _conninfo_value(value: str) -> str:
 class PostgresResource(dg.ConfigurableResource):
     """Where the trips tables live."""
 
-    host: str = Field(
-        default=env("POSTGRES_HOST", "127.0.0.1"),
-        description="Host name, IP, or a unix-socket folder. Env: POSTGRES_HOST.",
-    )
-    port: int = Field(default=env_int("POSTGRES_PORT", 5432), description="Env: POSTGRES_PORT.")
-    dbname: str = Field(default=env("POSTGRES_DBNAME", "postgres"), description="Env: POSTGRES_DBNAME.")
-    user: str = Field(default=env("POSTGRES_USER", "postgres"), description="Env: POSTGRES_USER.")
-    password: str = Field(
-        default=env("POSTGRES_PASSWORD", ""), description="Never logged. Env: POSTGRES_PASSWORD."
-    )
-    schema_name: str = Field(
-        default=env("POSTGRES_SCHEMA", DEFAULT_POSTGRES_SCHEMA),
-        description="Schema of the trips tables. Env: POSTGRES_SCHEMA.",
-    )
-    connect_timeout: int = Field(
-        default=env_int("POSTGRES_CONNECT_TIMEOUT", 10),
-        description="Seconds to wait for a connection. Env: POSTGRES_CONNECT_TIMEOUT.",
+    host: str = setting("POSTGRES_HOST", "127.0.0.1", "Host name, IP, or a unix-socket folder.")
+    port: int = setting("POSTGRES_PORT", 5432, "Port.", whole_number=True)
+    dbname: str = setting("POSTGRES_DBNAME", "postgres", "Database.")
+    user: str = setting("POSTGRES_USER", "postgres", "User.")
+    password: str = setting("POSTGRES_PASSWORD", "", "Never logged.")
+    schema_name: str = setting("POSTGRES_SCHEMA", DEFAULT_POSTGRES_SCHEMA, "Schema of the trips tables.")
+    connect_timeout: int = setting(
+        "POSTGRES_CONNECT_TIMEOUT", 10, "Seconds to wait for a connection.", whole_number=True
     )
 
     @property

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 from taxi_assets.errors import TaxiError
 
@@ -41,3 +42,11 @@ def env_int(name: str, fallback: int) -> Any:
     except ValueError:
         raise SettingError(f"{name} {raw!r} is not a whole number") from None
     return dg.EnvVar(name)  # Dagster converts it to the field's type
+
+
+def setting(name: str, fallback: Any, what: str, *, whole_number: bool = False) -> Any:
+    """A resource field read from ``name`` (``fallback`` where it is unset), described as ``what``
+    and by the variable's name, as the UI shows it.
+    """
+    default = env_int(name, fallback) if whole_number else env(name, fallback)
+    return Field(default=default, description=f"{what} Env: {name}.")
