@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from taxi_assets.synthetic import source_file_name
 
 from taxi_assets.constants import postgres_table
 from taxi_assets.publishers import MIRROR
@@ -42,6 +41,7 @@ from taxi_assets_tests.session import (
     warehouse_rows_per_day,
 )
 from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql
+from taxi_dev.synthetic import source_file_name
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(2400)]
 
@@ -409,10 +409,10 @@ def test_compose_up_loads_a_month_recovers_a_killed_run_and_leaves_nothing(tmp_p
         [entry] = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
         assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
 
-        # The days sensor is on by default; this test launches every run itself.
+        # The automation sensor is on by default; this test launches every run itself.
         sensor = graphql(
             port,
-            f'{{ sensorOrError(sensorSelector: {{{SELECTOR}, sensorName: "days_of_new_months_sensor"}}) '
+            f'{{ sensorOrError(sensorSelector: {{{SELECTOR}, sensorName: "follow_upstream"}}) '
             "{ __typename ... on Sensor { sensorState { id selectorId } } ... on Error { message } } }",
         )["sensorOrError"]
         assert sensor["__typename"] == "Sensor", sensor
