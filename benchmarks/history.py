@@ -15,7 +15,7 @@ What it does, in a throwaway setting that it removes at the end (also on Ctrl-C 
   run queue's and pools' limits in force) and the Dagster settings of the deployment's image
   (``DAGSTER_EVENT_BATCH_SIZE``, from the Dockerfile); the trips go to a PostgreSQL schema of
   their own, a temporary lake folder and DuckDB file;
-- turns off ``days_of_new_months_sensor`` (so only the benchmark's backfills run), then through
+- turns off ``follow_upstream``, the automation sensor (so only the benchmark's backfills run), then through
   the GraphQL API the UI uses launches ONE partition backfill of the monthly assets of both
   services over every month, waits for it, then ONE of the daily assets over every day of those
   months. Asset keys come from ``taxi_assets.keys``; partition keys, table names and date
@@ -86,7 +86,7 @@ from taxi_dev import supervise
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
-DAYS_SENSOR = "days_of_new_months_sensor"
+AUTOMATION_SENSOR = "follow_upstream"
 FIRST_MONTH = (2019, 1)
 T = TypeVar("T")
 
@@ -634,8 +634,6 @@ def backfill(dagster: Dagster, name: str, partitions: dict, timeout: float) -> d
                 "run_id": r["runId"],
                 "status": r["status"],
                 "seconds": (r["endTime"] or 0) - (r["startTime"] or 0),
-                # The project's executor records its process in the run's tags.
-                "pid": {t["key"]: t["value"] for t in r["tags"]}.get("taxi/worker_pid"),
             }
             for r in runs
         ],
@@ -835,7 +833,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             sampler = RssSampler({"webserver": webserver.pid, "daemon": daemon.pid})
             dagster = Dagster(webserver, daemon, logs, GraphQL(port))
             dagster.wait_loaded(LOAD_TIMEOUT)
-            dagster.stop_sensor(DAYS_SENSOR)
+            dagster.stop_sensor(AUTOMATION_SENSOR)
             figures["startup_s"] = time.perf_counter() - started
             print(f"web server and daemon up, location loaded in {figures['startup_s']:.1f} s", flush=True)
             figures["backfills"] = run_backfills(dagster, plan, args.timeout, figures)
@@ -846,15 +844,6 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 stop_group(process)
             server.close()
 
-        run_of_pid = {
-            str(run["pid"]): run["run_id"]
-            for result in figures.get("backfills", {}).values()
-            for run in result["runs"]
-            if run["pid"]
-        }
-        for sampled in sampler.processes.values():
-            if sampled.kind == "run worker" and not sampled.run_id:
-                sampled.run_id = run_of_pid.get(str(sampled.pid))
         figures["rss"] = {
             "by_kind": sampler.by_kind(),
             "peak_total_mb": sampler.peak_total_bytes / 2**20,
