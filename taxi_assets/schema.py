@@ -474,9 +474,14 @@ GREEN = TripSchema(
 )
 
 # --- FHV ---------------------------------------------------------------------------------------
+# Both for-hire services publish these two alike.
+_DISPATCHING_BASE = Column(
+    "dispatching_base_num", _STRING, "TLC base license number of the base that dispatched the trip."
+)
+_FHV_PICKUP = Column("pickup_datetime", _TIMESTAMP, "Date and time of the trip pickup.")
 _FHV_COLUMNS = (
-    Column("dispatching_base_num", _STRING, "TLC base license number of the base that dispatched the trip."),
-    Column("pickup_datetime", _TIMESTAMP, "Date and time of the trip pickup."),
+    _DISPATCHING_BASE,
+    _FHV_PICKUP,
     # The TLC's parquet files and the mirror's 2019 CSVs spell these three one way, the mirror's
     # 2020-2021 CSVs the other (as yellow and green do): the only case differences FHV has.
     Column(
@@ -577,7 +582,13 @@ FHV = TripSchema(
 # airport_fee and wav_match_flag null, the months not named, which the reader accepts in any
 # month); cbd_congestion_fee from 2025 as for yellow and green (the TLC's March 2025 revisions).
 # The change to int32 zones and large strings is dated 2023-01 as the other services' rewrite is.
-_FLAG = "{}; Y or N."
+
+
+def _flag(name: str, what: str) -> Column:
+    """One of high-volume FHV's Y/N flags."""
+    return Column(name, _STRING, f"{what}; Y or N.")
+
+
 _FHVHV_COLUMNS = (
     Column(
         "hvfhs_license_num",
@@ -585,7 +596,7 @@ _FHVHV_COLUMNS = (
         "TLC license number of the high-volume for-hire service: HV0002 Juno, HV0003 Uber, HV0004 Via, "
         "HV0005 Lyft.",
     ),
-    Column("dispatching_base_num", _STRING, "TLC base license number of the base that dispatched the trip."),
+    _DISPATCHING_BASE,
     Column(
         "originating_base_num", _STRING, "Base number of the base that received the original trip request."
     ),
@@ -595,7 +606,7 @@ _FHVHV_COLUMNS = (
         _TIMESTAMP,
         "Date and time when the driver arrived at the pickup location (accessible vehicles only).",
     ),
-    Column("pickup_datetime", _TIMESTAMP, "Date and time of the trip pickup."),
+    _FHV_PICKUP,
     Column("dropoff_datetime", _TIMESTAMP, "Date and time of the trip drop-off."),
     Column("PULocationID", _INT, "TLC taxi zone in which the trip began."),
     Column("DOLocationID", _INT, "TLC taxi zone in which the trip ended."),
@@ -621,29 +632,11 @@ _FHVHV_COLUMNS = (
         _FLOAT,
         "Total driver pay (not including tolls or tips, net of commission, surcharges or taxes), in USD.",
     ),
-    Column(
-        "shared_request_flag",
-        _STRING,
-        _FLAG.format("Whether the passenger agreed to a shared/pooled ride, matched or not"),
-    ),
-    Column(
-        "shared_match_flag",
-        _STRING,
-        _FLAG.format("Whether the passenger shared the vehicle with another who booked separately"),
-    ),
-    Column(
-        "access_a_ride_flag",
-        _STRING,
-        _FLAG.format("Whether the trip was administered on behalf of the MTA (Access-A-Ride)"),
-    ),
-    Column(
-        "wav_request_flag",
-        _STRING,
-        _FLAG.format("Whether the passenger requested a wheelchair-accessible vehicle"),
-    ),
-    Column(
-        "wav_match_flag", _STRING, _FLAG.format("Whether the trip was in a wheelchair-accessible vehicle")
-    ),
+    _flag("shared_request_flag", "Whether the passenger agreed to a shared/pooled ride, matched or not"),
+    _flag("shared_match_flag", "Whether the passenger shared the vehicle with another who booked separately"),
+    _flag("access_a_ride_flag", "Whether the trip was administered on behalf of the MTA (Access-A-Ride)"),
+    _flag("wav_request_flag", "Whether the passenger requested a wheelchair-accessible vehicle"),
+    _flag("wav_match_flag", "Whether the trip was in a wheelchair-accessible vehicle"),
     _CBD_FEE,
 )
 _FHVHV_2023 = {
