@@ -146,6 +146,35 @@ LOCATION_QUERY = """
 """
 
 
+def start_dagster_dev(env: dict[str, str], log: Path, port: int) -> subprocess.Popen:
+    """`dagster dev` on the repo's workspace, started where the instance's dagster.yaml is."""
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(REPO / "workspace.yaml"),
+        "--port",
+        str(port),
+    ]
+    return start(command, env, log, Path(env["DAGSTER_HOME"]))
+
+
+def wait_until_loaded(port: int, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    """Until the web server on ``port`` reports every code location loaded; fails if ``process`` dies."""
+
+    def loaded() -> bool:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            entries = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
+        except OSError:
+            return False
+        return bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
+
+    wait_for("the web server to load the code location", loaded, timeout=timeout, every=1)
+
+
 def test_dagster_dev_loads_the_location_without_errors(tmp_path: Path, source_server: SourceServer) -> None:
     port = free_port()
     log = tmp_path / "dagster-dev.log"  # a file, not a pipe: nobody has to drain it for dagster dev to go on

@@ -4,13 +4,12 @@ process supervision, the throwaway PostgreSQL).
 """
 
 import json
-import sys
 import textwrap
 from pathlib import Path
 
 from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.processes import start, stop_group, wait_for
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, graphql
+from taxi_assets_tests.processes import stop_group, wait_for
+from taxi_assets_tests.test_cli import env_for, start_dagster_dev, wait_until_loaded
 
 # Python runs a `sitecustomize` it finds on its path in every process it starts: this one writes,
 # every half second, the process's command line and the modules it has imported so far.
@@ -43,12 +42,7 @@ def test_the_served_code_location_imports_no_development_tool(
     env = env_for(tmp_path, source_server)
     env["PYTHONPATH"] = str(hook)
     port, log = free_port(), tmp_path / "dagster-dev.log"
-    process = start(
-        [sys.executable, "-m", "dagster", "dev", "-w", str(REPO / "workspace.yaml"), "--port", str(port)],
-        env,
-        log,
-        Path(env["DAGSTER_HOME"]),
-    )
+    process = start_dagster_dev(env, log, port)
 
     def processes() -> dict[str, dict]:
         """The code server, web server and daemon, each as recorded last."""
@@ -64,16 +58,7 @@ def test_the_served_code_location_imports_no_development_tool(
         return found
 
     try:
-
-        def loaded() -> bool:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                entries = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
-            except OSError:
-                return False
-            return bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
-
-        wait_for("dagster dev to load the location", loaded, timeout=300, every=1)
+        wait_until_loaded(port, process, log)
         served = wait_for("each process to record its imports", lambda: len(processes()) == 3 and processes())
     finally:
         stop_group(process)

@@ -11,8 +11,8 @@ import pytest
 from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
-from taxi_assets_tests.test_cli import LOCATION_QUERY, env_for, graphql
+from taxi_assets_tests.test_backfill_ui import start, stop
+from taxi_assets_tests.test_cli import env_for, graphql, wait_until_loaded
 from taxi_assets_tests.whole import months_of
 
 MODULE = "taxi_assets.definitions"
@@ -39,16 +39,7 @@ def test_the_ui_lists_the_publisher_s_months_per_service(
         log,
     )
     try:
-
-        def loaded() -> bool:
-            assert webserver.poll() is None, log.read_text()[-3000:]
-            try:
-                entries = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
-            except OSError:
-                return False
-            return bool(entries) and entries[0]["loadStatus"] == "LOADED"
-
-        wait_for("the location to load", loaded, timeout=120)
+        wait_until_loaded(port, webserver, log)
         nodes = graphql(port, PARTITIONS_QUERY)["assetNodes"]
     finally:
         stop(webserver)

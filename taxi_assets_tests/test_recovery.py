@@ -6,7 +6,6 @@ where nothing watches the run, the next run is not held up by it.
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,14 @@ from taxi_assets_tests.session import (
     rows_per_pickup_day,
     warehouse_rows_per_day,
 )
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, env_for, graphql, materialize_command
+from taxi_assets_tests.test_cli import (
+    REPO,
+    env_for,
+    graphql,
+    materialize_command,
+    start_dagster_dev,
+    wait_until_loaded,
+)
 
 # Enough rows that PostgreSQL's COPY of the month takes a moment to catch (about a second).
 ROWS = 300_000
@@ -190,23 +196,11 @@ def test_a_run_killed_under_the_daemon_is_failed_retried_and_its_days_follow(
     """
     published = source_server.publish("yellow", MONTH, rows=ROWS)
     port, log = free_port(), tmp_path / "dagster-dev.log"
-    dev = start(
-        [sys.executable, "-m", "dagster", "dev", "-w", str(REPO / "workspace.yaml"), "--port", str(port)],
-        run_env,
-        log,
-        Path(run_env["DAGSTER_HOME"]),
-    )
+    dev = start_dagster_dev(run_env, log, port)
 
     def query(text: str) -> dict:
         assert dev.poll() is None, log.read_text()[-3000:]
         return graphql(port, text)
-
-    def location_loaded() -> bool:
-        try:
-            entries = query(LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
-        except OSError:
-            return False
-        return bool(entries) and entries[0]["loadStatus"] == "LOADED"
 
     def run(run_id: str) -> dict:
         return query(
@@ -214,7 +208,7 @@ def test_a_run_killed_under_the_daemon_is_failed_retried_and_its_days_follow(
         )["runOrError"]
 
     try:
-        wait_for("the location to load", location_loaded, timeout=180, every=1)
+        wait_until_loaded(port, dev, log)
         launched = query(
             "mutation { launchPipelineExecution(executionParams: { selector: {"
             ' repositoryLocationName: "taxi_assets", repositoryName: "__repository__",'

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from taxi_assets_tests.conftest import free_port
 from taxi_assets_tests.processes import alive, descendants, start, stop_group, wait_for
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql
+from taxi_assets_tests.test_cli import REPO, wait_until_loaded
 from taxi_dev.supervise import group_members
 
 # taxi-demo's own grace before it kills what is left (taxi_dev.supervise), plus PostgreSQL's stop;
@@ -41,16 +41,7 @@ def test_sigterm_to_the_demo_ui_stops_dagster_dev_and_the_throwaway_postgres(tmp
         REPO,
     )
     try:
-
-        def ui_loaded() -> bool:
-            assert demo.poll() is None, log.read_text()[-3000:]
-            try:
-                entries = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
-            except OSError:
-                return False
-            return bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
-
-        wait_for("the demo's UI to load", ui_loaded, timeout=300, every=1)
+        wait_until_loaded(port, demo, log)
         postmaster_pid_file = data / "postgres" / "postmaster.pid"
         postmaster = int(postmaster_pid_file.read_text().splitlines()[0])
         started = descendants(demo.pid) | {postmaster}
