@@ -39,6 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO_ROOT / "workspace.yaml"
 # How long the month and its days may take, all services together.
 WAIT_SECONDS = 900
+# How long `make dev`'s dagster dev may take to stop by itself before what is left is killed.
+DEV_GRACE_SECONDS = 60.0
 
 
 def demo_environment(data_dir: Path) -> dict[str, str]:
@@ -194,7 +196,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             "--port",
             str(args.port),
         ]
-        raise SystemExit(run_until_stopped(dev, cwd=home))
+        # Only a graceful stop removes dagster dev's temporary files (its code servers' sockets, its
+        # workspace file); its daemon can take longer than the default grace on a busy machine.
+        raise SystemExit(run_until_stopped(dev, grace=DEV_GRACE_SECONDS, cwd=home))
     publisher = configured_publisher()
     path = write_zone_lookup(args.data_dir / "source" / ZONES_FILE)
     print(f"synthetic zone lookup: {path}")
