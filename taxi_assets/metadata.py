@@ -71,13 +71,10 @@ def written_files(where: str, written: Mapping[str, int]) -> dict[str, object]:
     }
 
 
-def descriptions_of(metadata: Mapping[str, object], rows: pa.Schema | None = None) -> dict[str, str]:
-    """Column descriptions from an asset's ``dagster/column_schema`` definition metadata, and those
-    the added columns of ``rows`` carry (columns a load added under evolve).
-    """
+def descriptions_of(metadata: Mapping[str, object]) -> dict[str, str]:
+    """Column descriptions from an asset's ``dagster/column_schema`` definition metadata."""
     schema = metadata.get("dagster/column_schema")
-    described = {c.name: c.description for c in getattr(schema, "columns", []) if c.description}
-    return {**described, **(added_descriptions(rows) if rows is not None else {})}
+    return {c.name: c.description for c in getattr(schema, "columns", []) if c.description}
 
 
 def table_descriptions(service: str, rows: pa.Schema) -> dict[str, str]:

@@ -117,10 +117,9 @@ def days_loaded(services: Sequence[str], month: str) -> Callable[[dg.DagsterInst
     return done
 
 
-def postgres_rows(service: str) -> int:
+def postgres_rows(instance: dg.DagsterInstance, service: str) -> int:
     """The rows the month's load put in PostgreSQL, as its materialisation recorded them."""
-    with dg.DagsterInstance.get() as instance:
-        loaded = instance.get_latest_materialization_event(asset_key(service, POSTGRES))
+    loaded = instance.get_latest_materialization_event(asset_key(service, POSTGRES))
     metadata = loaded.asset_materialization.metadata if loaded and loaded.asset_materialization else {}
     return int(metadata["dagster/partition_row_count"].value) if metadata else 0
 
@@ -128,7 +127,10 @@ def postgres_rows(service: str) -> int:
 def summary(env: dict[str, str], month: str) -> str:
     lake = Path(env["TAXI_LAKE_URI"])
     lines = [f"Done. Results of {month}:"]
-    with duckdb.connect(env["DUCKDB_DATABASE"], read_only=True) as warehouse:
+    with (
+        duckdb.connect(env["DUCKDB_DATABASE"], read_only=True) as warehouse,
+        dg.DagsterInstance.get() as instance,
+    ):
         for service in configured_publisher().services:
             table = warehouse_table(service)
             counts = {
@@ -145,7 +147,7 @@ def summary(env: dict[str, str], month: str) -> str:
                 f"    lake      {lake / service / CLEANED / f'{month}.parquet'}",
                 f"    daily     {lake / service / DAILY}/pickup_date=…/ ({len(days)} days)",
                 f"    postgres  {os.environ.get('POSTGRES_HOST', '127.0.0.1')} "
-                f"table ny_taxi.{postgres_table(service)} ({postgres_rows(service):,} rows)",
+                f"table ny_taxi.{postgres_table(service)} ({postgres_rows(instance, service):,} rows)",
                 f"    warehouse {env['DUCKDB_DATABASE']} table ny_taxi.{table} "
                 f"({rows:,} rows, {n_days} days)",
             ]
