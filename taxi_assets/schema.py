@@ -1,4 +1,5 @@
-"""The trip files of each service, written once: every parse type, name and description derives from here.
+"""The trip files of each service, written once: every parse type and name derives from here, and
+every description from ``data_dictionary.yaml`` beside it, by the column's section and name.
 
 Each service has one canonical layout, the union of every layout its publishers have used (a
 month's file that lacks a column gets nulls there), so the cleaned month, the lake, PostgreSQL,
@@ -35,12 +36,14 @@ passenger_count, RatecodeID and payment_type are empty.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from importlib.resources import files
 
 import pandas as pd
 import pyarrow as pa
+import yaml
 
 from taxi_assets.publishers import MIRROR, TLC
 
@@ -150,48 +153,42 @@ VENDORS: dict[int, str] = {
     7: "Helix",
 }
 
-# Descriptions follow the TLC data dictionaries for yellow, green and FHV trip records.
+# What each column means is prose, kept as the data dictionaries keep it: by service, in a file.
+DATA_DICTIONARY: dict[str, dict[str, str]] = yaml.safe_load(
+    files("taxi_assets").joinpath("data_dictionary.yaml").read_text(encoding="utf-8")
+)
+
+
+def _described(section: str) -> Callable[..., Column]:
+    """Columns described by ``section`` of the data dictionary: ``(name, type, **Column fields)``."""
+    descriptions = DATA_DICTIONARY[section]
+
+    def column(name: str, type_: pa.DataType, **options: object) -> Column:
+        return Column(name, type_, descriptions[name], **options)  # type: ignore[arg-type]
+
+    return column
+
+
+_taxi = _described("taxi")
 _VENDOR = Column(
     "VendorID", _INT, "TPEP/LPEP provider: " + ", ".join(f"{n} = {name}" for n, name in VENDORS.items()) + "."
 )
-_PASSENGERS = Column("passenger_count", _INT, "Number of passengers, entered by the driver.")
-_DISTANCE = Column("trip_distance", _FLOAT, "Elapsed trip distance in miles reported by the taximeter.")
-_RATECODE = Column(
-    "RatecodeID",
-    _INT,
-    "Final rate code: 1 standard, 2 JFK, 3 Newark, 4 Nassau/Westchester, 5 negotiated, 6 group ride, "
-    "99 unknown.",
-)
-_STORE_FWD = Column(
-    "store_and_fwd_flag",
-    _STRING,
-    "Y if the trip record was held in vehicle memory before sending to the vendor, N if not.",
-)
-_PU_LOCATION = Column("PULocationID", _INT, "TLC taxi zone in which the taximeter was engaged.")
-_DO_LOCATION = Column("DOLocationID", _INT, "TLC taxi zone in which the taximeter was disengaged.")
-_PAYMENT = Column(
-    "payment_type",
-    _INT,
-    "How the passenger paid: 0 flex fare, 1 credit card, 2 cash, 3 no charge, 4 dispute, 5 unknown, "
-    "6 voided.",
-)
-_FARE = Column("fare_amount", _FLOAT, "Time-and-distance fare calculated by the meter, in USD.")
-_EXTRA = Column("extra", _FLOAT, "Miscellaneous extras and surcharges (rush hour, overnight), in USD.")
-_MTA_TAX = Column("mta_tax", _FLOAT, "MTA tax triggered by the metered rate in use, in USD.")
-_TIP = Column("tip_amount", _FLOAT, "Credit-card tips (cash tips are not included), in USD.")
-_TOLLS = Column("tolls_amount", _FLOAT, "Total of all tolls paid in the trip, in USD.")
-_IMPROVEMENT = Column(
-    "improvement_surcharge", _FLOAT, "Improvement surcharge assessed at the flag drop, in USD."
-)
-_TOTAL = Column("total_amount", _FLOAT, "Total amount charged to passengers, excluding cash tips, in USD.")
-_CONGESTION = Column(
-    "congestion_surcharge", _FLOAT, "New York State congestion surcharge for the trip, in USD (from 2019)."
-)
-_CBD_FEE = Column(
-    "cbd_congestion_fee",
-    _FLOAT,
-    "Per-trip charge for the MTA's Congestion Relief Zone, in USD (from 5 January 2025; null before).",
-)
+_PASSENGERS = _taxi("passenger_count", _INT)
+_DISTANCE = _taxi("trip_distance", _FLOAT)
+_RATECODE = _taxi("RatecodeID", _INT)
+_STORE_FWD = _taxi("store_and_fwd_flag", _STRING)
+_PU_LOCATION = _taxi("PULocationID", _INT)
+_DO_LOCATION = _taxi("DOLocationID", _INT)
+_PAYMENT = _taxi("payment_type", _INT)
+_FARE = _taxi("fare_amount", _FLOAT)
+_EXTRA = _taxi("extra", _FLOAT)
+_MTA_TAX = _taxi("mta_tax", _FLOAT)
+_TIP = _taxi("tip_amount", _FLOAT)
+_TOLLS = _taxi("tolls_amount", _FLOAT)
+_IMPROVEMENT = _taxi("improvement_surcharge", _FLOAT)
+_TOTAL = _taxi("total_amount", _FLOAT)
+_CONGESTION = _taxi("congestion_surcharge", _FLOAT)
+_CBD_FEE = _taxi("cbd_congestion_fee", _FLOAT)
 
 
 @dataclass(frozen=True)
@@ -337,15 +334,11 @@ _TAXI_TLC_2023 = {
 
 
 # --- yellow ------------------------------------------------------------------------------------
-_AIRPORT_FEE = Column(
-    "airport_fee",
-    _FLOAT,
-    "Fee for pickups at LaGuardia and JFK airports, in USD (empty in older files).",
-    # The TLC's files spell it both ways: airport_fee up to 2022, Airport_fee from 2023.
-    aliases=("Airport_fee",),
-)
-_YELLOW_PICKUP = Column("tpep_pickup_datetime", _TIMESTAMP, "Date and time when the meter was engaged.")
-_YELLOW_DROPOFF = Column("tpep_dropoff_datetime", _TIMESTAMP, "Date and time when the meter was disengaged.")
+_yellow = _described("yellow")
+# The TLC's files spell it both ways: airport_fee up to 2022, Airport_fee from 2023.
+_AIRPORT_FEE = _yellow("airport_fee", _FLOAT, aliases=("Airport_fee",))
+_YELLOW_PICKUP = _yellow("tpep_pickup_datetime", _TIMESTAMP)
+_YELLOW_DROPOFF = _yellow("tpep_dropoff_datetime", _TIMESTAMP)
 _YELLOW_COLUMNS = (
     _VENDOR,
     _YELLOW_PICKUP,
@@ -369,61 +362,34 @@ _YELLOW_COLUMNS = (
     _CBD_FEE,
 )
 _YELLOW_2019 = _YELLOW_COLUMNS[:18]  # the mirror's CSV: no airport_fee, no cbd_congestion_fee
+_YELLOW_TLC = _YELLOW_COLUMNS[:19]  # the TLC's parquet up to 2024: no cbd_congestion_fee
 _YELLOW_TLC_OLD = _all(("passenger_count", "RatecodeID"), _FLOAT)  # VendorID, zones, payment int64
 _EMPTY_FEES = _all(("congestion_surcharge", "airport_fee"), pa.null())
+_YELLOW_TLC_2019 = {**_YELLOW_TLC_OLD, "airport_fee": pa.null()}
+_AIRPORT_FEE_2023 = {"airport_fee": "Airport_fee"}
 
-YELLOW = TripSchema(
-    service="yellow",
-    title="Yellow-cab trips",
-    columns=_YELLOW_COLUMNS,
-    pickup_column="tpep_pickup_datetime",
-    dropoff_column="tpep_dropoff_datetime",
-    layouts=(
-        *_mirror_layouts(_YELLOW_2019, ("VendorID", "passenger_count", "RatecodeID", "payment_type")),
-        _layout("tlc-2011", TLC, "2011-01", "2018-06", _YELLOW_COLUMNS[:19], types=_EMPTY_FEES),
-        _layout(
-            "tlc-2018-07",
-            TLC,
-            "2018-07",
-            "2018-12",
-            _YELLOW_COLUMNS[:19],
-            types={**_YELLOW_TLC_OLD, **_EMPTY_FEES},
-        ),
-        _layout(
-            "tlc-2019",
-            TLC,
-            "2019-01",
-            "2020-07",
-            _YELLOW_COLUMNS[:19],
-            types={**_YELLOW_TLC_OLD, "airport_fee": pa.null()},
-        ),
-        _layout("tlc-2020-08", TLC, "2020-08", "2023-01", _YELLOW_COLUMNS[:19], types=_YELLOW_TLC_OLD),
-        _layout(
-            "tlc-2023",
-            TLC,
-            "2023-02",
-            "2024-12",
-            _YELLOW_COLUMNS[:19],
-            types=_TAXI_TLC_2023,
-            spelled={"airport_fee": "Airport_fee"},
-        ),
-        _layout(
-            "tlc-2025",
-            TLC,
-            "2025-01",
-            None,
-            _YELLOW_COLUMNS,
-            types=_TAXI_TLC_2023,
-            spelled={"airport_fee": "Airport_fee"},
-        ),
+_YELLOW_TIMES = ("tpep_pickup_datetime", "tpep_dropoff_datetime")  # pickup, dropoff
+_YELLOW_LAYOUTS = (
+    *_mirror_layouts(_YELLOW_2019, ("VendorID", "passenger_count", "RatecodeID", "payment_type")),
+    _layout("tlc-2011", TLC, "2011-01", "2018-06", _YELLOW_TLC, types=_EMPTY_FEES),
+    _layout("tlc-2018-07", TLC, "2018-07", "2018-12", _YELLOW_TLC, types=_YELLOW_TLC_OLD | _EMPTY_FEES),
+    _layout("tlc-2019", TLC, "2019-01", "2020-07", _YELLOW_TLC, types=_YELLOW_TLC_2019),
+    _layout("tlc-2020-08", TLC, "2020-08", "2023-01", _YELLOW_TLC, types=_YELLOW_TLC_OLD),
+    _layout(
+        "tlc-2023", TLC, "2023-02", "2024-12", _YELLOW_TLC, types=_TAXI_TLC_2023, spelled=_AIRPORT_FEE_2023
+    ),
+    _layout(
+        "tlc-2025", TLC, "2025-01", None, _YELLOW_COLUMNS, types=_TAXI_TLC_2023, spelled=_AIRPORT_FEE_2023
     ),
 )
+YELLOW = TripSchema("yellow", "Yellow-cab trips", _YELLOW_COLUMNS, *_YELLOW_TIMES, _YELLOW_LAYOUTS)
 
 # --- green -------------------------------------------------------------------------------------
+_green = _described("green")
 _GREEN_COLUMNS = (
     _VENDOR,
-    Column("lpep_pickup_datetime", _TIMESTAMP, "Date and time when the meter was engaged."),
-    Column("lpep_dropoff_datetime", _TIMESTAMP, "Date and time when the meter was disengaged."),
+    _green("lpep_pickup_datetime", _TIMESTAMP),
+    _green("lpep_dropoff_datetime", _TIMESTAMP),
     _STORE_FWD,
     _RATECODE,
     _PU_LOCATION,
@@ -435,11 +401,11 @@ _GREEN_COLUMNS = (
     _MTA_TAX,
     _TIP,
     _TOLLS,
-    Column("ehail_fee", _FLOAT, "E-hail fee, in USD; empty in nearly every published green file."),
+    _green("ehail_fee", _FLOAT),
     _IMPROVEMENT,
     _TOTAL,
     _PAYMENT,
-    Column("trip_type", _INT, "1 street-hail, 2 dispatch; assigned by the meter, editable by the driver."),
+    _green("trip_type", _INT),
     _CONGESTION,
     _CBD_FEE,
 )
@@ -448,132 +414,69 @@ _GREEN_TLC_OLD = {
     **_all(("RatecodeID", "passenger_count", "payment_type", "trip_type"), _FLOAT),
     "ehail_fee": pa.null(),
 }
+_GREEN_TLC_2013 = {**_GREEN_TLC_OLD, "congestion_surcharge": pa.null()}
 
-GREEN = TripSchema(
-    service="green",
-    title="Green-cab trips",
-    columns=_GREEN_COLUMNS,
-    pickup_column="lpep_pickup_datetime",
-    dropoff_column="lpep_dropoff_datetime",
-    layouts=(
-        *_mirror_layouts(
-            _GREEN_2019, ("VendorID", "RatecodeID", "passenger_count", "payment_type", "trip_type")
-        ),
-        _layout(
-            "tlc-2013",
-            TLC,
-            "2013-08",
-            "2018-12",
-            _GREEN_2019,
-            types={**_GREEN_TLC_OLD, "congestion_surcharge": pa.null()},
-        ),
-        _layout("tlc-2019", TLC, "2019-01", "2022-12", _GREEN_2019, types=_GREEN_TLC_OLD),
-        _layout("tlc-2023", TLC, "2023-01", "2024-12", _GREEN_2019, types=_TAXI_TLC_2023),
-        _layout("tlc-2025", TLC, "2025-01", None, _GREEN_COLUMNS, types=_TAXI_TLC_2023),
-    ),
+_GREEN_TIMES = ("lpep_pickup_datetime", "lpep_dropoff_datetime")  # pickup, dropoff
+_GREEN_LAYOUTS = (
+    *_mirror_layouts(_GREEN_2019, ("VendorID", "RatecodeID", "passenger_count", "payment_type", "trip_type")),
+    _layout("tlc-2013", TLC, "2013-08", "2018-12", _GREEN_2019, types=_GREEN_TLC_2013),
+    _layout("tlc-2019", TLC, "2019-01", "2022-12", _GREEN_2019, types=_GREEN_TLC_OLD),
+    _layout("tlc-2023", TLC, "2023-01", "2024-12", _GREEN_2019, types=_TAXI_TLC_2023),
+    _layout("tlc-2025", TLC, "2025-01", None, _GREEN_COLUMNS, types=_TAXI_TLC_2023),
 )
+GREEN = TripSchema("green", "Green-cab trips", _GREEN_COLUMNS, *_GREEN_TIMES, _GREEN_LAYOUTS)
 
 # --- FHV ---------------------------------------------------------------------------------------
 # Both for-hire services publish these two alike.
-_DISPATCHING_BASE = Column(
-    "dispatching_base_num", _STRING, "TLC base license number of the base that dispatched the trip."
-)
-_FHV_PICKUP = Column("pickup_datetime", _TIMESTAMP, "Date and time of the trip pickup.")
+_for_hire = _described("for_hire")
+_DISPATCHING_BASE = _for_hire("dispatching_base_num", _STRING)
+_FHV_PICKUP = _for_hire("pickup_datetime", _TIMESTAMP)
+_fhv = _described("fhv")
 _FHV_COLUMNS = (
     _DISPATCHING_BASE,
     _FHV_PICKUP,
     # The TLC's parquet files and the mirror's 2019 CSVs spell these three one way, the mirror's
     # 2020-2021 CSVs the other (as yellow and green do): the only case differences FHV has.
-    Column(
-        "dropOff_datetime",
-        _TIMESTAMP,
-        "Date and time of the trip drop-off.",
-        aliases=("dropoff_datetime",),
-        snake="dropoff_datetime",
-    ),
-    Column(
-        "PUlocationID",
-        _INT,
-        "TLC taxi zone in which the trip began.",
-        aliases=("PULocationID",),
-        snake="pu_location_id",
-    ),
-    Column(
-        "DOlocationID",
-        _INT,
-        "TLC taxi zone in which the trip ended.",
-        aliases=("DOLocationID",),
-        snake="do_location_id",
-    ),
-    Column(
-        "SR_Flag",
-        _INT,
-        "1 if the trip was part of a shared-ride chain offered by a high-volume base (Uber Pool, "
-        "Lyft Line); null otherwise.",
-        snake="sr_flag",
-    ),
-    Column(
-        "Affiliated_base_number",
-        _STRING,
-        "Base license number of the base the dispatching base is affiliated with.",
-        snake="affiliated_base_number",
-    ),
+    _fhv("dropOff_datetime", _TIMESTAMP, aliases=("dropoff_datetime",), snake="dropoff_datetime"),
+    _fhv("PUlocationID", _INT, aliases=("PULocationID",), snake="pu_location_id"),
+    _fhv("DOlocationID", _INT, aliases=("DOLocationID",), snake="do_location_id"),
+    _fhv("SR_Flag", _INT, snake="sr_flag"),
+    _fhv("Affiliated_base_number", _STRING, snake="affiliated_base_number"),
 )
 _FHV_2020_SPELLING = {
     "dropOff_datetime": "dropoff_datetime",
     "PUlocationID": "PULocationID",
     "DOlocationID": "DOLocationID",
 }
+_FHV_FLOAT_ZONES = _all(("PUlocationID", "DOlocationID"), _FLOAT)
+_FHV_TLC_2015 = {**_FHV_FLOAT_ZONES, "SR_Flag": pa.null()}
+_FHV_TLC_2019 = _all(("PUlocationID", "DOlocationID", "SR_Flag"), _FLOAT)
+# Zones and SR_Flag int64 from 2023, as issue 25's footer timeline has them (no dated printout
+# found here; PySpark loaders read them as LongType).
+_FHV_TLC_2023 = _all(("dispatching_base_num", "Affiliated_base_number"), pa.large_string())
 
-FHV = TripSchema(
-    service="fhv",
-    title="For-hire-vehicle trips",
-    columns=_FHV_COLUMNS,
-    pickup_column="pickup_datetime",
-    dropoff_column="dropOff_datetime",
-    layouts=(
-        _layout("mirror-2019", MIRROR, "2019-01", "2019-12", _FHV_COLUMNS),
-        _layout(
-            "mirror-2020",
-            MIRROR,
-            "2020-01",
-            "2021-07",
-            _FHV_COLUMNS,
-            types=_all(("PUlocationID", "DOlocationID"), _FLOAT),
-            spelled=_FHV_2020_SPELLING,
-        ),
-        _layout(
-            "tlc-2015",
-            TLC,
-            "2015-01",
-            "2018-12",
-            _FHV_COLUMNS,
-            types={**_all(("PUlocationID", "DOlocationID"), _FLOAT), "SR_Flag": pa.null()},
-        ),
-        _layout(
-            "tlc-2019",
-            TLC,
-            "2019-01",
-            "2022-12",
-            _FHV_COLUMNS,
-            types=_all(("PUlocationID", "DOlocationID", "SR_Flag"), _FLOAT),
-        ),
-        _layout(
-            "tlc-2023",
-            TLC,
-            "2023-01",
-            None,
-            _FHV_COLUMNS,
-            # Zones and SR_Flag int64 from 2023, as issue 25's footer timeline has them (no dated
-            # printout found here; PySpark loaders read them as LongType).
-            types=_all(("dispatching_base_num", "Affiliated_base_number"), pa.large_string()),
-        ),
+_FHV_TIMES = ("pickup_datetime", "dropOff_datetime")  # pickup, dropoff
+_FHV_LAYOUTS = (
+    _layout("mirror-2019", MIRROR, "2019-01", "2019-12", _FHV_COLUMNS),
+    _layout(
+        "mirror-2020",
+        MIRROR,
+        "2020-01",
+        "2021-07",
+        _FHV_COLUMNS,
+        types=_FHV_FLOAT_ZONES,
+        spelled=_FHV_2020_SPELLING,
     ),
+    _layout("tlc-2015", TLC, "2015-01", "2018-12", _FHV_COLUMNS, types=_FHV_TLC_2015),
+    _layout("tlc-2019", TLC, "2019-01", "2022-12", _FHV_COLUMNS, types=_FHV_TLC_2019),
+    _layout("tlc-2023", TLC, "2023-01", None, _FHV_COLUMNS, types=_FHV_TLC_2023),
 )
+FHV = TripSchema("fhv", "For-hire-vehicle trips", _FHV_COLUMNS, *_FHV_TIMES, _FHV_LAYOUTS)
 
 # --- high-volume FHV ---------------------------------------------------------------------------
-# Columns and meanings: the TLC's "Data Dictionary – High Volume FHV Trip Records"
-# (https://www.nyc.gov/assets/tlc/downloads/pdf/data_dictionary_trip_records_hvfhs.pdf), order and
+# Columns (their meanings in the data dictionary's fhvhv section): the TLC's "Data Dictionary –
+# High Volume FHV Trip Records" (https://www.nyc.gov/assets/tlc/downloads/pdf/
+# data_dictionary_trip_records_hvfhs.pdf), order and
 # Arrow types: printouts of the files' footers: 2020-2022 read by Spark (michelhilg/
 # data-engineering-tlc-data: string bases and flags, long zones and trip_time, double miles and
 # amounts); 2024-01 in Hugging Face's viewer (AnnsKhan/jan_2024_nyc: large_string, timestamp[us],
@@ -584,59 +487,32 @@ FHV = TripSchema(
 # The change to int32 zones and large strings is dated 2023-01 as the other services' rewrite is.
 
 
-def _flag(name: str, what: str) -> Column:
-    """One of high-volume FHV's Y/N flags."""
-    return Column(name, _STRING, f"{what}; Y or N.")
-
-
+_fhvhv = _described("fhvhv")
 _FHVHV_COLUMNS = (
-    Column(
-        "hvfhs_license_num",
-        _STRING,
-        "TLC license number of the high-volume for-hire service: HV0002 Juno, HV0003 Uber, HV0004 Via, "
-        "HV0005 Lyft.",
-    ),
+    _fhvhv("hvfhs_license_num", _STRING),
     _DISPATCHING_BASE,
-    Column(
-        "originating_base_num", _STRING, "Base number of the base that received the original trip request."
-    ),
-    Column("request_datetime", _TIMESTAMP, "Date and time when the passenger requested to be picked up."),
-    Column(
-        "on_scene_datetime",
-        _TIMESTAMP,
-        "Date and time when the driver arrived at the pickup location (accessible vehicles only).",
-    ),
+    _fhvhv("originating_base_num", _STRING),
+    _fhvhv("request_datetime", _TIMESTAMP),
+    _fhvhv("on_scene_datetime", _TIMESTAMP),
     _FHV_PICKUP,
-    Column("dropoff_datetime", _TIMESTAMP, "Date and time of the trip drop-off."),
-    Column("PULocationID", _INT, "TLC taxi zone in which the trip began."),
-    Column("DOLocationID", _INT, "TLC taxi zone in which the trip ended."),
-    Column("trip_miles", _FLOAT, "Total miles for the passenger trip."),
-    Column("trip_time", _INT, "Total time in seconds for the passenger trip."),
-    Column("base_passenger_fare", _FLOAT, "Base passenger fare before tolls, tips, taxes and fees, in USD."),
-    Column("tolls", _FLOAT, "Total amount of all tolls paid in the trip, in USD."),
-    Column("bcf", _FLOAT, "Total amount collected in the trip for the Black Car Fund, in USD."),
-    Column("sales_tax", _FLOAT, "Total amount collected in the trip for NYS sales tax, in USD."),
-    Column(
-        "congestion_surcharge",
-        _FLOAT,
-        "Total amount collected in the trip for the NYS congestion surcharge, in USD.",
-    ),
-    Column(
-        "airport_fee",
-        _FLOAT,
-        "USD 2.50 for both drop-off and pickup at LaGuardia, Newark and John F. Kennedy airports.",
-    ),
-    Column("tips", _FLOAT, "Total amount of tips received from the passenger, in USD."),
-    Column(
-        "driver_pay",
-        _FLOAT,
-        "Total driver pay (not including tolls or tips, net of commission, surcharges or taxes), in USD.",
-    ),
-    _flag("shared_request_flag", "Whether the passenger agreed to a shared/pooled ride, matched or not"),
-    _flag("shared_match_flag", "Whether the passenger shared the vehicle with another who booked separately"),
-    _flag("access_a_ride_flag", "Whether the trip was administered on behalf of the MTA (Access-A-Ride)"),
-    _flag("wav_request_flag", "Whether the passenger requested a wheelchair-accessible vehicle"),
-    _flag("wav_match_flag", "Whether the trip was in a wheelchair-accessible vehicle"),
+    _fhvhv("dropoff_datetime", _TIMESTAMP),
+    _fhvhv("PULocationID", _INT),
+    _fhvhv("DOLocationID", _INT),
+    _fhvhv("trip_miles", _FLOAT),
+    _fhvhv("trip_time", _INT),
+    _fhvhv("base_passenger_fare", _FLOAT),
+    _fhvhv("tolls", _FLOAT),
+    _fhvhv("bcf", _FLOAT),
+    _fhvhv("sales_tax", _FLOAT),
+    _fhvhv("congestion_surcharge", _FLOAT),
+    _fhvhv("airport_fee", _FLOAT),
+    _fhvhv("tips", _FLOAT),
+    _fhvhv("driver_pay", _FLOAT),
+    _fhvhv("shared_request_flag", _STRING),
+    _fhvhv("shared_match_flag", _STRING),
+    _fhvhv("access_a_ride_flag", _STRING),
+    _fhvhv("wav_request_flag", _STRING),
+    _fhvhv("wav_match_flag", _STRING),
     _CBD_FEE,
 )
 _FHVHV_2023 = {
@@ -644,18 +520,13 @@ _FHVHV_2023 = {
     **_all((c.name for c in _FHVHV_COLUMNS if c.type == _STRING), pa.large_string()),
 }
 
-FHVHV = TripSchema(
-    service="fhvhv",
-    title="High-volume FHV trips",
-    columns=_FHVHV_COLUMNS,
-    pickup_column="pickup_datetime",
-    dropoff_column="dropoff_datetime",
-    layouts=(
-        _layout("tlc-2019", TLC, "2019-02", "2022-12", _FHVHV_COLUMNS[:24]),
-        _layout("tlc-2023", TLC, "2023-01", "2024-12", _FHVHV_COLUMNS[:24], types=_FHVHV_2023),
-        _layout("tlc-2025", TLC, "2025-01", None, _FHVHV_COLUMNS, types=_FHVHV_2023),
-    ),
+_FHVHV_TIMES = ("pickup_datetime", "dropoff_datetime")  # pickup, dropoff
+_FHVHV_LAYOUTS = (
+    _layout("tlc-2019", TLC, "2019-02", "2022-12", _FHVHV_COLUMNS[:24]),
+    _layout("tlc-2023", TLC, "2023-01", "2024-12", _FHVHV_COLUMNS[:24], types=_FHVHV_2023),
+    _layout("tlc-2025", TLC, "2025-01", None, _FHVHV_COLUMNS, types=_FHVHV_2023),
 )
+FHVHV = TripSchema("fhvhv", "High-volume FHV trips", _FHVHV_COLUMNS, *_FHVHV_TIMES, _FHVHV_LAYOUTS)
 
 SCHEMAS: dict[str, TripSchema] = {s.service: s for s in (YELLOW, GREEN, FHV, FHVHV)}
 

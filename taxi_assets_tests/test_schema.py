@@ -4,7 +4,17 @@ import pyarrow as pa
 import pytest
 
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
-from taxi_assets.schema import FHV, FHVHV, GREEN, PICKUP_DATE, SCHEMAS, YELLOW, accepts, snake_case
+from taxi_assets.schema import (
+    DATA_DICTIONARY,
+    FHV,
+    FHVHV,
+    GREEN,
+    PICKUP_DATE,
+    SCHEMAS,
+    YELLOW,
+    accepts,
+    snake_case,
+)
 from taxi_assets_tests.whole import months_of
 
 
@@ -173,3 +183,15 @@ def test_the_eras_the_loaders_report() -> None:
         "PULocationID",
         "DOLocationID",
     ]
+
+
+def test_every_description_in_the_data_dictionary_describes_a_column() -> None:
+    """A description left behind when a column is renamed or dropped would describe nothing."""
+    described = {(c.name, c.description) for schema in SCHEMAS.values() for c in schema.columns}
+    unused = [
+        f"{section}.{name}"
+        for section, descriptions in DATA_DICTIONARY.items()
+        for name, text in descriptions.items()
+        if (name, text) not in described
+    ]
+    assert unused == []
