@@ -114,8 +114,9 @@ def plan_columns(
         raise SourceError(
             f"{where}: unknown column(s) {', '.join(repr(n) for n, _ in unknown)}, in no known {service} "
             f"layout; if the publisher added {them}, add {them} to the {service} columns in "
-            f"taxi_assets/schema.py (type, description, the layout that has {them}) and re-run, or load "
-            f"with TAXI_SCHEMA_CONTRACT=evolve (add {them}) or discard (leave {them} out); "
+            f"taxi_assets/schema.py (type, the layout that has {them}) and data_dictionary.yaml "
+            f"(description) and re-run, or load with TAXI_SCHEMA_CONTRACT=evolve (add {them}) or discard "
+            f"(leave {them} out); "
             f"{_NOTHING_WRITTEN}"
         )
     if unknown and contract == EVOLVE:

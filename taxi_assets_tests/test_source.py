@@ -116,8 +116,9 @@ def test_renamed_column_is_an_unknown_column_naming_the_month_and_what_to_do(
     assert first_line(error) == (
         f"{source_server.url('green', '2021-01')} (green 2021-01): unknown column(s) 'trip_kind', in no "
         "known green layout; if the publisher added it, add it to the green columns in "
-        "taxi_assets/schema.py (type, description, the layout that has it) and re-run, or load with "
-        "TAXI_SCHEMA_CONTRACT=evolve (add it) or discard (leave it out); nothing was written"
+        "taxi_assets/schema.py (type, the layout that has it) and data_dictionary.yaml (description) "
+        "and re-run, or load with TAXI_SCHEMA_CONTRACT=evolve (add it) or discard (leave it out); "
+        "nothing was written"
     )
 
 

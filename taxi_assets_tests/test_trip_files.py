@@ -76,8 +76,9 @@ def test_an_unknown_column_names_month_file_and_column_and_what_to_do(tlc_server
     assert first_line(error) == (
         f"{tlc_server.url('yellow', '2025-03')} (yellow 2025-03): unknown column(s) 'tip_percent', "
         "in no known yellow layout; if the publisher added it, add it to the yellow columns in "
-        "taxi_assets/schema.py (type, description, the layout that has it) and re-run, or load with "
-        "TAXI_SCHEMA_CONTRACT=evolve (add it) or discard (leave it out); nothing was written"
+        "taxi_assets/schema.py (type, the layout that has it) and data_dictionary.yaml (description) "
+        "and re-run, or load with TAXI_SCHEMA_CONTRACT=evolve (add it) or discard (leave it out); "
+        "nothing was written"
     )
 
 
