@@ -240,6 +240,16 @@ def _traced(pipeline: Any, prefix: str) -> dict[str, float]:
     }
 
 
+def _wall_clock() -> dict[str, dict[str, Any]]:
+    """Trip times are New York wall-clock times: timestamps without a zone, as the project keeps them
+    (dlt gives naive times a zone unless told). New dicts each call: dlt writes names into hints.
+    """
+    return {
+        name: {"data_type": "timestamp", "timezone": False}
+        for name in ("tpep_pickup_datetime", "tpep_dropoff_datetime")
+    }
+
+
 def run_dlt(source: Path, work: Path, month: str) -> dict[str, Any]:
     """Read and clean with pyarrow; dlt loads PostgreSQL, then writes the daily delta dataset."""
     # dlt sends anonymous usage telemetry by default: this machine has no network to wait on.
@@ -261,14 +271,12 @@ def run_dlt(source: Path, work: Path, month: str) -> dict[str, Any]:
         dataset_name=pg["schema"],
         pipelines_dir=str(work / "dlt"),
     )
-    # Trip times are New York wall-clock times: timestamp without time zone, as the project has them.
-    wall_clock = {"data_type": "timestamp", "timezone": False}
     to_postgres.run(
         trips,
         table_name=TABLE,
         write_disposition="replace",
         loader_file_format="parquet",
-        columns={"tpep_pickup_datetime": wall_clock, "tpep_dropoff_datetime": wall_clock},
+        columns=_wall_clock(),
     )
     steps |= _traced(to_postgres, "postgres")
     to_lake = dlt.pipeline(
@@ -282,7 +290,7 @@ def run_dlt(source: Path, work: Path, month: str) -> dict[str, Any]:
         name="daily",
         write_disposition="replace",
         table_format="delta",
-        columns={"pickup_date": {"partition": True}},
+        columns={**_wall_clock(), "pickup_date": {"partition": True}},
     )
     to_lake.run(days)
     steps |= _traced(to_lake, "lake")
