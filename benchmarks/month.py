@@ -1,4 +1,4 @@
-"""Benchmark: one real-size month through the pipeline, beside the course's approach and the machine.
+"""Benchmark: one real-size month through the pipeline, beside the course's approach, peers and the machine.
 
     .venv/bin/python benchmarks/month.py [--rows 1369765] [--repeat 3] [--rows-big [15000000]]
                                          [--parts ...] [--big-parts ...] [--json FILE]
@@ -20,7 +20,16 @@ measures, each way in processes of its own so that every peak RSS is its own:
 - ``course``: the course's Mage blocks: pandas ``read_csv`` with its dtypes and ``parse_dates``,
   the passenger filter, ``DataFrame.to_sql`` in 100k chunks, ``write_to_dataset`` by pickup date;
 - ``machine``, the floor: ``gzip -dc`` of the file plus a server-side ``COPY … FROM`` of the rows a
-  Dagster way cleaned (from its lake file, into a table made from that file's Arrow schema).
+  Dagster way cleaned (from its lake file, into a table made from that file's Arrow schema);
+- the peers (``peers.py`` says how each is written), the one-script loaders a capable user would
+  write instead, doing the same work on the same file (read it, clean it by the project's rules,
+  replace the month in PostgreSQL, write the daily parquet dataset), each in a virtual environment
+  of its own under ``.venv-peers/`` made on first use: ``duckdb``, one DuckDB SQL script with
+  DuckDB's postgres extension; ``dlt``, pyarrow cleaning and two dlt pipelines (postgres, and
+  filesystem with the delta format partitioned by pickup date). Each is timed from its work's start
+  to its end (imports excluded, as ours is timed with the code location loaded), with the steps
+  each tool times; the rows each left in PostgreSQL are counted there and must equal ours' cleaned
+  rows. Figures: ours (in-process) / the fastest peer against issue 26's targets.
 
 Every way reads the same file through TAXI_SOURCE_URL_TEMPLATE (file://) and writes under a work
 folder of its own (TAXI_LAKE_URI, DUCKDB_DATABASE, TAXI_WAREHOUSE=duckdb), a PostgreSQL schema of
@@ -66,6 +75,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import peers  # beside this file
+
 if TYPE_CHECKING:
     import dagster as dg
     import psutil
@@ -88,6 +99,9 @@ COURSE_OVER_OURS = 20.0  # course / ours, in-process: at least
 OURS_OVER_FLOOR = 2.5  # ours / (gzip -dc + server-side COPY), in the same run: at most
 PEAK_RSS_MB = 1_500  # peak RSS of any process, 15M-row month: at most
 BIG_OVER_SMALL_RSS = 1.10  # that peak / the 1.37M-row month's: at most
+# Issue 26's: ours, in-process / the fastest peer, in the same run: at most (and the stretch).
+OURS_OVER_PEER = 1.5
+OURS_OVER_PEER_STRETCH = 1.2
 
 # Our ways, in the order they run and print; what a reader calls each.
 WAYS = {
@@ -98,8 +112,17 @@ WAYS = {
     "ours_materialize": "dg.materialize",
 }
 CLI_WAYS = ("asset_materialize", "dg_launch")
-OTHERS = ("machine", "course")  # after our ways: the machine reads what one of them cleaned
-DEFAULT_PARTS = ("ours", "ours_multiprocess", "asset_materialize", "dg_launch", "machine", "course")
+# After our ways (the machine reads what one of them cleaned), each in processes of its own.
+OTHERS = ("machine", *peers.PEERS, "course")
+DEFAULT_PARTS = (
+    "ours",
+    "ours_multiprocess",
+    "asset_materialize",
+    "dg_launch",
+    "machine",
+    *peers.PEERS,
+    "course",
+)
 DEFAULT_BIG_PARTS = ("ours", "ours_multiprocess", "asset_materialize", "dg_launch", "machine")
 
 
@@ -120,12 +143,12 @@ def postgres_settings(schema: str) -> dict[str, str]:
     return {**defaults, **{k: v for k, v in os.environ.items() if k in defaults}, "POSTGRES_SCHEMA": schema}
 
 
-def drop_schema(schema: str) -> None:
+def postgres_of(schema: str) -> "PostgresResource":
+    """The database a way runs against, at its own schema."""
     from taxi_assets.resources.postgres import PostgresResource
-    from taxi_assets.resources.sql import quote_ident
 
     settings = postgres_settings(schema)
-    postgres = PostgresResource(
+    return PostgresResource(
         host=settings["POSTGRES_HOST"],
         port=int(settings["POSTGRES_PORT"]),
         dbname=settings["POSTGRES_DBNAME"],
@@ -133,7 +156,12 @@ def drop_schema(schema: str) -> None:
         password=settings["POSTGRES_PASSWORD"],
         schema_name=schema,
     )
-    with postgres.connect() as conn, conn.cursor() as cur:
+
+
+def drop_schema(schema: str) -> None:
+    from taxi_assets.resources.sql import quote_ident
+
+    with postgres_of(schema).connect() as conn, conn.cursor() as cur:
         cur.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
 
 
@@ -568,17 +596,22 @@ def run_way(name: str, source: Path, work: Path) -> dict[str, Any]:
 
 
 def run_other(name: str, source: Path, work: Path, cleaned: Path | None) -> dict[str, Any]:
-    """The course or the machine, in a process of its own, under the wrapper."""
+    """The course, the machine or a peer, in a process of its own, under the wrapper."""
     schema = f"bench_{name}_{uuid.uuid4().hex[:6]}"
     work.mkdir()
+    is_peer = name in peers.PEERS
+    if is_peer:
+        command = peers.command(name, source, work, MONTH, SERVICE)
+    else:
+        command = part_command(name, source, work, cleaned)
     try:
-        process = measured(
-            part_command(name, source, work, cleaned), environment(source, work, schema), work / "part"
-        )
+        process = measured(command, environment(source, work, schema), work / "part")
+        # What a peer left in PostgreSQL, counted there before its schema goes.
+        left = peers.loaded(postgres_of(schema), source) if is_peer else {}
     finally:
         drop_schema(schema)
     own = json.loads((work / "part.out").read_text().strip().splitlines()[-1])
-    return {**own, **{k: process[k] for k in ("wall_s", "peak_rss_mb", "tree_rss_mb")}}
+    return {**own, **left, **{k: process[k] for k in ("wall_s", "peak_rss_mb", "tree_rss_mb")}}
 
 
 # --- one month: generate, run every part, summarise --------------------------------------------
@@ -615,7 +648,7 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     for peak in ("peak_rss_mb", "tree_rss_mb", "run_process_rss_mb"):
         if peak in results[0]:
             out[peak] = max(r[peak] for r in results)
-    for count in ("cleaned_rows", "rows"):
+    for count in ("cleaned_rows", "rows", "loaded_rows", "columns_as_ours"):
         if count in results[0]:
             out[count] = results[0][count]
     return out
@@ -630,13 +663,14 @@ class Figure:
     unit: str
     target: str = ""
     met: bool | None = None
-    way: str | None = None  # which of WAYS, for a table built from --json
+    way: str | None = None  # which of WAYS (or of the peers), for a table built from --json
 
     def cells(self) -> str:
         if self.value is None:
             shown = "n/a"
         elif self.unit == "×":
-            shown = f"{self.value:.1f}×"
+            # Two decimals where a target is near 1 (ours / a peer), one where it is far (course / ours).
+            shown = f"{self.value:.2f}×" if self.value < 10 else f"{self.value:.1f}×"
         elif self.unit == "MB":
             shown = f"{self.value:,.0f} MB"
         else:
@@ -696,6 +730,34 @@ def figures(ways: dict[str, dict[str, Any]], course: dict | None, machine: dict 
     return out
 
 
+def peer_figures(ways: dict[str, dict[str, Any]], peer_results: dict[str, dict[str, Any]]) -> list[Figure]:
+    """Issue 26's: ours (in-process) / each peer, and / the fastest against the targets; peers' peaks."""
+    out: list[Figure] = []
+    if "ours" in ways and peer_results:
+        ours = ways["ours"]["compared_s"]
+        for name, peer in peer_results.items():
+            out.append(
+                Figure(f"ours, {WAYS['ours']} / {name} ({peers.PEERS[name]})", ours / peer["total_s"], "×")
+            )
+        fastest = min(peer_results, key=lambda name: peer_results[name]["total_s"])
+        ratio = ours / peer_results[fastest]["total_s"]
+        label = f"ours, {WAYS['ours']} / the fastest peer ({fastest})"
+        out.append(Figure(label, ratio, "×", f"≤ {OURS_OVER_PEER}×", ratio <= OURS_OVER_PEER, "ours"))
+        out.append(
+            Figure(
+                f"{label}, stretch",
+                ratio,
+                "×",
+                f"≤ {OURS_OVER_PEER_STRETCH}×",
+                ratio <= OURS_OVER_PEER_STRETCH,
+                "ours",
+            )
+        )
+    for name, peer in peer_results.items():
+        out.append(Figure(f"peak RSS of any process, {name}", peer["peak_rss_mb"], "MB", way=name))
+    return out
+
+
 def print_ways(ways: dict[str, dict[str, Any]]) -> None:
     """Each way's steps and totals side by side."""
     names = list(ways)
@@ -720,6 +782,28 @@ def print_ways(ways: dict[str, dict[str, Any]]) -> None:
     for label, key, fmt in rows:
         cells = [fmt.format(ways[n][key]) if key in ways[n] else "" for n in names]
         print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def print_peers(
+    ways: dict[str, dict[str, Any]], course: dict | None, peer_results: dict[str, dict[str, Any]]
+) -> None:
+    """Each peer's steps; then ours, the peers' and the course's times and peaks side by side."""
+    for name, peer in peer_results.items():
+        print(f"\n| {name} ({peers.PEERS[name]}), per step | s |\n| --- | ---: |")
+        for key, seconds in peer["steps_s"].items():
+            print(f"| {key} | {seconds:.2f} |")
+        print(f"| **the work** | **{peer['total_s']:.2f}** |")
+        print(f"| rows it left in PostgreSQL | {peer['loaded_rows']:,} |")
+    beside = [(f"ours, {WAYS['ours']}", ways["ours"])] if "ours" in ways else []
+    beside += [(f"{name} ({peers.PEERS[name]})", peer) for name, peer in peer_results.items()]
+    beside += [("the course", course)] if course else []
+    print("\n| way | the work, s | process start to exit, s | peak RSS of any process, MB |")
+    print("| --- | ---: | ---: | ---: |")
+    for label, way in beside:
+        print(
+            f"| {label} | {way.get('compared_s', way['total_s']):.2f} | {way['wall_s']:.2f} | "
+            f"{way['peak_rss_mb']:,.0f} |"
+        )
 
 
 def print_others(course: dict | None, machine: dict | None) -> None:
@@ -763,17 +847,23 @@ def bench(rows: int, repeat: int, parts: list[str], folder: Path) -> dict[str, A
     ways = {name: summary(runs[name]) for name in ours}
     course = summary(runs["course"]) if "course" in runs else None
     machine = summary(runs["machine"]) if "machine" in runs else None
-    print_ways(ways)
+    peer_results = {name: summary(runs[name]) for name in peers.PEERS if name in runs}
+    if ways:
+        print_ways(ways)
     print_others(course, machine)
-    month_figures = figures(ways, course, machine)
+    if peer_results:
+        print_peers(ways, course, peer_results)
+    month_figures = figures(ways, course, machine) + peer_figures(ways, peer_results)
     print("\n| figure | value | target | met |\n| --- | ---: | --- | --- |")
     for figure in month_figures:
         print(figure.cells())
     cleaned_rows = {ways[n]["cleaned_rows"] for n in ways}
     kept = f" / kept by the course {course['rows']:,}" if course else ""
-    print(f"\ncleaned rows, every way of ours: {' / '.join(f'{n:,}' for n in cleaned_rows)}{kept}")
+    if ways:
+        print(f"\ncleaned rows, every way of ours: {' / '.join(f'{n:,}' for n in cleaned_rows)}{kept}")
     if len(cleaned_rows) > 1:
         raise SystemExit("our ways disagree on the cleaned rows")
+    peers.check_rows(cleaned_rows, {name: runs[name] for name in peer_results})
     return {
         "rows": rows,
         "source_mb": source.stat().st_size / 1e6,
@@ -782,6 +872,7 @@ def bench(rows: int, repeat: int, parts: list[str], folder: Path) -> dict[str, A
             **ways,
             **({"course": course} if course else {}),
             **({"machine": machine} if machine else {}),
+            **peer_results,
         },
         "runs": runs,
         "figures": [asdict(f) for f in month_figures],
@@ -878,8 +969,11 @@ def main() -> None:
             "ours_over_floor_max": OURS_OVER_FLOOR,
             "peak_rss_mb_max_at_15m_rows": PEAK_RSS_MB,
             "big_over_small_peak_rss_max": BIG_OVER_SMALL_RSS,
+            "ours_in_process_over_fastest_peer_max": OURS_OVER_PEER,
+            "ours_in_process_over_fastest_peer_stretch": OURS_OVER_PEER_STRETCH,
         },
         "ways": WAYS,
+        "peers": peers.PEERS,
         "months": [],
     }
     sizes = [(args.rows, args.repeat, args.parts)]
