@@ -38,6 +38,8 @@ MONTH_ROWS = 4_000
 # How long a trickling answer lasts at most, so that no test's server thread outlives it by much.
 TRICKLE_SECONDS = 120
 _SESSION_TMP = pytest.StashKey[str]()
+# The sinks behind one interface, with their ``store`` fixture, for every test module that needs them.
+pytest_plugins = ["taxi_assets_tests.stores"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -20,8 +20,8 @@ from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.schema import CONTRACTS, DISCARD, EVOLVE, FREEZE, YELLOW
 from taxi_assets_tests.conftest import Sinks, SourceServer
 from taxi_assets_tests.session import failure_message, materialize_month, read_lake_days, snapshot
+from taxi_assets_tests.stores import Store
 from taxi_assets_tests.test_defs import in_a_fresh_process
-from taxi_assets_tests.test_evolution import Store, _bigquery, _duckdb, _postgres
 from taxi_assets_tests.test_warehouse import with_warehouse
 
 NEW = ["request_source", "wait_minutes"]
@@ -54,15 +54,6 @@ def resources(sinks: Sinks, tlc: SourceServer, store: Store | None = None, **con
 
 def cleaned_rows(table: pa.Table, names: list[str]) -> list[tuple]:
     return sorted((tuple(r[n] for n in names) for r in table.select(names).to_pylist()), key=repr)
-
-
-@pytest.fixture(params=["postgres", "duckdb", "bigquery"])
-def store(request: pytest.FixtureRequest, sinks: Sinks) -> Store:
-    if request.param == "postgres":
-        return _postgres(sinks.postgres)
-    if request.param == "duckdb":
-        return _duckdb(sinks)
-    return _bigquery(request.getfixturevalue("bigquery"))
 
 
 def test_evolve_carries_a_new_column_to_every_sink_and_later_months_get_nulls(
