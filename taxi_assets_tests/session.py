@@ -105,6 +105,19 @@ def postgres_months(postgres: PostgresResource, service: str) -> dict[str, tuple
         return {month: (int(n), int(fingerprint)) for month, n, fingerprint in cur.fetchall()}
 
 
+def connections_on_schema(postgres: PostgresResource, condition: str) -> list[int | None]:
+    """The other connections whose current statement names ``postgres``'s schema and meets
+    ``condition`` (SQL on ``pg_stat_activity``), as an administrator would list them: their client
+    ports (none for a unix socket).
+    """
+    with postgres.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT client_port FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+            f"AND position({quote_literal(postgres.schema_name)} in query) > 0 AND ({condition})"
+        )
+        return [port for (port,) in cur.fetchall()]
+
+
 def snapshot(sinks: "Sinks") -> dict[str, object]:
     """Every lake file with its content hash, the warehouse's rows per day, Postgres per month."""
     lake = sinks.lake_dir

@@ -30,10 +30,10 @@ import yaml
 from taxi_assets.constants import postgres_table
 from taxi_assets.publishers import MIRROR
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets.resources.sql import quote_literal
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.processes import start, stop_group, wait_for
 from taxi_assets_tests.session import (
+    connections_on_schema,
     course_cleaning,
     lake_days,
     postgres_months,
@@ -371,17 +371,6 @@ def pool_holders(port: int, pool: str) -> set[str]:
     return {slot["runId"] for slot in info["claimedSlots"] + info["pendingSteps"]}
 
 
-def waiting_for_a_lock(postgres: PostgresResource) -> int:
-    """Statements on the trips schema that PostgreSQL keeps waiting for a lock."""
-    with postgres.connect() as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' "
-            f"AND position({quote_literal(postgres.schema_name)} in query) > 0"
-        )
-        return cur.fetchone()[0]
-
-
 def test_compose_up_loads_a_month_recovers_a_killed_run_and_leaves_nothing(tmp_path: Path) -> None:
     require_engine()
     assert leftovers() == {"containers": [], "volumes": [], "networks": []}, (
@@ -465,7 +454,7 @@ def test_compose_up_loads_a_month_recovers_a_killed_run_and_leaves_nothing(tmp_p
             killed = launch(port, MONTHLY, "yellow", "2021-02")
             wait_for(
                 "February's load to wait for the table",
-                lambda: waiting_for_a_lock(stack.postgres),
+                lambda: connections_on_schema(stack.postgres, "wait_event_type = 'Lock'"),
                 timeout=600,
             )
             if POOL_GRANULARITY == "op":  # with "run", a run's place is its being in progress

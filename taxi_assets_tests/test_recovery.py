@@ -19,6 +19,7 @@ from taxi_assets.resources.sql import quote_literal
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.processes import start, stop_group, wait_for
 from taxi_assets_tests.session import (
+    connections_on_schema,
     course_cleaning,
     postgres_months,
     read_lake_month,
@@ -38,6 +39,8 @@ from taxi_assets_tests.test_cli import (
 ROWS = 300_000
 MONTH = "2021-01"
 JANUARY = [f"2021-01-{day:02}" for day in range(1, 32)]
+# A month's load in PostgreSQL (ADBC reads results with COPY ... TO STDOUT too: loads are COPYs FROM STDIN).
+COPYING_IN = "query ILIKE 'COPY %FROM STDIN%'"
 
 
 def monthly_run(service: str, month: str) -> list[str]:
@@ -71,18 +74,6 @@ def run_env(
 def instance(run_env: dict[str, str]) -> Iterator[dg.DagsterInstance]:
     with dg.DagsterInstance.get() as instance:
         yield instance
-
-
-def copying(postgres: PostgresResource) -> int:
-    """How many COPYs into this test's schema PostgreSQL is running (or waiting to run)."""
-    with postgres.connect() as conn, conn.cursor() as cur:
-        cur.execute(
-            # ADBC reads results with COPY ... TO STDOUT too: the loads are the COPYs FROM STDIN.
-            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-            "AND query ILIKE 'COPY %FROM STDIN%' "
-            f"AND position({quote_literal(postgres.schema_name)} in query) > 0"
-        )
-        return cur.fetchone()[0]
 
 
 def loose_tables(postgres: PostgresResource) -> list[str]:
@@ -125,7 +116,8 @@ def test_a_command_line_run_killed_mid_copy_does_not_hold_up_the_next(
         wait_for(
             "PostgreSQL to copy the month in",
             lambda: (
-                copying(postgres) or (process.poll() is not None and pytest.fail(log.read_text()[-3000:]))
+                connections_on_schema(postgres, COPYING_IN)
+                or (process.poll() is not None and pytest.fail(log.read_text()[-3000:]))
             ),
             every=0.01,
         )
@@ -171,13 +163,7 @@ def test_two_command_line_runs_of_the_warehouse_at_once_both_load(
 
 def loading_process(postgres: PostgresResource) -> psutil.Process | None:
     """The process on this machine whose connection is copying a month into this test's schema."""
-    with postgres.connect() as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT client_port FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-            "AND query ILIKE 'COPY %FROM STDIN%' "
-            f"AND position({quote_literal(postgres.schema_name)} in query) > 0"
-        )
-        ports = {port for (port,) in cur.fetchall()}
+    ports = set(connections_on_schema(postgres, COPYING_IN))
     for connection in psutil.net_connections("tcp"):
         if connection.laddr and connection.laddr.port in ports and connection.pid:
             return psutil.Process(connection.pid)
