@@ -297,23 +297,34 @@ def sinks(tmp_path: Path, source_server: SourceServer, postgres: PostgresResourc
     )
 
 
-@dataclass
-class GcsEmulator:
-    """gcp-storage-emulator, in this process, on a loopback port, with one bucket."""
+@dataclass(kw_only=True)
+class _GoogleEmulator:
+    """An emulator of a Google service, on a loopback port."""
 
     endpoint: str
-    bucket: str
     project: str = "taxi-test"
 
-    def client(self) -> Any:
+    def _client(self, client_class: type) -> Any:
+        """A ``client_class`` client of the emulator, with the anonymous credentials it takes."""
         from google.auth.credentials import AnonymousCredentials
-        from google.cloud import storage
 
-        return storage.Client(
+        return client_class(
             project=self.project,
             credentials=AnonymousCredentials(),
             client_options={"api_endpoint": self.endpoint},
         )
+
+
+@dataclass(kw_only=True)
+class GcsEmulator(_GoogleEmulator):
+    """gcp-storage-emulator, in this process, on a loopback port, with one bucket."""
+
+    bucket: str
+
+    def client(self) -> Any:
+        from google.cloud import storage
+
+        return self._client(storage.Client)
 
     def objects(self, prefix: str = "") -> list[str]:
         return sorted(blob.name for blob in self.client().list_blobs(self.bucket, prefix=prefix))
@@ -338,23 +349,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-@dataclass
-class BigQueryEmulator:
+@dataclass(kw_only=True)
+class BigQueryEmulator(_GoogleEmulator):
     """bqemulator in this process, on a loopback port, with one dataset of this test's own."""
 
-    endpoint: str
     dataset: str
-    project: str = "taxi-test"
 
     def client(self) -> Any:
-        from google.auth.credentials import AnonymousCredentials
         from google.cloud import bigquery
 
-        return bigquery.Client(
-            project=self.project,
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": self.endpoint},
-        )
+        return self._client(bigquery.Client)
 
     def query(self, sql: str) -> list[tuple]:
         return [tuple(row.values()) for row in self.client().query(sql).result()]

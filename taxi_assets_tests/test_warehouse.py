@@ -107,6 +107,21 @@ def with_warehouse(resources: dict[str, Any], warehouse: Any) -> dict[str, Any]:
     }
 
 
+def loaded(
+    warehouse: Warehouse, source_server: SourceServer, sinks: Sinks, service: str, first: str, last: str
+) -> dict[str, Any]:
+    """The resources of runs into ``warehouse``, after ``service``'s January was published, went
+    through the lake, and its days ``first`` to ``last`` were loaded into the warehouse.
+    """
+    source_server.publish(service, "2021-01")
+    resources = with_warehouse(sinks.resources, warehouse.resource)
+    month = materialize_month(resources, service, "2021-01")
+    assert month.success, failure_message(month)
+    days = materialize_days(resources, service, first, last)
+    assert days.success, failure_message(days)
+    return resources
+
+
 def test_a_month_of_days_lands_per_day_with_typed_columns(
     source_server: SourceServer, sinks: Sinks, warehouse: Warehouse
 ) -> None:
@@ -130,10 +145,7 @@ def test_a_month_of_days_lands_per_day_with_typed_columns(
 def test_the_bigquery_table_is_partitioned_by_pickup_day_and_described(
     source_server: SourceServer, sinks: Sinks, bigquery: BigQueryEmulator
 ) -> None:
-    source_server.publish("green", "2021-01")
-    resources = with_warehouse(sinks.resources, _bigquery(bigquery).resource)
-    materialize_month(resources, "green", "2021-01")
-    assert materialize_days(resources, "green", "2021-01-01", "2021-01-31").success
+    loaded(_bigquery(bigquery), source_server, sinks, "green", "2021-01-01", "2021-01-31")
 
     table = bigquery.client().get_table(f"{bigquery.project}.{bigquery.dataset}.green_trips")
     assert (table.time_partitioning.type_, table.time_partitioning.field) == ("DAY", "pickup_date")
@@ -172,10 +184,7 @@ def test_a_day_and_a_three_day_range_rematerialised_leave_no_duplicates(
 
 def test_a_day_reads_back_as_arrow(source_server: SourceServer, sinks: Sinks, warehouse: Warehouse) -> None:
     """What a downstream model reads: a day of the table, with the lake's columns and types."""
-    source_server.publish("yellow", "2021-01")
-    resources = with_warehouse(sinks.resources, warehouse.resource)
-    materialize_month(resources, "yellow", "2021-01")
-    materialize_days(resources, "yellow", "2021-01-14", "2021-01-16")
+    loaded(warehouse, source_server, sinks, "yellow", "2021-01-14", "2021-01-16")
     day = dt.date(2021, 1, 15)
     trips = warehouse.resource.read_days("yellow_trips", "pickup_date", day, day + dt.timedelta(days=1))
     assert len(trips) == warehouse.rows_per_day("yellow")["2021-01-15"]
@@ -187,10 +196,7 @@ def test_a_day_reads_back_as_arrow(source_server: SourceServer, sinks: Sinks, wa
 def test_a_merge_failing_on_schema_drift_leaves_the_previous_rows(
     source_server: SourceServer, sinks: Sinks, bigquery: BigQueryEmulator
 ) -> None:
-    source_server.publish("yellow", "2021-01")
-    resources = with_warehouse(sinks.resources, _bigquery(bigquery).resource)
-    materialize_month(resources, "yellow", "2021-01")
-    materialize_days(resources, "yellow", "2021-01-01", "2021-01-31")
+    loaded(_bigquery(bigquery), source_server, sinks, "yellow", "2021-01-01", "2021-01-31")
     before = _bigquery(bigquery).rows_per_day("yellow")
 
     drifted = pa.table({"pickup_date": [dt.date(2021, 1, 5)], "passenger_count": ["two"]})
@@ -231,10 +237,7 @@ def test_bad_bigquery_settings_fail_naming_the_setting_and_leave_the_table(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    source_server.publish("yellow", "2021-01")
-    resources = with_warehouse(sinks.resources, _bigquery(bigquery).resource)
-    materialize_month(resources, "yellow", "2021-01")
-    materialize_days(resources, "yellow", "2021-01-04", "2021-01-06")
+    resources = loaded(_bigquery(bigquery), source_server, sinks, "yellow", "2021-01-04", "2021-01-06")
     before = _bigquery(bigquery).rows_per_day("yellow")
 
     monkeypatch.setenv("GCP_PROJECT", bigquery.project)
