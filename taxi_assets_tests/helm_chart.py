@@ -51,6 +51,13 @@ def _postgres(v: dict[str, Any]) -> dict[str, Any]:
     return {"postgres_db": config}
 
 
+def _set_ones(section: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """Those of the chart ``section``'s keys that are set (the templates render a key only then), under
+    Dagster's ``names``.
+    """
+    return {name: section[key] for key, name in names.items() if section.get(key)}
+
+
 def _k8s_run_launcher(v: dict[str, Any]) -> dict[str, Any]:
     k8s = v["runLauncher"]["config"]["k8sRunLauncher"]
     config: dict[str, Any] = {
@@ -74,17 +81,18 @@ def _k8s_run_launcher(v: dict[str, Any]) -> dict[str, Any]:
     ):
         if k8s.get(key):
             config[name] = [source["name"] for source in k8s[key] if "name" in source]
-    for key, name in (
-        ("envVars", "env_vars"),
-        ("volumeMounts", "volume_mounts"),
-        ("volumes", "volumes"),
-        ("labels", "labels"),
-        ("resources", "resources"),
-        ("schedulerName", "scheduler_name"),
-        ("securityContext", "security_context"),
-    ):
-        if k8s.get(key):
-            config[name] = k8s[key]
+    config |= _set_ones(
+        k8s,
+        {
+            "envVars": "env_vars",
+            "volumeMounts": "volume_mounts",
+            "volumes": "volumes",
+            "labels": "labels",
+            "resources": "resources",
+            "schedulerName": "scheduler_name",
+            "securityContext": "security_context",
+        },
+    )
     if k8s.get("failPodOnRunFailure"):
         config["fail_pod_on_run_failure"] = True
     run_k8s = k8s.get("runK8sConfig") or {}
@@ -109,13 +117,14 @@ def _queued_run_coordinator(v: dict[str, Any]) -> dict[str, Any]:
         config: dict[str, Any] = {"max_concurrent_runs": -1 if max_runs is None else max_runs}
         if queued.get("tagConcurrencyLimits"):
             config["tag_concurrency_limits"] = queued["tagConcurrencyLimits"]
-        for key, name in (
-            ("dequeueIntervalSeconds", "dequeue_interval_seconds"),
-            ("dequeueUseThreads", "dequeue_use_threads"),
-            ("dequeueNumWorkers", "dequeue_num_workers"),
-        ):
-            if queued.get(key):
-                config[name] = queued[key]
+        config |= _set_ones(
+            queued,
+            {
+                "dequeueIntervalSeconds": "dequeue_interval_seconds",
+                "dequeueUseThreads": "dequeue_use_threads",
+                "dequeueNumWorkers": "dequeue_num_workers",
+            },
+        )
         coordinator["config"] = config
     return coordinator
 
@@ -123,15 +132,16 @@ def _queued_run_coordinator(v: dict[str, Any]) -> dict[str, Any]:
 def _gcs_compute_logs(v: dict[str, Any]) -> dict[str, Any]:
     gcs = v["computeLogManager"]["config"]["gcsComputeLogManager"]
     config: dict[str, Any] = {"bucket": gcs["bucket"]}
-    for key, name in (
-        ("localDir", "local_dir"),
-        ("prefix", "prefix"),
-        ("jsonCredentialsEnvvar", "json_credentials_envvar"),
-        ("uploadInterval", "upload_interval"),
-        ("showUrlOnly", "show_url_only"),
-    ):
-        if gcs.get(key):
-            config[name] = gcs[key]
+    config |= _set_ones(
+        gcs,
+        {
+            "localDir": "local_dir",
+            "prefix": "prefix",
+            "jsonCredentialsEnvvar": "json_credentials_envvar",
+            "uploadInterval": "upload_interval",
+            "showUrlOnly": "show_url_only",
+        },
+    )
     module = "dagster_gcp.gcs.compute_log_manager"
     return {"module": module, "class": "GCSComputeLogManager", "config": config}
 
