@@ -250,6 +250,7 @@ def postgres(postgres_server: PostgresResource, request: pytest.FixtureRequest) 
 def dagster_database(postgres_server: PostgresResource) -> Iterator[str]:
     """A fresh database for a Dagster instance on PostgreSQL, dropped afterwards."""
     name = f"dagster_{uuid.uuid4().hex[:10]}"
+    # CREATE/DROP DATABASE cannot run inside a transaction block.
     with postgres_server.connect(autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {quote_ident(name)}")
     yield name

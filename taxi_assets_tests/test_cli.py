@@ -31,6 +31,19 @@ def env_for(tmp_path: Path, source_server: SourceServer) -> dict[str, str]:
     }
 
 
+def dagster_postgres_env(postgres: PostgresResource, database: str) -> dict[str, str]:
+    """The DAGSTER_POSTGRES_* settings the deployment's instance files read: Dagster's storage in
+    ``database`` on ``postgres``'s server.
+    """
+    return {
+        "DAGSTER_POSTGRES_HOST": postgres.host,
+        "DAGSTER_POSTGRES_PORT": str(postgres.port),
+        "DAGSTER_POSTGRES_USER": postgres.user,
+        "DAGSTER_POSTGRES_PASSWORD": postgres.password,
+        "DAGSTER_POSTGRES_DB": database,
+    }
+
+
 def postgres_instance_env(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource, database: str
 ) -> dict[str, str]:
@@ -44,11 +57,7 @@ def postgres_instance_env(
         **env_for(tmp_path, source_server),
         **image.dagster_settings(),
         "DAGSTER_HOME": str(home),
-        "DAGSTER_POSTGRES_HOST": postgres.host,
-        "DAGSTER_POSTGRES_PORT": str(postgres.port),
-        "DAGSTER_POSTGRES_USER": postgres.user,
-        "DAGSTER_POSTGRES_PASSWORD": postgres.password,
-        "DAGSTER_POSTGRES_DB": database,
+        **dagster_postgres_env(postgres, database),
     }
 
 

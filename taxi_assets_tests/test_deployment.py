@@ -22,7 +22,14 @@ from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests import image
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql, loaded_asset_keys, postgres_instance_env
+from taxi_assets_tests.test_cli import (
+    LOCATION_QUERY,
+    REPO,
+    dagster_postgres_env,
+    graphql,
+    loaded_asset_keys,
+    postgres_instance_env,
+)
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -182,14 +189,8 @@ def test_compose_runs_each_run_in_a_container_of_the_stacks_own(
     home = tmp_path / "home"
     home.mkdir()
     shutil.copyfile(INSTANCE_FILES["deploy/compose/dagster.yaml"], home / "dagster.yaml")
-    for name, value in {
-        "HOST": postgres_server.host,
-        "PORT": str(postgres_server.port),
-        "USER": postgres_server.user,
-        "PASSWORD": postgres_server.password,
-        "DB": dagster_database,
-    }.items():
-        monkeypatch.setenv(f"DAGSTER_POSTGRES_{name}", value)
+    for name, value in dagster_postgres_env(postgres_server, dagster_database).items():
+        monkeypatch.setenv(name, value)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         launcher = instance.run_launcher
         assert isinstance(launcher, DockerRunLauncher)

@@ -26,6 +26,7 @@ from taxi_assets_tests.session import (
     postgres_months,
     read_lake_month,
 )
+from taxi_assets_tests.test_cli import dagster_postgres_env
 
 EXPECTED_TYPES = {
     "vendor_id": "bigint",
@@ -271,6 +272,7 @@ def test_odd_schema_names_are_quoted_not_executed(
 
 def test_dagster_instance_on_postgres_records_the_runs(
     postgres_server: PostgresResource,
+    dagster_database: str,
     source_server: SourceServer,
     sinks: Sinks,
     tmp_path: Path,
@@ -279,43 +281,19 @@ def test_dagster_instance_on_postgres_records_the_runs(
     """The deployment's dagster.yaml, with DAGSTER_POSTGRES_* pointing at the real server, in a fresh
     database.
     """
-    database = f"dagster_{uuid.uuid4().hex[:10]}"
-    _create_database(postgres_server, database)
-    try:
-        home = tmp_path / "dagster_home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text(
-            (Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text()
-        )
-        for name, value in {
-            "DAGSTER_POSTGRES_HOST": postgres_server.host,
-            "DAGSTER_POSTGRES_PORT": str(postgres_server.port),
-            "DAGSTER_POSTGRES_USER": postgres_server.user,
-            "DAGSTER_POSTGRES_PASSWORD": postgres_server.password,
-            "DAGSTER_POSTGRES_DB": database,
-        }.items():
-            monkeypatch.setenv(name, value)
-        source_server.publish("yellow", "2021-01")
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-            result = materialize_month(sinks.resources, "yellow", "2021-01", instance=instance)
-            assert result.success
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            [run] = instance.get_runs()
-            assert run.run_id == result.run_id and run.is_success
-            events = instance.fetch_materializations(keys("yellow", POSTGRES)[0], limit=10).records
-            assert [e.partition_key for e in events] == ["2021-01"]
-            assert events[0].run_id == run.run_id
-    finally:
-        _drop_database(postgres_server, database)
-
-
-def _create_database(postgres: PostgresResource, name: str) -> None:
-    # CREATE/DROP DATABASE cannot run inside a transaction block.
-    with postgres.connect(autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {quote_ident(name)}")
-
-
-def _drop_database(postgres: PostgresResource, name: str) -> None:
-    with postgres.connect(autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text())
+    for name, value in dagster_postgres_env(postgres_server, dagster_database).items():
+        monkeypatch.setenv(name, value)
+    source_server.publish("yellow", "2021-01")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        result = materialize_month(sinks.resources, "yellow", "2021-01", instance=instance)
+        assert result.success
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs()
+        assert run.run_id == result.run_id and run.is_success
+        events = instance.fetch_materializations(keys("yellow", POSTGRES)[0], limit=10).records
+        assert [e.partition_key for e in events] == ["2021-01"]
+        assert events[0].run_id == run.run_id
