@@ -42,15 +42,22 @@ _SESSION_TMP = pytest.StashKey[str]()
 pytest_plugins = ["taxi_assets_tests.stores"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's own tmp_path factory reads --basetemp
 def pytest_configure(config: pytest.Config) -> None:
     """Every temporary file of the session goes in one folder, removed when the session ends:
     pytest's own (``tmp_path``), and what the processes the tests start leave in TMPDIR (the
     sockets of Dagster's code servers, bqemulator's uploads, embedded PostgreSQL's lock).
+
+    ``tmp_path`` is kept short (``{folder}/t/``, and ``popen-gwN/`` under it in pytest-xdist's
+    workers, which take the path from the main process): a Unix socket's path holds at most
+    107 bytes, and podman's API socket and embedded PostgreSQL's live in test folders.
     """
     folder = tempfile.mkdtemp(prefix="taxi-tests-")
     config.stash[_SESSION_TMP] = folder
     os.environ["TMPDIR"] = folder
     tempfile.tempdir = None  # tempfile reads TMPDIR again
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = str(Path(folder) / "t")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
