@@ -1,14 +1,27 @@
-"""Benchmark: the course's whole history (yellow and green, 2019-01 … 2021-07) backfilled as a user would.
+"""Benchmark: a history of trip months backfilled as a user would (the course's by default).
 
-    .venv/bin/python benchmarks/history.py [--months 31] [--scale 1] [--json figures.json]
+    .venv/bin/python benchmarks/history.py [--service yellow,green] [--months N] [--scale 1]
+                                           [--json figures.json]
     .venv/bin/python benchmarks/history.py --months 2 --scale 0.01     # the quick check
+    .venv/bin/python benchmarks/history.py --service fhvhv             # the high-volume FHV year
+
+Services (``--service``, repeatable or comma-separated): the course's yellow and green, 2019-01 …
+2021-07 (the default, 132.4M rows), and high-volume FHV, 2019-02 … 2020-01 (255.2M rows: its
+first year, the largest months the TLC has published).
 
 What it does, in a throwaway setting that it removes at the end (also on Ctrl-C or a failure):
-- generates every month of both services at the size the TLC published it (``TLC_ROWS`` below,
-  132.4M rows in all; ``--scale`` multiplies every month, ``--months N`` keeps the first N months
-  of each service) with ``taxi_dev.synthetic.write_month``, in ``--workers`` processes, and
-  serves the files in the course mirror's layout from a local HTTP server that counts requests;
-  generation is timed on its own and is not part of the backfill's wall time;
+- prints what the run will hold on disk (``BYTES_PER_ROW`` × the planned rows: the source files,
+  the lake's raw, cleaned + rejected and daily files, the PostgreSQL table and DuckDB, with
+  headroom for a month being written and PostgreSQL's WAL) and the free space where they go (the
+  work folder under TMPDIR; PostgreSQL's data directory if it is on this machine), and refuses to
+  start if it does not fit;
+- generates every month of each service at the size the TLC published it (``TLC_ROWS`` and
+  ``FHVHV_ROWS`` below; ``--scale`` multiplies every month, ``--months N`` keeps the first N
+  months of each service) with ``taxi_dev.synthetic.write_month``, in ``--workers`` processes, in
+  the TLC's parquet layout of each month, and serves the files at the TLC's paths
+  (``/trip-data/{service}_tripdata_{month}.parquet``) from a local HTTP server that counts
+  requests, as a mirror of the TLC's files; generation is timed on its own and is not part of the
+  backfill's wall time;
 - starts ``dagster-webserver`` and ``dagster-daemon run`` from the venv on the repo's
   ``workspace.yaml``, with a ``DAGSTER_HOME`` holding ``deploy/dagster.yaml`` as it is (Dagster's
   storage on PostgreSQL, in a database created for the run and dropped with FORCE afterwards; the
@@ -16,23 +29,30 @@ What it does, in a throwaway setting that it removes at the end (also on Ctrl-C 
   (``DAGSTER_EVENT_BATCH_SIZE``, from the Dockerfile); the trips go to a PostgreSQL schema of
   their own, a temporary lake folder and DuckDB file;
 - turns off ``follow_upstream``, the automation sensor (so only the benchmark's backfills run), then through
-  the GraphQL API the UI uses launches ONE partition backfill of the monthly assets of both
-  services over every month, waits for it, then ONE of the daily assets over every day of those
-  months. Asset keys come from ``taxi_assets.keys``; partition keys, table names and date
-  columns from the asset nodes in GraphQL. Where the API refuses one backfill across services
-  (their partitions differ), it says so and launches one per service.
+  the GraphQL API the UI uses launches ONE partition backfill of the monthly assets of the
+  services over their months, waits for it, then ONE of the daily assets over every day of those
+  months. Asset keys come from ``taxi_assets.keys``; partition keys and table names from the
+  asset nodes in GraphQL. Where the API refuses one backfill across services (their partitions
+  differ), it says so and launches one per service.
 
 What it measures and checks (exit status 1 if any check fails, 2 on a usage or set-up error):
 - wall time of each backfill (launch to the backfill's end, seen by polling every second) and in
   all, and the rows per second that makes;
 - runs launched per backfill and their statuses; every run must succeed (the failure of a run
   that did not is printed from its event log);
+- run start-up overhead, beside the wall time: for every run, its launch (the RUN_STARTING event:
+  its worker is started, the code location loaded, the run set up) to its first step's start, and
+  its last step's end to the run's end, from the runs' stats and step stats in GraphQL; summed
+  over the runs and the median run's. Runs overlap, so the wall time it costs is about the sum
+  over the runs at once: what fewer, bigger runs would save;
 - source downloads: every month's file must be fetched exactly once (GET answered 200);
 - peak RSS of every process of the web server's and the daemon's process trees (the web server,
   the daemon, their code servers, each run worker), sampled every 0.5 s with psutil: the largest
   per kind of process, and the largest sum over all of them at one instant;
 - rows per sink against the generated totals, per service and month: lake raw = generated,
-  cleaned + rejected = generated, and PostgreSQL, the daily lake and DuckDB each = cleaned.
+  cleaned + rejected = generated, and PostgreSQL, the daily lake and DuckDB each = cleaned;
+- bytes per sink at the end, per generated row (what ``BYTES_PER_ROW`` records), and what that
+  makes for each service's whole range at ``--scale 1``.
 
 Also printed: where each backfill's wall time goes (launch → first run, the runs, last run →
 backfill done; the backfill and queue daemons tick every few seconds to 30 s) and how many runs
@@ -47,8 +67,9 @@ of yellow 2019 (84,399,019), yellow 2020 (24,648,499) and green 2020 (1,734,051)
 -02, -03 and 2021-03; green 2019-01; and every month the re-issue left unchanged (yellow 2019-07
 … 2020-01, 2020-07, 2021-02 … 2021-07; green 2019-07 … 2020-02, 2020-08 … 2021-07). Yellow
 2019-04 … 06 and green 2019-02 … 06 are the mirror's counts as commonly quoted, not cross-checked
-here; the other 2020 months agree with the re-issue within a few rows. A month is generated with
-at least 100 rows, whatever ``--scale``.
+here; the other 2020 months agree with the re-issue within a few rows. They are the sizes of the
+TLC-layout months served here. ``FHVHV_ROWS`` are the TLC's own per-file counts (where they come
+from is written beside them). A month is generated with at least 100 rows, whatever ``--scale``.
 """
 
 from __future__ import annotations
@@ -62,12 +83,14 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter, defaultdict
@@ -87,7 +110,6 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
 AUTOMATION_SENSOR = "follow_upstream"
-FIRST_MONTH = (2019, 1)
 T = TypeVar("T")
 
 # Rows per month from 2019-01 to 2021-07 of the DataTalksClub mirror of the TLC's trip files
@@ -111,17 +133,48 @@ TLC_ROWS = {
         76_518, 64_572, 83_827, 86_941, 88_180, 86_737, 83_691,
     ),
 }  # fmt: skip
+# Rows per month from 2019-02 (the first month of high-volume FHV records) to 2020-01 of the TLC's
+# fhvhv_tripdata_YYYY-MM.parquet files, 255,199,632 in all: each file's footer row count as
+# published in lykmapipo/NYC-TLC-Trip-Data (data/trips-metadata/fhvhv_tripmetadata_2019.csv and
+# _2020.csv, column file_num_rows, at 8b5915f; files dated 2022-06-30, 24 columns), the same count
+# for every month in another user's cleaning log of the TLC's files ("Было строк"), and for 2019-03
+# in librasteve/omasheet's demo-data release (23,864,598 × 24, 611 MB): the largest month of any
+# service, the size benchmarks/month.py --service fhvhv measures.
+FHVHV_ROWS = (
+    20_159_102, 23_864_598, 21_734_822, 22_329_247, 21_001_990, 20_303_312,
+    20_126_113, 20_069_321, 21_162_290, 21_635_568, 22_243_901,
+    20_569_368,
+)  # fmt: skip
+# Each service's months: its first month and the rows of each (yellow and green: the course's range).
+PUBLISHED = {
+    "yellow": ("2019-01", TLC_ROWS["yellow"]),
+    "green": ("2019-01", TLC_ROWS["green"]),
+    "fhvhv": ("2019-02", FHVHV_ROWS),
+}
+DEFAULT_SERVICES = ("yellow", "green")
 # The synthetic generator needs some rows to make a plausible month (and a file of 0 rows is refused).
 MIN_ROWS = 100
 LOAD_TIMEOUT = 600  # seconds for the web server to load the code location
+# What each sink holds per generated row, as this benchmark measured it at the end of a small run
+# (its "bytes per generated row" table; `--months 2 --scale 0.02`, and `--service fhvhv --months 2
+# --scale 0.02`, 4 December 2026): the disk check at the start multiplies the planned rows by it.
+# Parquet files, PostgreSQL rows and DuckDB's compressed row groups grow in proportion to the rows;
+# a small run's days are small files, whose fixed costs count for more per row (green's daily lake
+# and DuckDB most), so the estimate errs high.
+SINKS = ("source", "lake raw", "lake cleaned + rejected", "lake daily", "postgres", "duckdb")
+BYTES_PER_ROW: dict[str, dict[str, float]] = {
+    "yellow": dict(zip(SINKS, (27.3, 25.1, 25.3, 26.0, 170.6, 32.4), strict=True)),
+    "green": dict(zip(SINKS, (30.6, 28.2, 30.1, 62.9, 182.0, 73.1), strict=True)),
+    "fhvhv": dict(zip(SINKS, (37.5, 35.2, 35.3, 34.6, 196.4, 34.6), strict=True)),
+}
 
 
 class BenchmarkError(Exception):
     """The benchmark could not be set up or run (not a finding about the pipeline)."""
 
 
-def months_from_first(n: int) -> list[str]:
-    year, month = FIRST_MONTH
+def months_from(first: str, n: int) -> list[str]:
+    year, month = (int(part) for part in first.split("-"))
     out = []
     for i in range(n):
         y, m = divmod(month - 1 + i, 12)
@@ -129,29 +182,42 @@ def months_from_first(n: int) -> list[str]:
     return out
 
 
-def planned_rows(months: int, scale: float) -> dict[str, dict[str, int]]:
-    """Rows to generate per service and month."""
-    return {
-        service: {
+def planned_rows(services: list[str], months: int | None, scale: float) -> dict[str, dict[str, int]]:
+    """Rows to generate per service and month: the first ``months`` of each (all if None)."""
+    plan = {}
+    for service in services:
+        first, counts = PUBLISHED[service]
+        counts = counts[:months]
+        plan[service] = {
             month: max(MIN_ROWS, round(rows * scale))
-            for month, rows in zip(months_from_first(len(counts)), counts[:months], strict=False)
+            for month, rows in zip(months_from(first, len(counts)), counts, strict=True)
         }
-        for service, counts in TLC_ROWS.items()
-    }
+    return plan
 
 
 # --- the source: generated files behind an HTTP server that counts requests ------------------
+def tlc_path() -> str:
+    """Where the TLC serves a month on its host: ``/trip-data/{service}_tripdata_{month}.parquet``."""
+    from taxi_assets.publishers import PUBLISHERS, TLC
+
+    return urllib.parse.urlsplit(PUBLISHERS[TLC].url_template).path
+
+
 def _write_one(job: tuple[Path, str, str, int, int]) -> tuple[str, str, str, float]:
+    from taxi_assets.publishers import TLC
     from taxi_dev.synthetic import write_month
 
     root, service, month, rows, seed = job
     start = time.perf_counter()
-    path = write_month(root / service, service, month, rows, seed)
+    folder = root / tlc_path().lstrip("/").rsplit("/", 1)[0]
+    path = write_month(folder, service, month, rows, seed, publisher=TLC)
     return service, month, str(path.relative_to(root)), time.perf_counter() - start
 
 
 def generate(plan: dict[str, dict[str, int]], root: Path, seed: int, workers: int) -> dict[str, Any]:
-    """Every planned month written under ``root/{service}/``, the biggest first (to balance workers)."""
+    """Every planned month as the TLC publishes it (its parquet layout of that month), under ``root``
+    at the path of the TLC's URL, the biggest first (to balance workers).
+    """
     jobs = sorted(
         ((root, s, m, n, seed) for s, months in plan.items() for m, n in months.items()),
         key=lambda job: -job[3],
@@ -165,11 +231,9 @@ def generate(plan: dict[str, dict[str, int]], root: Path, seed: int, workers: in
     return {"files": dict(files), "seconds": time.perf_counter() - start, "bytes": size}
 
 
-def url_template(base_url: str, files: dict[str, dict[str, str]]) -> str:
-    """The URL template that names the generated files (whatever name ``write_month`` gives them)."""
-    service, months = next(iter(files.items()))
-    month, path = next(iter(months.items()))
-    return base_url + path.replace(service, "{service}").replace(month, "{month}")
+def url_template(base_url: str) -> str:
+    """The TLC's URL template on the local server: a mirror of the TLC's files, as a user keeps one."""
+    return base_url + tlc_path()
 
 
 class SourceServer:
@@ -439,7 +503,9 @@ query ($id: String!) { partitionBackfillOrError(backfillId: $id) {
 
 RUNS_QUERY = """
 query ($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { ... on Runs { results {
-  runId status startTime endTime tags { key value } } } } }
+  runId status startTime endTime tags { key value }
+  stats { ... on RunStatsSnapshot { launchTime startTime endTime } }
+  stepStats { stepKey startTime endTime } } } } }
 """
 
 RUN_FAILURE_QUERY = """
@@ -553,11 +619,13 @@ ENDED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCEL
 SUCCEEDED = {"COMPLETED", "COMPLETED_SUCCESS"}
 
 
-def selected_partitions(nodes: dict[tuple[str, ...], dict], keep: Callable[[str], bool]) -> dict:
-    """Per asset, its partition keys (as the asset node lists them) that ``keep`` accepts."""
+def selected_partitions(nodes: dict[tuple[str, ...], dict], keep: Callable[[str, str], bool]) -> dict:
+    """Per asset, its partition keys (as the asset node lists them) that ``keep(service, key)``
+    accepts; an asset's service is its key's first part (``taxi_assets.keys``).
+    """
     out = {}
     for key, node in nodes.items():
-        partitions = [p for p in node["partitionKeys"] if keep(p)]
+        partitions = [p for p in node["partitionKeys"] if keep(key[0], p)]
         if not partitions:
             raise BenchmarkError(f"asset {'/'.join(key)} has no partition among the generated months")
         out[key] = partitions
@@ -615,6 +683,9 @@ def backfill(dagster: Dagster, name: str, partitions: dict, timeout: float) -> d
     runs = [run for backfill_id in launched for run in dagster.runs(backfill_id)]
     spans = [(r["startTime"], r["endTime"] or ended_at) for r in runs if r["startTime"]]
     failures = {run["runId"]: dagster.failure(run["runId"]) for run in runs if run["status"] != "SUCCESS"}
+    overheads = {r["runId"]: run_overhead(r) for r in runs}
+    starts = [o[0] for o in overheads.values() if o[0] is not None]
+    ends = [o[1] for o in overheads.values() if o[1] is not None]
     return {
         "backfill_ids": launched,
         "note": note,
@@ -629,17 +700,42 @@ def backfill(dagster: Dagster, name: str, partitions: dict, timeout: float) -> d
         "run_s_sum": sum(b - a for a, b in spans),
         "most_runs_at_once": most_at_once(spans),
         "done_after_last_run_s": ended_at - max((b for _, b in spans), default=launched_at),
+        # What each run pays besides its steps: its launch (RUN_STARTING) to its first step's start
+        # (a worker process started, the code location loaded, the run set up), and its last
+        # step's end to the run's end; summed over the runs and the median run's.
+        "startup_s_sum": sum(starts),
+        "startup_s_median": statistics.median(starts) if starts else None,
+        "teardown_s_sum": sum(ends),
+        "teardown_s_median": statistics.median(ends) if ends else None,
         "runs": [
             {
                 "run_id": r["runId"],
                 "status": r["status"],
                 "seconds": (r["endTime"] or 0) - (r["startTime"] or 0),
+                "startup_s": overheads[r["runId"]][0],
+                "teardown_s": overheads[r["runId"]][1],
             }
             for r in runs
         ],
         "run_statuses": dict(Counter(r["status"] for r in runs)),
         "failures": failures,
     }
+
+
+def run_overhead(run: dict[str, Any]) -> tuple[float | None, float | None]:
+    """A run's launch (its RUN_STARTING event; its start if none) to its first step's start, and its
+    last step's end to the run's end (RUN_SUCCESS or RUN_FAILURE), from its stats and step stats as
+    GraphQL gives them (None where a run has no step or has not ended).
+    """
+    stats = run.get("stats") or {}
+    launched = stats.get("launchTime") or stats.get("startTime") or run["startTime"]
+    ended = stats.get("endTime") or run["endTime"]
+    first = min((s["startTime"] for s in run["stepStats"] if s["startTime"]), default=None)
+    last = max((s["endTime"] for s in run["stepStats"] if s["endTime"]), default=None)
+    return (
+        first - launched if first is not None and launched else None,
+        ended - last if last is not None and ended else None,
+    )
 
 
 def most_at_once(spans: list[tuple[float, float]]) -> int:
@@ -659,15 +755,22 @@ def parquet_rows(path: Path) -> int | None:
 
 
 def sink_rows(
-    lake: Path, duckdb_path: Path, months: list[str], tables: dict[str, dict[str, Any]], pg: dict[str, str]
+    lake: Path,
+    duckdb_path: Path,
+    plan: dict[str, dict[str, int]],
+    tables: dict[str, dict[str, Any]],
+    pg: dict[str, str],
 ) -> dict[str, dict[str, dict[str, int | None]]]:
-    """Rows per service, sink and month: lake raw/cleaned/rejected/daily, PostgreSQL, DuckDB."""
+    """Rows per service, sink and month (the service's planned months): lake raw/cleaned/rejected/
+    daily, PostgreSQL, DuckDB.
+    """
     import duckdb
 
     from taxi_assets.keys import CLEANED, DAILY, RAW, REJECTED, asset_key
 
     out: dict[str, dict[str, dict[str, int | None]]] = {}
     for service, where in tables.items():
+        months = list(plan[service])
         rows: dict[str, dict[str, int | None]] = {}
         for sink, stage in (("raw", RAW), ("cleaned", CLEANED), ("rejected", REJECTED)):
             folder = lake.joinpath(*asset_key(service, stage).path)
@@ -704,15 +807,68 @@ def sink_rows(
     return out
 
 
+def file_bytes(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(file_bytes(f) for f in folder.rglob("*")) if folder.is_dir() else 0
+
+
+def sink_bytes(
+    work: Path, files: dict[str, dict[str, str]], tables: dict[str, dict[str, Any]], pg: dict[str, str]
+) -> dict[str, dict[str, int]]:
+    """Bytes per service and sink once the backfills are done: the source files, the lake's raw,
+    cleaned + rejected and daily folders, the PostgreSQL table (every partition, with its TOAST and
+    indexes) and the service's share of the DuckDB file (by the storage blocks its table uses).
+    """
+    import duckdb
+
+    from taxi_assets.keys import CLEANED, DAILY, RAW, REJECTED, asset_key
+
+    lake, duckdb_path = work / "lake", work / "warehouse.duckdb"
+    blocks: dict[str, int] = {}
+    if duckdb_path.is_file():
+        with contextlib.suppress(duckdb.Error), duckdb.connect(str(duckdb_path), read_only=True) as db:
+            for service, where in tables.items():
+                name = f"{quote(pg['DUCKDB_SCHEMA'])}.{quote(where['warehouse'][0])}"
+                blocks[service] = db.execute(
+                    "SELECT count(DISTINCT block_id) FROM pragma_storage_info(?) WHERE persistent", [name]
+                ).fetchone()[0]
+    out = {}
+    for service, where in tables.items():
+        in_postgres = 0
+        with contextlib.suppress(Exception), postgres(pg) as cur:
+            table = f"{quote(pg['POSTGRES_SCHEMA'])}.{quote(where['postgres'][0])}"
+            cur.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree(%s::regclass)",
+                (table,),
+            )
+            in_postgres = int(cur.fetchone()[0])
+        share = blocks.get(service, 0) / (sum(blocks.values()) or 1)
+        out[service] = {
+            "source": sum(file_bytes(work / "source" / p.lstrip("/")) for p in files[service].values()),
+            "lake raw": folder_bytes(lake.joinpath(*asset_key(service, RAW).path)),
+            "lake cleaned + rejected": folder_bytes(lake.joinpath(*asset_key(service, CLEANED).path))
+            + folder_bytes(lake.joinpath(*asset_key(service, REJECTED).path)),
+            "lake daily": folder_bytes(lake.joinpath(*asset_key(service, DAILY).path)),
+            "postgres": in_postgres,
+            "duckdb": round(share * duckdb_path.stat().st_size) if duckdb_path.is_file() else 0,
+        }
+    return out
+
+
 def table_of(node: dict[str, Any]) -> tuple[str, str]:
-    """An asset's table and date column, from its definition metadata as GraphQL shows it."""
+    """An asset's table, from its definition metadata as GraphQL shows it, and its day column (every
+    trips table's, ``pickup_date``: the project takes it from the schema, not from metadata).
+    """
+    from taxi_assets.schema import PICKUP_DATE
+
     meta = {e["label"]: e.get("text") for e in node["metadataEntries"]}
-    table, column = meta.get("dagster/table_name"), meta.get("partition_expr")
-    if not table or not column:
-        raise BenchmarkError(
-            f"asset {'/'.join(node['assetKey']['path'])} shows no table name or partition_expr"
-        )
-    return table.rsplit(".", 1)[-1], column
+    table = meta.get("dagster/table_name")
+    if not table:
+        raise BenchmarkError(f"asset {'/'.join(node['assetKey']['path'])} shows no table name")
+    return table.rsplit(".", 1)[-1], PICKUP_DATE
 
 
 def compare(plan: dict[str, dict[str, int]], rows: dict) -> list[str]:
@@ -735,6 +891,86 @@ def compare(plan: dict[str, dict[str, int]], rows: dict) -> list[str]:
                 if got[sink] != cleaned or cleaned is None:
                     problems.append(f"{service} {month}: {sink} holds {got[sink]} rows, cleaned {cleaned}")
     return problems
+
+
+# --- the disk: what the run will hold, against the free space --------------------------------
+def mount_of(path: Path) -> Path:
+    path = path.resolve()
+    while not os.path.ismount(path):
+        path = path.parent
+    return path
+
+
+def postgres_disk(pg: dict[str, str]) -> tuple[Path | None, int]:
+    """PostgreSQL's data directory if it is on this machine and readable (else None), and its
+    ``max_wal_size`` in bytes (the WAL a load may hold before a checkpoint recycles it).
+    """
+    data, wal = None, 2**30
+    with contextlib.suppress(Exception), postgres(pg) as cur:
+        cur.execute("SELECT pg_size_bytes(current_setting('max_wal_size'))")
+        wal = int(cur.fetchone()[0])
+        cur.execute("SELECT current_setting('data_directory')")  # superusers and pg_read_all_settings
+        found = Path(cur.fetchone()[0])
+        data = found if pg["POSTGRES_HOST"] in ("127.0.0.1", "localhost", "") and found.is_dir() else None
+    return data, wal
+
+
+def disk_needed(plan: dict[str, dict[str, int]], wal: int) -> dict[str, float]:
+    """Bytes per sink the run holds at its end (BYTES_PER_ROW × the rows planned), and ``headroom``
+    for what is written while a month loads (the biggest month again in every sink: its download,
+    the files and the partition being written) and PostgreSQL's WAL.
+    """
+    need = dict.fromkeys(SINKS, 0.0)
+    biggest = 0.0
+    for service, months in plan.items():
+        per_row = BYTES_PER_ROW[service]
+        for sink in SINKS:
+            need[sink] += per_row[sink] * sum(months.values())
+        biggest = max(biggest, sum(per_row.values()) * max(months.values()))
+    return {**need, "headroom": biggest + wal}
+
+
+def gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB"
+
+
+def check_disk(plan: dict[str, dict[str, int]], work: Path, pg: dict[str, str]) -> dict[str, Any]:
+    """Print what the run will need on disk and what is free; refuse (BenchmarkError) if it cannot fit."""
+    unmeasured = [s for s in plan if s not in BYTES_PER_ROW]
+    if unmeasured:
+        print(f"disk: no bytes per row measured for {', '.join(unmeasured)}; not checked", flush=True)
+        return {}
+    data, wal = postgres_disk(pg)
+    need = disk_needed(plan, wal)
+    places: dict[Path, dict[str, float]] = defaultdict(dict)
+    for sink, size in need.items():
+        if sink != "postgres":
+            places[mount_of(work)][sink] = size
+    if data:
+        places[mount_of(data)]["postgres"] = need["postgres"]
+    else:
+        print("disk: PostgreSQL's data directory is not on this machine or not readable: not checked")
+    lake = sum(v for k, v in need.items() if k.startswith("lake"))
+    print(
+        f"disk: this run needs about {gb(sum(need.values()))}: source {gb(need['source'])}, lake "
+        f"{gb(lake)} (raw {gb(need['lake raw'])}, cleaned + rejected {gb(need['lake cleaned + rejected'])}, "
+        f"daily {gb(need['lake daily'])}), PostgreSQL {gb(need['postgres'])}, DuckDB {gb(need['duckdb'])}, "
+        f"headroom {gb(need['headroom'])} (the biggest month again, PostgreSQL's WAL); "
+        + "; ".join(
+            f"free on {mount}: {gb(shutil.disk_usage(mount).free)} for {gb(sum(sinks.values()))}"
+            for mount, sinks in places.items()
+        ),
+        flush=True,
+    )
+    for mount, sinks in places.items():
+        free = shutil.disk_usage(mount).free
+        if sum(sinks.values()) > free:
+            raise BenchmarkError(
+                f"not enough disk: this run needs about {gb(sum(sinks.values()))} on {mount} "
+                f"({', '.join(sinks)}) and {gb(free)} is free. Free some space, run fewer months or "
+                "fewer rows (--months, --scale), or put the work folder on a bigger disk (TMPDIR)"
+            )
+    return {"needed_bytes": need, "free_bytes": {str(m): shutil.disk_usage(m).free for m in places}}
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -764,27 +1000,42 @@ def environment(work: Path, home: Path, pg: dict[str, str], database: str, templ
     }
 
 
+def span_text(plan: dict[str, dict[str, int]]) -> str:
+    """``yellow, green 2019-01 … 2021-07 (31 months)``, a phrase per distinct range of months."""
+    spans: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for service, months in plan.items():
+        spans[tuple(months)].append(service)
+    return "; ".join(
+        f"{', '.join(services)} {months[0]} … {months[-1]} ({len(months)} months)"
+        for months, services in spans.items()
+    )
+
+
 def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Generate, serve, backfill and count; Dagster's database and the trips' schema are dropped
     before it returns, whatever happened.
     """
-    plan = planned_rows(args.months, args.scale)
-    months = list(plan["yellow"])
+    plan = planned_rows(args.service, args.months, args.scale)
     generated = sum(n for per_month in plan.values() for n in per_month.values())
     figures: dict[str, Any] = {
         "started": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         "cores": os.cpu_count(),
-        "months": months,
+        "months": {s: list(m) for s, m in plan.items()},
         "scale": args.scale,
         "generated_rows": {s: sum(m.values()) for s, m in plan.items()},
         "generated_rows_total": generated,
     }
     print(
-        f"benchmarks/history.py on {os.cpu_count()} cores, {figures['started']}: "
-        f"{months[0]} … {months[-1]} ({len(months)} months) × {', '.join(plan)}, scale {args.scale:g}, "
-        f"{generated:,} rows",
+        f"benchmarks/history.py on {os.cpu_count()} cores, {figures['started']}: {span_text(plan)}, "
+        f"scale {args.scale:g}, {generated:,} rows",
         flush=True,
     )
+    pg = {
+        **postgres_settings(),
+        "POSTGRES_SCHEMA": f"history_{uuid.uuid4().hex[:8]}",
+        "DUCKDB_SCHEMA": "ny_taxi",
+    }
+    figures["disk"] = check_disk(plan, work, pg)
 
     print(
         f"generating {sum(len(m) for m in plan.values())} source files in {args.workers} processes …",
@@ -795,13 +1046,8 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     for service, month in args.remove or []:
         (work / "source" / source["files"][service][month].lstrip("/")).unlink()
         print(f"removed the source file of {service} {month} (--remove)", flush=True)
-    print(f"generated in {source['seconds']:.1f} s ({source['bytes'] / 1e6:,.1f} MB gzip)", flush=True)
+    print(f"generated in {source['seconds']:.1f} s ({source['bytes'] / 1e6:,.1f} MB parquet)", flush=True)
 
-    pg = {
-        **postgres_settings(),
-        "POSTGRES_SCHEMA": f"history_{uuid.uuid4().hex[:8]}",
-        "DUCKDB_SCHEMA": "ny_taxi",
-    }
     database = f"dagster_history_{uuid.uuid4().hex[:8]}"
     home = work / "dagster_home"
     home.mkdir()
@@ -817,7 +1063,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         with postgres(pg) as cur:
             cur.execute(f"CREATE DATABASE {quote(database)}")
         created_database = True
-        env = environment(work, home, pg, database, url_template(server.base_url, source["files"]))
+        env = environment(work, home, pg, database, url_template(server.base_url))
         port = free_port()
         workspace = ["-w", str(REPO / "workspace.yaml")]
         try:
@@ -869,7 +1115,8 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         figures["requests"] = [
             {"method": m, "path": p, "status": s, "count": n} for (m, p, s), n in sorted(requests.items())
         ]
-        figures["rows"] = sink_rows(work / "lake", work / "warehouse.duckdb", months, figures["tables"], pg)
+        figures["rows"] = sink_rows(work / "lake", work / "warehouse.duckdb", plan, figures["tables"], pg)
+        figures["bytes"] = sink_bytes(work, source["files"], figures["tables"], pg)
     finally:
         if created_database:
             with contextlib.suppress(Exception), postgres(pg) as cur:
@@ -894,18 +1141,18 @@ def run_backfills(
         }
         for s in plan
     }
-    wanted = set(figures["months"])
     backfills: dict[str, Any] = {}
     start = time.perf_counter()
     print("monthly backfill …", flush=True)
-    monthly = backfill(dagster, "monthly", selected_partitions(monthly_nodes, wanted.__contains__), timeout)
+    monthly_partitions = selected_partitions(monthly_nodes, lambda service, month: month in plan[service])
+    monthly = backfill(dagster, "monthly", monthly_partitions, timeout)
     backfills["monthly"] = monthly
     print(f"  {monthly['statuses']} in {monthly['wall_s']:.1f} s, runs {monthly['run_statuses']}", flush=True)
     if monthly["failures"] or set(monthly["statuses"]) - SUCCEEDED:
         print("  the monthly backfill did not succeed: the daily one is not launched", flush=True)
     else:
         print("daily backfill …", flush=True)
-        days = selected_partitions(daily_nodes, lambda p: p[:7] in wanted)
+        days = selected_partitions(daily_nodes, lambda service, day: day[:7] in plan[service])
         daily = backfill(dagster, "daily", days, timeout)
         backfills["daily"] = daily
         print(f"  {daily['statuses']} in {daily['wall_s']:.1f} s, runs {daily['run_statuses']}", flush=True)
@@ -937,25 +1184,29 @@ def report(figures: dict[str, Any], plan: dict[str, dict[str, int]], problems: l
     generated = figures["generated_rows_total"]
     source = figures["source"]
     print(
-        f"\n## {len(figures['months'])} months × {len(plan)} services, {generated:,} rows; source "
-        f"{source['bytes'] / 1e6:,.1f} MB gzip, generated in {source['seconds']:.1f} s "
+        f"\n## {span_text(plan)}, {generated:,} rows; source "
+        f"{source['bytes'] / 1e6:,.1f} MB parquet, generated in {source['seconds']:.1f} s "
         "(not in the wall time); "
         f"web server and daemon up in {figures.get('startup_s', float('nan')):.1f} s\n"
     )
-    print("| backfill | assets | partitions | runs launched | run statuses | backfill status | wall s |")
-    print("| --- | --- | ---: | ---: | --- | --- | ---: |")
+    print(
+        "| backfill | assets | partitions | runs launched | run statuses | backfill status | wall s | "
+        "run start-up overhead, s: sum (median run: launch → first step + last step → run end) |"
+    )
+    print("| --- | --- | ---: | ---: | --- | --- | ---: | ---: |")
     for name, b in figures.get("backfills", {}).items():
         statuses = ", ".join(f"{n} {s}" for s, n in b["run_statuses"].items()) or "—"
         print(
             f"| {name} | {len(b['assets'])} ({', '.join(b['assets'])}) | {b['partitions']} | "
             f"{len(b['runs'])} | "
-            f"{statuses} | {', '.join(b['statuses'])} | {b['wall_s']:.1f} |"
+            f"{statuses} | {', '.join(b['statuses'])} | {b['wall_s']:.1f} | {overhead_text(b)} |"
         )
     wall = figures.get("wall_s")
+    overhead = sum(b["startup_s_sum"] + b["teardown_s_sum"] for b in figures.get("backfills", {}).values())
     if wall:
         runs = sum(len(b["runs"]) for b in figures["backfills"].values())
         rate = f" ({generated / wall:,.0f} rows/s)" if "daily" in figures["backfills"] else ""
-        print(f"| **in all** | | | {runs} | | | **{wall:.1f}**{rate} |")
+        print(f"| **in all** | | | {runs} | | | **{wall:.1f}**{rate} | **{overhead:.1f}** |")
     for name, b in figures.get("backfills", {}).items():
         if b["note"]:
             print(f"\nnote, {name} backfill: {b['note']}")
@@ -1019,9 +1270,15 @@ def report(figures: dict[str, Any], plan: dict[str, dict[str, int]], problems: l
         for s, n in b["run_statuses"].items()
         if s != "SUCCESS"
     )
+    full = sum(sum(PUBLISHED[s][1]) for s in plan)
     print("\n| figure | value | target (full size) |\n| --- | ---: | --- |")
-    print(f"| rows backfilled (generated) | {generated:,} | ~125M (132.4M at --scale 1) |")
-    print(f"| wall time, both backfills | {f'{wall:.1f} s' if wall else '—'} | ≤ 20 min |")
+    print(f"| rows backfilled (generated) | {generated:,} | {full / 1e6:,.1f}M at --scale 1 |")
+    print(f"| wall time, both backfills | {f'{wall:.1f} s' if wall else '—'} | {wall_target(plan)} |")
+    most = max((b["most_runs_at_once"] for b in figures.get("backfills", {}).values()), default=1)
+    print(
+        f"| run start-up overhead, summed over the runs (launch → first step, last step → run end) | "
+        f"{overhead:.1f} s (runs overlap: at most {most} at once) | |"
+    )
     print(f"| months downloaded exactly once | {once} / {len(downloads)} | all |")
     print(f"| runs not succeeded | {failed} | 0 |")
     print(
@@ -1030,6 +1287,7 @@ def report(figures: dict[str, Any], plan: dict[str, dict[str, int]], problems: l
     )
     sinks_ok = not compare(plan, figures["rows"])
     print(f"| every sink's rows = generated totals | {'yes' if sinks_ok else 'no'} | yes |")
+    print_bytes(figures, plan)
     if problems:
         print(f"\nFAILED: {len(problems)} problem(s)")
         for problem in problems[:50]:
@@ -1042,9 +1300,59 @@ def report(figures: dict[str, Any], plan: dict[str, dict[str, int]], problems: l
         )
 
 
+def overhead_text(b: dict[str, Any]) -> str:
+    if b["startup_s_median"] is None:
+        return "—"
+    ends = f" + {b['teardown_s_median']:.2f}" if b["teardown_s_median"] is not None else ""
+    return f"{b['startup_s_sum'] + b['teardown_s_sum']:.1f} ({b['startup_s_median']:.2f}{ends})"
+
+
+def wall_target(plan: dict[str, dict[str, int]]) -> str:
+    """Issue 17's target for the course's range, issue 26's for the high-volume FHV year."""
+    targets = {"yellow": "≤ 20 min (yellow and green)", "green": "≤ 20 min (yellow and green)"}
+    targets["fhvhv"] = "≤ 25 min (fhvhv)"
+    return ", ".join(dict.fromkeys(targets[s] for s in plan))
+
+
+def print_bytes(figures: dict[str, Any], plan: dict[str, dict[str, int]]) -> None:
+    """What each sink held per generated row (what BYTES_PER_ROW records), and what that makes for
+    every published month of each service at --scale 1.
+    """
+    if not figures.get("bytes"):
+        return
+    print(
+        "\n| bytes per generated row | "
+        + " | ".join(SINKS)
+        + " | all |\n| --- |"
+        + " ---: |" * (len(SINKS) + 1)
+    )
+    for service, sinks in figures["bytes"].items():
+        rows = sum(plan[service].values())
+        print(
+            f"| {service} | "
+            + " | ".join(f"{sinks[sink] / rows:,.1f}" for sink in SINKS)
+            + f" | {sum(sinks.values()) / rows:,.1f} |"
+        )
+    for service, sinks in figures["bytes"].items():
+        rows, full = sum(plan[service].values()), sum(PUBLISHED[service][1])
+        first, counts = PUBLISHED[service]
+        print(
+            f"{service} at --scale 1 ({full:,} rows, {first} … {months_from(first, len(counts))[-1]}): "
+            f"about {gb(sum(sinks.values()) / rows * full)} in these sinks"
+        )
+
+
 def interrupted(signum: int, frame: Any) -> None:
     """SIGTERM ends the benchmark as Ctrl-C does: through the finally blocks that clean up."""
     raise KeyboardInterrupt
+
+
+def services_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PUBLISHED]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown services {unknown}; choose from {', '.join(PUBLISHED)}")
+    return names
 
 
 def service_month(text: str) -> tuple[str, str]:
@@ -1056,7 +1364,16 @@ def service_month(text: str) -> tuple[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--months", type=int, default=31, help="the first N months of each service (1-31)")
+    parser.add_argument(
+        "--service",
+        type=services_list,
+        action="append",
+        help=f"repeatable or comma-separated, of {', '.join(PUBLISHED)} "
+        f"(default: {', '.join(DEFAULT_SERVICES)})",
+    )
+    parser.add_argument(
+        "--months", type=int, help="the first N months of each service (default all: 31, fhvhv 12)"
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every month's rows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -1073,9 +1390,11 @@ def main() -> None:
         help="delete that month's source file after generating it (to see the benchmark fail)",
     )
     args = parser.parse_args()
-    if not 1 <= args.months <= 31 or args.scale <= 0:
-        parser.error("--months must be 1-31 and --scale positive")
-    plan = planned_rows(args.months, args.scale)
+    args.service = list(dict.fromkeys(s for chosen in args.service or [DEFAULT_SERVICES] for s in chosen))
+    most = max(len(PUBLISHED[s][1]) for s in args.service)
+    if not 1 <= (args.months or most) <= most or args.scale <= 0:
+        parser.error(f"--months must be 1-{most} and --scale positive")
+    plan = planned_rows(args.service, args.months, args.scale)
     for service, month in args.remove or []:
         if month not in plan.get(service, {}):
             parser.error(f"--remove {service}/{month}: not a generated month")

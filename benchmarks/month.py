@@ -1,12 +1,16 @@
 """Benchmark: one real-size month through the pipeline, beside the course's approach, peers and the machine.
 
-    .venv/bin/python benchmarks/month.py [--rows 1369765] [--repeat 3] [--rows-big [15000000]]
-                                         [--parts ...] [--big-parts ...] [--json FILE]
+    .venv/bin/python benchmarks/month.py [--service yellow] [--rows 1369765] [--repeat 3]
+                                         [--rows-big [N]] [--parts ...] [--big-parts ...] [--json FILE]
+    .venv/bin/python benchmarks/month.py --service fhvhv --rows-big 24000000 \
+                                         --big-parts ours,asset_materialize,machine
 
-On one generated yellow month (the mirror's CSV.gz; 1,369,765 rows, the size of 2021-01) it
-measures, each way in processes of its own so that every peak RSS is its own:
+On one generated month of ``--service`` (default yellow: 2021-01 as the course's mirror publishes
+it, CSV.gz; 1,369,765 rows by default, the size of yellow 2021-01; green and FHV likewise from the
+mirror; high-volume FHV, which only the TLC publishes, as the TLC's parquet of 2019-03, its largest
+month) it measures, each way in processes of its own so that every peak RSS is its own:
 - ours, four ways, each running the month's assets (raw → cleaned + rejected → Postgres, with
-  their checks) for 2021-01, then the daily assets (daily lake → warehouse) over its 31 days:
+  their checks) for the month, then the daily assets (daily lake → warehouse) over its days:
   - ``ours``: ``execute_job`` of the code location's own jobs on its in-process executor, as a code
     server launches runs; timed from the first launch to the last run's end, the code location
     loaded beforehand;
@@ -18,9 +22,12 @@ measures, each way in processes of its own so that every peak RSS is its own:
   location's load included);
   (``--parts ours_materialize`` adds ``dg.materialize``, as tests and notebooks run assets);
 - ``course``: the course's Mage blocks: pandas ``read_csv`` with its dtypes and ``parse_dates``,
-  the passenger filter, ``DataFrame.to_sql`` in 100k chunks, ``write_to_dataset`` by pickup date;
-- ``machine``, the floor: ``gzip -dc`` of the file plus a server-side ``COPY … FROM`` of the rows a
-  Dagster way cleaned (from its lake file, into a table made from that file's Arrow schema);
+  the passenger filter, ``DataFrame.to_sql`` in 100k chunks, ``write_to_dataset`` by pickup date
+  (yellow only: written for the yellow file, it is left out for other services, saying so);
+- ``machine``, the floor: reading the file (``gzip -dc`` of a CSV.gz; of a parquet file, pyarrow
+  decoding every column, a row group at a time, since its pages are compressed column by column
+  and nothing decompresses them apart from decoding) plus a server-side ``COPY … FROM`` of the
+  rows a Dagster way cleaned (from its lake file, into a table made from that file's Arrow schema);
 - the peers (``peers.py`` says how each is written), the one-script loaders a capable user would
   write instead, doing the same work on the same file (read it, clean it by the project's rules,
   replace the month in PostgreSQL, write the daily parquet dataset), each in a virtual environment
@@ -29,7 +36,8 @@ measures, each way in processes of its own so that every peak RSS is its own:
   filesystem with the delta format partitioned by pickup date). Each is timed from its work's start
   to its end (imports excluded, as ours is timed with the code location loaded), with the steps
   each tool times; the rows each left in PostgreSQL are counted there and must equal ours' cleaned
-  rows. Figures: ours (in-process) / the fastest peer against issue 26's targets.
+  rows. Figures: ours (in-process) / the fastest peer against issue 26's targets (yellow only,
+  as the course is).
 
 Every way reads the same file through TAXI_SOURCE_URL_TEMPLATE (file://) and writes under a work
 folder of its own (TAXI_LAKE_URI, DUCKDB_DATABASE, TAXI_WAREHOUSE=duckdb), a PostgreSQL schema of
@@ -48,7 +56,8 @@ part would report at least that. The wrapper also samples the sum of RSS over th
 psutil every 0.25 s (shared pages counted per process; short spikes may be missed).
 
 Figures are medians over ``--repeat`` runs (peaks: the largest). ``--rows-big N`` also measures a
-month of N rows (15,000,000 without N; ``--repeat-big`` runs, default 1; ``--big-parts``, by
+month of N rows (without N, the service's largest published month: yellow 15,000,000, as in
+2012-2014, fhvhv 23,864,598, 2019-03; ``--repeat-big`` runs, default 1; ``--big-parts``, by
 default every way but the course, which would take about half an hour there) and prints each
 way's big-month peak against the first month's. ``--json FILE`` writes every figure. Small sizes
 (``--rows 100000 --repeat 1``) check that it runs.
@@ -62,6 +71,7 @@ import datetime as dt
 import functools
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -86,8 +96,17 @@ if TYPE_CHECKING:
 
 YELLOW_2021_01 = 1_369_765
 BIG_MONTH = 15_000_000
-SERVICE = "yellow"
-MONTH = "2021-01"
+DEFAULT_SERVICE = "yellow"
+# The month each service is measured on: the course's 2021-01 where the course's mirror has the
+# service (its CSV.gz, which the course's approach reads), else the TLC's largest published month
+# (high-volume FHV 2019-03: 23,864,598 rows in fhvhv_tripdata_2019-03.parquet, the most of any
+# month of any service; see benchmarks/history.py's FHVHV_ROWS for where the counts come from).
+MONTHS = {"yellow": "2021-01", "green": "2021-01", "fhv": "2021-01", "fhvhv": "2019-03"}
+FHVHV_2019_03 = 23_864_598
+BIG_ROWS = {"fhvhv": FHVHV_2019_03}  # --rows-big without N: the service's largest month, else BIG_MONTH
+# The service and month a part runs, in its environment: Dagster's multiprocess executor starts
+# each step in a process that imports this file again and calls the job's function, without args.
+SERVICE_SETTING, MONTH_SETTING = "BENCH_SERVICE", "BENCH_MONTH"
 MODULE = "taxi_assets.definitions"
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -126,10 +145,25 @@ DEFAULT_PARTS = (
 DEFAULT_BIG_PARTS = ("ours", "ours_multiprocess", "asset_materialize", "dg_launch", "machine")
 
 
-def days_range() -> str:
+def days_range(month: str) -> str:
     """The month's days as ``--partition-range`` takes them."""
-    year, month = (int(part) for part in MONTH.split("-"))
-    return f"{MONTH}-01...{MONTH}-{calendar.monthrange(year, month)[1]:02d}"
+    year, number = (int(part) for part in month.split("-"))
+    return f"{month}-01...{month}-{calendar.monthrange(year, number)[1]:02d}"
+
+
+def source_month(source: Path) -> tuple[str, str]:
+    """The service and month of a source file, from its name (``fhvhv_tripdata_2019-03.parquet``)."""
+    from taxi_assets.constants import SOURCE_FILE_STEM
+
+    pattern = SOURCE_FILE_STEM.format(service=r"(?P<service>\w+?)", month=r"(?P<month>\d{4}-\d{2})")
+    found = re.fullmatch(pattern + r"\..+", source.name)
+    assert found, source
+    return found["service"], found["month"]
+
+
+def benchmarked() -> tuple[str, str]:
+    """The service and month this part runs (and its step processes), from its environment."""
+    return os.environ[SERVICE_SETTING], os.environ[MONTH_SETTING]
 
 
 def postgres_settings(schema: str) -> dict[str, str]:
@@ -172,10 +206,13 @@ def environment(source: Path, work: Path, schema: str) -> dict[str, str]:
     from taxi_dev.synthetic import source_file_name
 
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "DUCKDB_", "DAGSTER_"))}
-    file_name = source_file_name("{service}", "{month}", "csv.gz")
+    file_name = source_file_name("{service}", "{month}", source.name.split(".", 1)[1])
+    service, month = source_month(source)
     return {
         **inherited,
         **postgres_settings(schema),
+        SERVICE_SETTING: service,
+        MONTH_SETTING: month,
         "TAXI_SOURCE_URL_TEMPLATE": f"{source.parent.as_uri()}/{file_name}",
         "TAXI_LAKE_URI": str(work / "lake"),
         "TAXI_WAREHOUSE": "duckdb",
@@ -193,11 +230,11 @@ def dagster_home(work: Path) -> Path:
     return home
 
 
-def cleaned_file(work: Path) -> Path:
+def cleaned_file(work: Path, service: str, month: str) -> Path:
     """The month's cleaned file in a way's lake: ``{lake}/{service}/{stage}/YYYY-MM.parquet``."""
     from taxi_assets.keys import CLEANED, asset_key
 
-    return work.joinpath("lake", *asset_key(SERVICE, CLEANED).path, f"{MONTH}.parquet")
+    return work.joinpath("lake", *asset_key(service, CLEANED).path, f"{month}.parquet")
 
 
 # --- the wrapper: `benchmarks/month.py --measure RESULT.json -- COMMAND…` ----------------------
@@ -265,9 +302,9 @@ def measure(result: Path, command: list[str]) -> int:
 
 
 # --- parts, each run as `benchmarks/month.py --part NAME --file F --work W` --------------------
-def _range_tags() -> dict[str, str]:
+def _range_tags(month: str) -> dict[str, str]:
     """The tags ``--partition-range`` gives a run of the month's days."""
-    first, last = days_range().split("...")
+    first, last = days_range(month).split("...")
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
@@ -278,7 +315,7 @@ def month_job() -> "dg.JobDefinition":
 
     defs = load_definitions()
 
-    return defs.resolve_job_def(monthly_job_name(SERVICE))
+    return defs.resolve_job_def(monthly_job_name(benchmarked()[0]))
 
 
 def days_job() -> "dg.JobDefinition":
@@ -287,7 +324,7 @@ def days_job() -> "dg.JobDefinition":
 
     defs = load_definitions()
 
-    return defs.resolve_job_def(daily_job_name(SERVICE))
+    return defs.resolve_job_def(daily_job_name(benchmarked()[0]))
 
 
 @functools.cache  # both jobs come from one code location, built once as a code server builds it
@@ -301,12 +338,13 @@ def _multiprocess_definitions() -> "dg.Definitions":
     from taxi_assets.defs.jobs import daily_jobs, monthly_jobs
 
     defs = load_definitions()
+    service, _ = benchmarked()
 
     return dg.Definitions(
         assets=list(defs.assets or []),
         asset_checks=list(defs.asset_checks or []),
         resources=defs.resources,
-        jobs=[monthly_jobs[SERVICE], daily_jobs[SERVICE]],
+        jobs=[monthly_jobs[service], daily_jobs[service]],
         executor=dg.multiprocess_executor,
     )
 
@@ -314,13 +352,13 @@ def _multiprocess_definitions() -> "dg.Definitions":
 def multiprocess_month_job() -> "dg.JobDefinition":
     from taxi_assets.defs.jobs import monthly_job_name
 
-    return _multiprocess_definitions().resolve_job_def(monthly_job_name(SERVICE))
+    return _multiprocess_definitions().resolve_job_def(monthly_job_name(benchmarked()[0]))
 
 
 def multiprocess_days_job() -> "dg.JobDefinition":
     from taxi_assets.defs.jobs import daily_job_name
 
-    return _multiprocess_definitions().resolve_job_def(daily_job_name(SERVICE))
+    return _multiprocess_definitions().resolve_job_def(daily_job_name(benchmarked()[0]))
 
 
 def _launch(
@@ -332,10 +370,11 @@ def _launch(
     """
     import dagster as dg
 
+    _, partition = benchmarked()
     start = time.perf_counter()
     runs = [
-        (dg.reconstructable(month), {"dagster/partition": MONTH}),
-        (dg.reconstructable(days), _range_tags()),
+        (dg.reconstructable(month), {"dagster/partition": partition}),
+        (dg.reconstructable(days), _range_tags(partition)),
     ]
     for job, _ in runs:
         job.get_definition()  # the code location is loaded before any run, as a code server loads it
@@ -374,16 +413,17 @@ def part_ours_materialize(source: Path, work: Path) -> dict[str, object]:
 
     defs = load_definitions()
 
+    service, month = benchmarked()
     assets = list(defs.assets or []) + list(defs.asset_checks or [])
     with dg.DagsterInstance.get() as instance:
         start = time.perf_counter()
-        for stages, partition in ((MONTHLY_STAGES, {"partition_key": MONTH}), (DAILY_STAGES, {})):
+        for stages, partition in ((MONTHLY_STAGES, {"partition_key": month}), (DAILY_STAGES, {})):
             result = dg.materialize(
                 assets,
                 instance=instance,
                 resources=defs.resources,
-                selection=dg.AssetSelection.assets(*asset_keys(SERVICE, stages)),
-                tags=None if partition else _range_tags(),
+                selection=dg.AssetSelection.assets(*asset_keys(service, stages)),
+                tags=None if partition else _range_tags(month),
                 **partition,
             )
             assert result.success
@@ -466,8 +506,22 @@ def _server_copy_table(postgres: "PostgresResource", schema: "pa.Schema") -> str
     return table
 
 
+def _read_parquet(source: Path) -> None:
+    """Every column of every row group decoded into Arrow, and let go: what any reader of the file
+    must do at least (a parquet file's pages are compressed and encoded column by column, so there
+    is no ``gzip -dc`` of it on its own).
+    """
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(source)
+    for group in range(parquet.num_row_groups):
+        parquet.read_row_group(group)  # a row group at a time: the floor's own peak RSS stays small
+
+
 def part_machine(source: Path, work: Path, cleaned: Path) -> dict[str, object]:
-    """What the machine itself does: decompress the file; the server copying the cleaned rows in."""
+    """What the machine itself does: read the file (``gzip -dc`` of a CSV.gz, pyarrow's decoding of
+    every column of a parquet file); the server copying the cleaned rows in.
+    """
     import dagster as dg
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -475,8 +529,11 @@ def part_machine(source: Path, work: Path, cleaned: Path) -> dict[str, object]:
     from taxi_assets.resources.postgres import PostgresResource
 
     t = time.perf_counter()
-    subprocess.run(["gzip", "-dc", str(source)], stdout=subprocess.DEVNULL, check=True)
-    gzip_s = time.perf_counter() - t
+    if source.suffix == ".parquet":
+        _read_parquet(source)
+    else:
+        subprocess.run(["gzip", "-dc", str(source)], stdout=subprocess.DEVNULL, check=True)
+    read_s = time.perf_counter() - t
     parquet = pq.ParquetFile(cleaned)  # read as batches: the floor's own peak RSS stays small
     csv = work / "cleaned.csv"
     with pacsv.CSVWriter(csv, parquet.schema_arrow) as writer:
@@ -491,11 +548,18 @@ def part_machine(source: Path, work: Path, cleaned: Path) -> dict[str, object]:
         cur.execute(f"COPY {table} FROM '{csv}' (FORMAT csv, HEADER true)")
     copy_s = time.perf_counter() - t
     return {
-        "gzip_dc_s": gzip_s,
+        ("read_parquet_s" if source.suffix == ".parquet" else "gzip_dc_s"): read_s,
         "server_copy_s": copy_s,
-        "total_s": gzip_s + copy_s,
+        "total_s": read_s + copy_s,
         "rows": parquet.metadata.num_rows,
     }
+
+
+def floor_read(machine: dict[str, Any]) -> str:
+    """How the floor read the source, and how long it took."""
+    if "read_parquet_s" in machine:
+        return f"parquet read {machine['read_parquet_s']:.2f} s"
+    return f"gzip -dc {machine['gzip_dc_s']:.2f} s"
 
 
 PARTS = {
@@ -520,7 +584,7 @@ def measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, An
     return {"command": command, **json.loads(result.read_text())}
 
 
-def cli_commands(way: str) -> list[list[str]]:
+def cli_commands(way: str, service: str, month: str) -> list[list[str]]:
     """The month's assets for the month, then the daily assets over its days, as a user types them."""
     from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, selection_string
 
@@ -529,8 +593,8 @@ def cli_commands(way: str) -> list[list[str]]:
     else:
         base = [str(BIN / "dg"), "launch", "--assets"]  # the project from pyproject.toml's [tool.dg]
     return [
-        [*base, selection_string(SERVICE, MONTHLY_STAGES), "--partition", MONTH],
-        [*base, selection_string(SERVICE, DAILY_STAGES), "--partition-range", days_range()],
+        [*base, selection_string(service, MONTHLY_STAGES), "--partition", month],
+        [*base, selection_string(service, DAILY_STAGES), "--partition-range", days_range(month)],
     ]
 
 
@@ -539,7 +603,7 @@ def part_command(name: str, source: Path, work: Path, cleaned: Path | None = Non
     return [*command, "--cleaned", str(cleaned)] if cleaned else command
 
 
-def recorded_runs(home: Path) -> dict[str, Any]:
+def recorded_runs(home: Path, service: str) -> dict[str, Any]:
     """What a way's Dagster instance recorded: its runs' and steps' times, the month's cleaned rows."""
     import dagster as dg
 
@@ -559,7 +623,7 @@ def recorded_runs(home: Path) -> dict[str, Any]:
             ):
                 event = entry.get_dagster_event()
                 steps[event.step_key] = event.event_specific_data.duration_ms / 1000
-        cleaned = instance.get_latest_materialization_event(asset_key(SERVICE, CLEANED))
+        cleaned = instance.get_latest_materialization_event(asset_key(service, CLEANED))
         rows = cleaned.asset_materialization.metadata["dagster/partition_row_count"].value
     return {"runs_s": sum(r.end_time - r.start_time for r in records), "steps_s": steps, "cleaned_rows": rows}
 
@@ -567,13 +631,15 @@ def recorded_runs(home: Path) -> dict[str, Any]:
 def run_way(name: str, source: Path, work: Path) -> dict[str, Any]:
     """One of our ways, start to end: its processes' times and peaks, and what its runs recorded."""
     schema = f"bench_{name}_{uuid.uuid4().hex[:6]}"
+    service, month = source_month(source)
     work.mkdir()
     home = dagster_home(work)
     env = {**environment(source, work, schema), "DAGSTER_HOME": str(home)}
     try:
         if name in CLI_WAYS:
             commands = [
-                measured(command, env, work / f"command{i}") for i, command in enumerate(cli_commands(name))
+                measured(command, env, work / f"command{i}")
+                for i, command in enumerate(cli_commands(name, service, month))
             ]
             own: dict[str, Any] = {}
         else:
@@ -584,7 +650,7 @@ def run_way(name: str, source: Path, work: Path) -> dict[str, Any]:
     wall = sum(c["wall_s"] for c in commands)
     return {
         **own,
-        **recorded_runs(home),
+        **recorded_runs(home, service),
         "commands": commands,
         "wall_s": wall,
         # What the course's time is set against: the runs alone where a code server would launch
@@ -595,13 +661,15 @@ def run_way(name: str, source: Path, work: Path) -> dict[str, Any]:
     }
 
 
-def run_other(name: str, source: Path, work: Path, cleaned: Path | None) -> dict[str, Any]:
+def run_other(
+    name: str, source: Path, work: Path, cleaned: Path | None, service: str, month: str
+) -> dict[str, Any]:
     """The course, the machine or a peer, in a process of its own, under the wrapper."""
     schema = f"bench_{name}_{uuid.uuid4().hex[:6]}"
     work.mkdir()
     is_peer = name in peers.PEERS
     if is_peer:
-        command = peers.command(name, source, work, MONTH, SERVICE)
+        command = peers.command(name, source, work, month, service)
     else:
         command = part_command(name, source, work, cleaned)
     try:
@@ -615,19 +683,23 @@ def run_other(name: str, source: Path, work: Path, cleaned: Path | None) -> dict
 
 
 # --- one month: generate, run every part, summarise --------------------------------------------
-def generate(rows: int, folder: Path) -> Path:
-    """The mirror's CSV.gz (the course's approach and the floor's gzip -dc and COPY read CSV), written
-    by the project's generator in a process of its own, so this one stays small.
+def generate(rows: int, folder: Path, service: str) -> Path:
+    """The service's month as its publisher writes it: the mirror's CSV.gz where the mirror has the
+    service (the course's approach and the floor's gzip -dc read that), else the TLC's parquet
+    (high-volume FHV); written by the project's generator in a process of its own, so this one
+    stays small (the generator itself streams: about 400 MB whatever the month's size).
     """
-    from taxi_assets.publishers import MIRROR
+    from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
     from taxi_dev.synthetic import source_file_name
 
+    month = MONTHS[service]
+    publisher = PUBLISHERS[MIRROR if service in PUBLISHERS[MIRROR].services else TLC]
     out = folder / "source"
-    command = [str(BIN / "taxi-synthetic"), "--out", str(out), "--service", SERVICE, "--month", MONTH]
+    command = [str(BIN / "taxi-synthetic"), "--out", str(out), "--service", service, "--month", month]
     subprocess.run(
-        [*command, "--rows", str(rows), "--publisher", MIRROR], check=True, stdout=subprocess.DEVNULL
+        [*command, "--rows", str(rows), "--publisher", publisher.name], check=True, stdout=subprocess.DEVNULL
     )
-    return out / source_file_name(SERVICE, MONTH, "csv.gz")
+    return out / source_file_name(service, month, publisher.file_name.split(".", 1)[1])
 
 
 def median_of(results: list[dict[str, Any]], key: str) -> float:
@@ -641,7 +713,7 @@ def median_steps(results: list[dict[str, Any]]) -> dict[str, float]:
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of a part's times; the largest of its peaks."""
     times = [k for k in ("compared_s", "wall_s", "runs_s", "load_s", "total_s") if k in results[0]]
-    times += [k for k in ("gzip_dc_s", "server_copy_s") if k in results[0]]
+    times += [k for k in ("gzip_dc_s", "read_parquet_s", "server_copy_s") if k in results[0]]
     out: dict[str, Any] = {k: median_of(results, k) for k in times}
     if "steps_s" in results[0]:
         out["steps_s"] = median_steps(results)
@@ -679,7 +751,9 @@ class Figure:
         return f"| {self.figure} | {shown} | {self.target} | {met} |"
 
 
-def figures(ways: dict[str, dict[str, Any]], course: dict | None, machine: dict | None) -> list[Figure]:
+def figures(
+    ways: dict[str, dict[str, Any]], course: dict | None, machine: dict | None, service: str
+) -> list[Figure]:
     """Issue 17's figures for one month: course / ours and ours / the floor, each way."""
     from taxi_assets.keys import POSTGRES, asset_key
 
@@ -700,8 +774,7 @@ def figures(ways: dict[str, dict[str, Any]], course: dict | None, machine: dict 
                 target, met = f"≤ {OURS_OVER_FLOOR}×", ratio <= OURS_OVER_FLOOR
             out.append(
                 Figure(
-                    f"ours, {WAYS[name]} / (gzip -dc {machine['gzip_dc_s']:.2f} s + COPY "
-                    f"{machine['server_copy_s']:.2f} s)",
+                    f"ours, {WAYS[name]} / ({floor_read(machine)} + COPY {machine['server_copy_s']:.2f} s)",
                     ratio,
                     "×",
                     target,
@@ -710,7 +783,7 @@ def figures(ways: dict[str, dict[str, Any]], course: dict | None, machine: dict 
                 )
             )
         if "ours" in ways:
-            postgres = ways["ours"]["steps_s"].get(asset_key(SERVICE, POSTGRES).to_python_identifier())
+            postgres = ways["ours"]["steps_s"].get(asset_key(service, POSTGRES).to_python_identifier())
             ratio = postgres / machine["server_copy_s"] if postgres is not None else None
             out.append(
                 Figure(
@@ -815,17 +888,19 @@ def print_others(course: dict | None, machine: dict | None) -> None:
         print(f"| peak RSS | {course['peak_rss_mb']:,.0f} MB |")
     if machine:
         print(
-            f"\nthe machine: gzip -dc {machine['gzip_dc_s']:.2f} s, server-side COPY of "
+            f"\nthe machine: {floor_read(machine)}, server-side COPY of "
             f"{machine['rows']:,} cleaned rows {machine['server_copy_s']:.2f} s"
         )
 
 
-def bench(rows: int, repeat: int, parts: list[str], folder: Path) -> dict[str, Any]:
+def bench(rows: int, repeat: int, parts: list[str], folder: Path, service: str) -> dict[str, Any]:
     """One month: every part ``repeat`` times; its tables printed; its figures returned."""
     os.chmod(folder, 0o755)  # the PostgreSQL server process reads the machine part's CSV itself
-    source = generate(rows, folder)
+    source = generate(rows, folder, service)
+    month = MONTHS[service]
     print(
-        f"\n## {rows:,} source rows ({source.stat().st_size / 1e6:.0f} MB gzip), medians of {repeat} runs\n"
+        f"\n## {service} {month}, {rows:,} source rows ({source.name}, "
+        f"{source.stat().st_size / 1e6:.0f} MB), medians of {repeat} runs\n"
     )
     ours = [p for p in WAYS if p in parts]
     if "machine" in parts and not ours:
@@ -840,8 +915,8 @@ def bench(rows: int, repeat: int, parts: list[str], folder: Path) -> dict[str, A
             runs[name].append(run_way(name, source, run / name))
             print(f"  {name} {i + 1}/{repeat}: {runs[name][-1]['compared_s']:.2f} s", file=sys.stderr)
         for name in (o for o in OTHERS if o in parts):
-            cleaned = cleaned_file(run / ours[0]) if name == "machine" else None
-            runs[name].append(run_other(name, source, run / name, cleaned))
+            cleaned = cleaned_file(run / ours[0], service, month) if name == "machine" else None
+            runs[name].append(run_other(name, source, run / name, cleaned, service, month))
             print(f"  {name} {i + 1}/{repeat}: {runs[name][-1]['total_s']:.2f} s", file=sys.stderr)
         shutil.rmtree(run)  # a big month's lakes, one per way, would fill a small disk
     ways = {name: summary(runs[name]) for name in ours}
@@ -853,7 +928,7 @@ def bench(rows: int, repeat: int, parts: list[str], folder: Path) -> dict[str, A
     print_others(course, machine)
     if peer_results:
         print_peers(ways, course, peer_results)
-    month_figures = figures(ways, course, machine) + peer_figures(ways, peer_results)
+    month_figures = figures(ways, course, machine, service) + peer_figures(ways, peer_results)
     print("\n| figure | value | target | met |\n| --- | ---: | --- | --- |")
     for figure in month_figures:
         print(figure.cells())
@@ -865,7 +940,10 @@ def bench(rows: int, repeat: int, parts: list[str], folder: Path) -> dict[str, A
         raise SystemExit("our ways disagree on the cleaned rows")
     peers.check_rows(cleaned_rows, {name: runs[name] for name in peer_results})
     return {
+        "service": service,
+        "month": month,
         "rows": rows,
+        "source": source.name,
         "source_mb": source.stat().st_size / 1e6,
         "repeat": repeat,
         "summary": {
@@ -929,15 +1007,24 @@ def parts_list(text: str) -> list[str]:
 def main() -> None:
     if sys.argv[1:2] == ["--measure"]:  # the wrapper: nothing else of this script runs in it
         sys.exit(measure(Path(sys.argv[2]), sys.argv[4:]))
+    from taxi_assets.publishers import configured_services
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--service",
+        choices=configured_services(),
+        default=DEFAULT_SERVICE,
+        help="whose month: " + ", ".join(f"{s} {m}" for s, m in MONTHS.items()),
+    )
     parser.add_argument("--rows", type=int, default=YELLOW_2021_01, help="source rows (2021-01: 1,369,765)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
         "--rows-big",
         type=int,
         nargs="?",
-        const=BIG_MONTH,
-        help=f"also a month of this many rows ({BIG_MONTH:,} if none given): peak RSS against --rows'",
+        const=0,
+        help="also a month of this many rows (if none given, the service's largest: "
+        f"fhvhv {FHVHV_2019_03:,}, else {BIG_MONTH:,}): peak RSS against --rows'",
     )
     parser.add_argument("--repeat-big", type=int, default=1)
     parser.add_argument("--parts", type=parts_list, default=list(DEFAULT_PARTS), help="comma-separated")
@@ -950,6 +1037,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cleaned", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rows_big == 0:
+        args.rows_big = BIG_ROWS.get(args.service, BIG_MONTH)
     if args.part:
         extra = {"cleaned": args.cleaned} if args.part == "machine" else {}
         print(json.dumps(PARTS[args.part](args.file, args.work, **extra)), flush=True)
@@ -959,8 +1048,18 @@ def main() -> None:
 
     when = dt.datetime.now(dt.UTC)
     print(f"benchmarks/month.py at {commit()} on {os.cpu_count()} cores, {when:%Y-%m-%d %H:%M} UTC")
+    yellow_only = ("course", *peers.PEERS)
+    if args.service != "yellow" and set(yellow_only) & set(args.parts + args.big_parts):
+        for parts in (args.parts, args.big_parts):
+            parts[:] = [p for p in parts if p not in yellow_only]
+        print(
+            f"the course's approach and the peers are left out for {args.service}: they are written for "
+            "the yellow CSV.gz (its dtypes, columns, passenger filter and tables)"
+        )
     report: dict[str, Any] = {
         "argv": sys.argv[1:],
+        "service": args.service,
+        "month": MONTHS[args.service],
         "commit": commit(),
         "cores": os.cpu_count(),
         "started": when.isoformat(),
@@ -981,7 +1080,7 @@ def main() -> None:
         sizes.append((args.rows_big, args.repeat_big, args.big_parts))
     for rows, repeat, parts in sizes:
         with tempfile.TemporaryDirectory(prefix="month-bench-") as tmp:
-            report["months"].append(bench(rows, repeat, parts, Path(tmp)))
+            report["months"].append(bench(rows, repeat, parts, Path(tmp), args.service))
     if args.rows_big:
         report["rss"] = [asdict(f) for f in rss_figures(*report["months"])]
         print(f"\n## peak RSS: {args.rows_big:,} rows beside {args.rows:,}\n")

@@ -1,15 +1,19 @@
 """The synthetic source: the published layout with the real files' quirks, deterministic by seed."""
 
+import datetime as dt
 import gzip
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from taxi_assets.publishers import MIRROR
 from taxi_assets.schema import SCHEMAS
-from taxi_dev.synthetic import main, write_month
+from taxi_dev import synthetic
+from taxi_dev.synthetic import generate_parts, main, write_month
 
 ROWS = 10_000
 
@@ -87,3 +91,26 @@ def test_parquet_files_have_each_era_s_exact_names_and_types(tmp_path: Path, lay
     era = next(e for e in SCHEMAS["yellow"].layouts if e.name == layout)
     path = write_month(tmp_path, "yellow", era.first, 500, layout=layout)
     assert pq.read_schema(path).remove_metadata() == era.arrow_schema
+
+
+def test_a_big_month_is_made_and_written_part_by_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parts = list(generate_parts("yellow", "2021-02", 10_000, part_rows=2_000))
+    assert [len(p) for p in parts] == [1_860] * 5 + [700]  # 9,300 trips in pickup order, then the tail
+    whole = pa.concat_tables(parts)
+    known = whole.slice(0, 9_300)
+    assert known.column("VendorID").null_count == 0
+    assert whole.slice(9_300).column("VendorID").null_count == 700
+    pickups = pc.filter(
+        known.column("tpep_pickup_datetime"),
+        pc.greater_equal(known.column("tpep_pickup_datetime"), pa.scalar(dt.datetime(2021, 2, 1))),
+    )
+    assert pc.all(pc.greater_equal(pickups.slice(1), pickups.slice(0, len(pickups) - 1))).as_py()
+
+    monkeypatch.setattr(synthetic, "PART_ROWS", 1_000)
+    path = write_month(tmp_path, "fhvhv", "2019-03", 4_500)
+    assert (pq.read_metadata(path).num_rows, pq.read_metadata(path).num_row_groups) == (4_500, 5)
+    assert pq.read_schema(path).remove_metadata() == SCHEMAS["fhvhv"].layout("tlc", "2019-03").arrow_schema
+    mirror = write_month(tmp_path, "green", "2020-02", 4_500, publisher=MIRROR)
+    assert len(read_as_published(mirror, "green")) == 4_500

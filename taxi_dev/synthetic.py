@@ -1,10 +1,12 @@
 """Synthetic TLC trip files: each published layout exactly, the real files' quirks, deterministic by seed.
 
 The demo and every test run on these files, so no real data is ever committed or downloaded.
-A month is generated once in the service's canonical layout, then written in the layout its
-publisher used for that month (``schema.py``'s eras: names and their case, int32/int64/double,
-``null``-typed empty columns, nanosecond or microsecond timestamps) as the publisher's format:
-parquet for the TLC, CSV.gz for the mirror (integers written ``1.0`` where the mirror does).
+A month is generated in the service's canonical layout and written in the layout its publisher
+used for that month (``schema.py``'s eras: names and their case, int32/int64/double, ``null``-typed
+empty columns, nanosecond or microsecond timestamps) as the publisher's format: parquet for the
+TLC, CSV.gz for the mirror (integers written ``1.0`` where the mirror does). A big month is made
+and written a part of about a million rows at a time (``PART_ROWS``), so memory stays that of
+one part whatever the month's size (a 24M-row high-volume FHV month included).
 
 Quirks reproduced from the published files:
 - a tail of ~7% rows whose VendorID, passenger_count, RatecodeID, store_and_fwd_flag and
@@ -24,7 +26,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +64,9 @@ _STRAY_PICKUPS = (
 )
 
 
-def _seed_for(seed: int, service: str, month: str) -> int:
-    digest = hashlib.sha256(f"{seed}/{service}/{month}".encode()).digest()
+def _seed_for(seed: int, service: str, month: str, part: int = 0) -> int:
+    # The first part's seed is the whole month's of a month of one part: small months keep their rows.
+    digest = hashlib.sha256(f"{seed}/{service}/{month}{f'/{part}' if part else ''}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 
@@ -79,17 +82,82 @@ _CBD_FEE_FROM = "2025-01"
 _FHV_BASES = np.array(["B00001", "B00013", "B02510", "B02764", "B02800", "B03404"], dtype=object)
 
 
-def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Quirks = Quirks()) -> pa.Table:
-    """One month of synthetic trips for ``service`` in its canonical layout (``raw_arrow_schema``)."""
-    schema = SCHEMAS[service]
-    rng = np.random.default_rng(_seed_for(seed, service, month))
+# A month is generated and written this many rows at a time (eight of the files' row groups), so a
+# month of any size takes the memory of one part: a 24M-row high-volume FHV month held whole would
+# take about 10 GB. A month of no more rows than this is one part, the same rows as it always was.
+PART_ROWS = 8 * 131_072
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Rows of a month generated together: ``rows`` pickups in ``[first, end)`` seconds into the
+    month, the last ``tail`` of them the unknown-vendor tail.
+    """
+
+    index: int
+    rows: int
+    tail: int
+    first: int
+    end: int
+
+
+def _parts(service: str, rows: int, seconds_in_month: int, quirks: Quirks, part_rows: int) -> list[_Part]:
+    """A month's rows as parts, in file order: the trips in pickup order, then the tail (whose pickups
+    are spread over the month, in order, as the real files end), each cut into parts that cover
+    consecutive stretches of the month with an equal share of its rows.
+    """
+    tail = round(quirks.unknown_vendor_tail * rows) if service in ("yellow", "green") else 0
+    if rows <= part_rows:
+        return [_Part(0, rows, tail, 0, seconds_in_month)]
+    parts: list[_Part] = []
+    for count, is_tail in ((rows - tail, False), (tail, True)):
+        n = -(-count // part_rows)
+        for i in range(n):
+            size = count // n + (i < count % n)
+            first, end = i * seconds_in_month // n, (i + 1) * seconds_in_month // n
+            parts.append(_Part(len(parts), size, size if is_tail else 0, first, end))
+    return parts
+
+
+def generate_parts(
+    service: str,
+    month: str,
+    rows: int,
+    seed: int = 0,
+    quirks: Quirks = Quirks(),
+    part_rows: int | None = None,
+) -> Iterator[pa.Table]:
+    """One month of ``rows`` synthetic trips for ``service`` in its canonical layout
+    (``raw_arrow_schema``), as tables of at most ``part_rows`` rows (:data:`PART_ROWS`), in the
+    order the file has them.
+    """
     start = np.datetime64(f"{month}-01T00:00:00")
     end = (pd.Timestamp(f"{month}-01") + pd.offsets.MonthBegin(1)).to_datetime64()
     seconds_in_month = int((end - start) / np.timedelta64(1, "s"))
+    for part in _parts(service, rows, seconds_in_month, quirks, part_rows or PART_ROWS):
+        rng = np.random.default_rng(_seed_for(seed, service, month, part.index))
+        yield _generate_part(service, month, part, rng, quirks, start, end)
 
-    # The unknown-vendor tail is appended after the sorted trips, its pickups spread over the month.
-    tail = round(quirks.unknown_vendor_tail * rows) if service in ("yellow", "green") else 0
-    offsets = rng.integers(0, seconds_in_month, rows)
+
+def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Quirks = Quirks()) -> pa.Table:
+    """One month of synthetic trips for ``service`` in its canonical layout, whole in memory (for a
+    big month, :func:`generate_parts`).
+    """
+    return pa.concat_tables(generate_parts(service, month, rows, seed, quirks))
+
+
+def _generate_part(
+    service: str,
+    month: str,
+    part: _Part,
+    rng: np.random.Generator,
+    quirks: Quirks,
+    start: np.datetime64,
+    end: np.datetime64,
+) -> pa.Table:
+    schema = SCHEMAS[service]
+    rows, tail = part.rows, part.tail
+    offsets = part.first + rng.integers(0, part.end - part.first, rows)
     offsets[: rows - tail].sort()
     offsets[rows - tail :].sort()
     pickup = start + offsets.astype("timedelta64[s]")
@@ -117,7 +185,7 @@ def generate_trips(service: str, month: str, rows: int, seed: int = 0, quirks: Q
 
     arrays = []
     for column in schema.columns:
-        values = data[column.name]
+        values = data.pop(column.name)  # each column's numbers freed once Arrow holds them
         write_type = pa.timestamp("s") if pa.types.is_timestamp(column.type) else column.type
         mask = nulls.get(column.name, np.zeros(rows, dtype=bool))
         arrays.append(pc.cast(pa.array(values, type=write_type, mask=mask), column.type))
@@ -304,11 +372,21 @@ def in_layout(canonical: pa.Table, schema: TripSchema, layout: Layout) -> pa.Tab
     return pa.Table.from_arrays(arrays, schema=layout.arrow_schema)
 
 
-def write_trips_parquet(table: pa.Table, path: Path, row_group_size: int = 131_072) -> Path:
-    """Write ``table`` as the TLC publishes it: one parquet file, types as they are."""
+def write_trips_parquet(tables: Iterable[pa.Table], path: Path, row_group_size: int = 131_072) -> Path:
+    """Write ``tables`` (parts of one month, one schema) as the TLC publishes a month: one parquet
+    file, types as they are.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    pq.write_table(table, tmp, row_group_size=row_group_size)
+    writer: pq.ParquetWriter | None = None
+    try:
+        for table in tables:
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table, row_group_size=row_group_size)
+            del table  # not held while the next part is made
+    finally:
+        if writer is not None:
+            writer.close()
     tmp.replace(path)
     return path
 
@@ -326,17 +404,20 @@ def _as_csv_text(table: pa.Table, schema: TripSchema) -> pa.Table:
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def write_trips_csv(table: pa.Table, path: Path, schema: TripSchema) -> Path:
-    """Write ``table`` as the mirror publishes it: CSV (gzip for ``.gz``), bare header, empty fields
-    for NULL.
+def write_trips_csv(tables: Iterable[pa.Table], path: Path, schema: TripSchema) -> Path:
+    """Write ``tables`` (parts of one month) as the mirror publishes a month: CSV (gzip for
+    ``.gz``), bare header, empty fields for NULL.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    text = _as_csv_text(table, schema)
     # Level 1: a 1.37M-row month compresses in ~2 s instead of ~30 s at the default level 9.
     with gzip.open(tmp, "wb", compresslevel=1) if path.suffix == ".gz" else tmp.open("wb") as out:
-        out.write((",".join(text.column_names) + "\n").encode())
-        pacsv.write_csv(text, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+        for n, table in enumerate(tables):
+            text = _as_csv_text(table, schema)
+            if n == 0:
+                out.write((",".join(text.column_names) + "\n").encode())
+            pacsv.write_csv(text, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+            del table, text  # not held while the next part is made
     tmp.replace(path)
     return path
 
@@ -368,7 +449,9 @@ def write_month(
         else schema.layout(publisher, month)
     )
     fmt = fmt or PUBLISHERS[publisher].file_name.split(".", 1)[1]
-    published = in_layout(generate_trips(service, month, rows, seed), schema, era)
+    # Part by part, a part let go before the next is made (``map`` keeps none, where a generator
+    # expression's loop variable would hold the last one): a month is never in memory whole.
+    published = map(lambda part: in_layout(part, schema, era), generate_parts(service, month, rows, seed))
     path = out_dir / source_file_name(service, month, fmt)
     if fmt == "parquet":
         return write_trips_parquet(published, path, row_group_size)
