@@ -74,11 +74,7 @@ def test_materialize_button_then_partition_backfill(
         env,
         tmp_path / "webserver.log",
     )
-    daemon = start(
-        [str(Path(sys.executable).with_name("dagster-daemon")), "run", *workspace],
-        env,
-        tmp_path / "daemon.log",
-    )
+    daemon: subprocess.Popen | None = None
     try:
 
         def location_loaded() -> bool:
@@ -91,7 +87,7 @@ def test_materialize_button_then_partition_backfill(
 
         wait_for("the location to load", location_loaded, timeout=120)
 
-        # The days sensor is on by default; this test launches every run itself.
+        # The automation sensor is on by default; this test launches every run itself.
         sensor = graphql(
             port,
             '{ sensorOrError(sensorSelector: {repositoryLocationName: "taxi_assets", repositoryName: '
@@ -105,6 +101,13 @@ def test_materialize_button_then_partition_backfill(
             "{ ... on StopSensorMutationResult { instigationState { status } } } }",
         )
         assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED"
+        # The daemon starts once the sensor is stopped: a tick it began before would still request
+        # the month's days when the month lands.
+        daemon = start(
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", *workspace],
+            env,
+            tmp_path / "daemon.log",
+        )
 
         monthly = [
             ["yellow", "raw_trips"],
@@ -175,7 +178,8 @@ def test_materialize_button_then_partition_backfill(
             assert node["partitionStats"]["numMaterialized"] == len(DAYS), asset
     finally:
         stop(webserver)
-        stop(daemon)
+        if daemon is not None:
+            stop(daemon)
     logs = (tmp_path / "webserver.log").read_text() + (tmp_path / "daemon.log").read_text()
     assert "Exception while storing event batch" not in logs  # Dagster's fallback to single writes
 
