@@ -137,13 +137,19 @@ def test_asset_materialize_of_a_missing_month_fails_with_the_reason(
     assert not (tmp_path / "lake" / "green").exists()
 
 
+# A mutation is sent once (a second backfill is not the same as the first), so its answer is waited
+# for as long as a web server beside two CPU hogs may take: over 10 s for launchPartitionBackfill
+# in the compose stack. Polls wait as long, inside their own deadlines.
+GRAPHQL_TIMEOUT_SECONDS = 120
+
+
 def graphql(port: int, query: str) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
         data=json.dumps({"query": query}).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=GRAPHQL_TIMEOUT_SECONDS) as response:
         return json.load(response)["data"]
 
 
