@@ -240,12 +240,18 @@ def test_a_run_killed_under_the_daemon_is_failed_retried_and_its_days_follow(
             return node["partitionStats"]["numMaterialized"] == len(JANUARY)
 
         wait_for("automation to load the month's days", days_loaded, timeout=300, every=1)
-        [node] = query(
-            '{ assetNodes(assetKeys: [{path: ["yellow", "warehouse_trips"]}]) { assetChecksOrError '
-            "{ ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }"
-        )["assetNodes"]
-        [check] = node["assetChecksOrError"]["checks"]
-        assert (check["name"], check["executionForLatestMaterialization"]["status"]) == (
+
+        def check_ended() -> tuple[str, str] | None:
+            # The check runs after the days are stored, in the same run: wait for its answer.
+            [node] = query(
+                '{ assetNodes(assetKeys: [{path: ["yellow", "warehouse_trips"]}]) { assetChecksOrError '
+                "{ ... on AssetChecks { checks { name executionForLatestMaterialization { status } } } } } }"
+            )["assetNodes"]
+            [check] = node["assetChecksOrError"]["checks"]
+            status = (check["executionForLatestMaterialization"] or {}).get("status")
+            return None if status in (None, "PLANNED", "IN_PROGRESS") else (check["name"], status)
+
+        assert wait_for("the warehouse check's answer", check_ended, timeout=300, every=1) == (
             "matches_lake",
             "SUCCEEDED",
         )
