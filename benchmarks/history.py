@@ -102,6 +102,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psutil
+from postgres_env import postgres_settings  # beside this file
 
 from taxi_assets_tests import image
 from taxi_dev import supervise
@@ -269,18 +270,6 @@ class SourceServer:
 
 
 # --- PostgreSQL: Dagster's database and the trips' schema -------------------------------------
-def postgres_settings() -> dict[str, str]:
-    """The trips' PostgreSQL from POSTGRES_* (the project's settings), default postgres@127.0.0.1."""
-    defaults = {
-        "POSTGRES_HOST": "127.0.0.1",
-        "POSTGRES_PORT": "5432",
-        "POSTGRES_DBNAME": "postgres",
-        "POSTGRES_USER": "postgres",
-        "POSTGRES_PASSWORD": "",
-    }
-    return {k: os.environ.get(k, v) for k, v in defaults.items()}
-
-
 @contextlib.contextmanager
 def postgres(settings: dict[str, str], dbname: str | None = None) -> Iterator[Any]:
     import psycopg2

@@ -86,6 +86,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import peers  # beside this file
+from postgres_env import postgres_settings
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -166,22 +167,11 @@ def benchmarked() -> tuple[str, str]:
     return os.environ[SERVICE_SETTING], os.environ[MONTH_SETTING]
 
 
-def postgres_settings(schema: str) -> dict[str, str]:
-    defaults = {
-        "POSTGRES_HOST": "127.0.0.1",
-        "POSTGRES_PORT": "5432",
-        "POSTGRES_DBNAME": "postgres",
-        "POSTGRES_USER": "postgres",
-        "POSTGRES_PASSWORD": "",
-    }
-    return {**defaults, **{k: v for k, v in os.environ.items() if k in defaults}, "POSTGRES_SCHEMA": schema}
-
-
 def postgres_of(schema: str) -> "PostgresResource":
     """The database a way runs against, at its own schema."""
     from taxi_assets.resources.postgres import PostgresResource
 
-    settings = postgres_settings(schema)
+    settings = postgres_settings(POSTGRES_SCHEMA=schema)
     return PostgresResource(
         host=settings["POSTGRES_HOST"],
         port=int(settings["POSTGRES_PORT"]),
@@ -210,7 +200,7 @@ def environment(source: Path, work: Path, schema: str) -> dict[str, str]:
     service, month = source_month(source)
     return {
         **inherited,
-        **postgres_settings(schema),
+        **postgres_settings(POSTGRES_SCHEMA=schema),
         SERVICE_SETTING: service,
         MONTH_SETTING: month,
         "TAXI_SOURCE_URL_TEMPLATE": f"{source.parent.as_uri()}/{file_name}",
@@ -457,7 +447,7 @@ def part_course(source: Path, work: Path) -> dict[str, object]:
         "congestion_surcharge": float,
     }
     parse_dates = ["tpep_pickup_datetime", "tpep_dropoff_datetime"]
-    pg = postgres_settings(os.environ["POSTGRES_SCHEMA"])
+    pg = postgres_settings(POSTGRES_SCHEMA=os.environ["POSTGRES_SCHEMA"])
     engine = create_engine(
         f"postgresql+psycopg2://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}@{pg['POSTGRES_HOST']}:"
         f"{pg['POSTGRES_PORT']}/{pg['POSTGRES_DBNAME']}"

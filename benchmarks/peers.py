@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from postgres_env import postgres_settings  # beside this file
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -145,17 +147,8 @@ def _month(month: str) -> tuple[dt.date, dt.date]:
 
 
 def _postgres() -> dict[str, str]:
-    return {
-        k: os.environ.get(f"POSTGRES_{k.upper()}", default)
-        for k, default in (
-            ("host", "127.0.0.1"),
-            ("port", "5432"),
-            ("dbname", "postgres"),
-            ("user", "postgres"),
-            ("password", ""),
-            ("schema", "public"),
-        )
-    }
+    """The benchmark's POSTGRES_* settings, the way's own schema included (``public`` run alone)."""
+    return postgres_settings(POSTGRES_SCHEMA=os.environ.get("POSTGRES_SCHEMA", "public"))
 
 
 def _statement_label(sql: str) -> str:
@@ -172,11 +165,11 @@ def run_duckdb(source: Path, work: Path, month: str) -> dict[str, Any]:
     pg = _postgres()
     # The postgres extension connects as libpq does, from the PG* variables.
     os.environ.update(
-        PGHOST=pg["host"],
-        PGPORT=pg["port"],
-        PGDATABASE=pg["dbname"],
-        PGUSER=pg["user"],
-        PGPASSWORD=pg["password"],
+        PGHOST=pg["POSTGRES_HOST"],
+        PGPORT=pg["POSTGRES_PORT"],
+        PGDATABASE=pg["POSTGRES_DBNAME"],
+        PGUSER=pg["POSTGRES_USER"],
+        PGPASSWORD=pg["POSTGRES_PASSWORD"],
     )
     first, end = _month(month)
     lake = work / "lake" / SERVICE / "daily"
@@ -186,7 +179,7 @@ def run_duckdb(source: Path, work: Path, month: str) -> dict[str, Any]:
     statements = duckdb.extract_statements(
         script.substitute(
             {k: str(v).replace("'", "''") for k, v in values.items()},
-            schema='"' + pg["schema"].replace('"', '""') + '"',
+            schema='"' + pg["POSTGRES_SCHEMA"].replace('"', '""') + '"',
         )
     )
     # Each step named by its statement with the placeholders' names in them, the same every run.
@@ -258,9 +251,10 @@ def run_dlt(source: Path, work: Path, month: str) -> dict[str, Any]:
     import dlt
 
     pg = _postgres()
+    user, password = quote(pg["POSTGRES_USER"], safe=""), quote(pg["POSTGRES_PASSWORD"], safe="")
     credentials = (
-        f"postgresql://{quote(pg['user'], safe='')}:{quote(pg['password'], safe='')}@{pg['host']}:"
-        f"{pg['port']}/{quote(pg['dbname'], safe='')}"
+        f"postgresql://{user}:{password}@{pg['POSTGRES_HOST']}:{pg['POSTGRES_PORT']}/"
+        f"{quote(pg['POSTGRES_DBNAME'], safe='')}"
     )
     steps: dict[str, float] = {}
     start = time.perf_counter()
@@ -269,7 +263,7 @@ def run_dlt(source: Path, work: Path, month: str) -> dict[str, Any]:
     to_postgres = dlt.pipeline(
         pipeline_name="yellow_postgres",
         destination=dlt.destinations.postgres(credentials),
-        dataset_name=pg["schema"],
+        dataset_name=pg["POSTGRES_SCHEMA"],
         pipelines_dir=str(work / "dlt"),
     )
     to_postgres.run(
