@@ -20,7 +20,13 @@ from taxi_assets_tests.session import (
     rows_per_pickup_day,
     warehouse_rows_per_day,
 )
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql, postgres_instance_env
+from taxi_assets_tests.test_cli import (
+    REPO,
+    graphql,
+    postgres_instance_env,
+    stop_automation,
+    wait_until_loaded,
+)
 
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
 DAYS = [f"2021-01-{d:02d}" for d in range(1, 6)]
@@ -76,33 +82,10 @@ def test_materialize_button_then_partition_backfill(
     )
     daemon: subprocess.Popen | None = None
     try:
+        wait_until_loaded(port, webserver, tmp_path / "webserver.log", timeout=120)
 
-        def location_loaded() -> bool:
-            assert webserver.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
-            try:
-                entries = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
-            except OSError:
-                return False
-            return bool(entries) and entries[0]["loadStatus"] == "LOADED"
-
-        wait_for("the location to load", location_loaded, timeout=120)
-
-        # The automation sensor is on by default; this test launches every run itself.
-        sensor = graphql(
-            port,
-            '{ sensorOrError(sensorSelector: {repositoryLocationName: "taxi_assets", repositoryName: '
-            '"__repository__", sensorName: "follow_upstream"}) '
-            "{ ... on Sensor { sensorState { id selectorId status } } } }",
-        )["sensorOrError"]["sensorState"]
-        assert sensor["status"] == "RUNNING"
-        stopped = graphql(
-            port,
-            f'mutation {{ stopSensor(id: "{sensor["id"]}", jobSelectorId: "{sensor["selectorId"]}") '
-            "{ ... on StopSensorMutationResult { instigationState { status } } } }",
-        )
-        assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED"
-        # The daemon starts once the sensor is stopped: a tick it began before would still request
-        # the month's days when the month lands.
+        assert stop_automation(port) == "RUNNING"  # on by default; this test launches every run itself
+        # The daemon starts once the sensor is stopped, so none of its ticks runs before the stop.
         daemon = start(
             [str(Path(sys.executable).with_name("dagster-daemon")), "run", *workspace],
             env,

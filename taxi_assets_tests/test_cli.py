@@ -161,6 +161,43 @@ LOCATION_QUERY = """
 """
 
 
+AUTOMATION_SENSOR = (
+    'sensorSelector: {repositoryLocationName: "taxi_assets", repositoryName: "__repository__", '
+    'sensorName: "follow_upstream"}'
+)
+
+
+def stop_automation(port: int) -> str:
+    """Stop the automation sensor (on by default), for a test that launches every run itself, and
+    wait until no tick of it is under way: a tick begun before the stop still requests what it
+    finds, such as a month's days once the month lands. Its status before the stop.
+    """
+    found = graphql(
+        port,
+        f"{{ sensorOrError({AUTOMATION_SENSOR}) {{ __typename ... on Sensor {{ sensorState "
+        "{ id selectorId status } } ... on Error { message } } }",
+    )["sensorOrError"]
+    assert found["__typename"] == "Sensor", found
+    state = found["sensorState"]
+    stopped = graphql(
+        port,
+        f'mutation {{ stopSensor(id: "{state["id"]}", jobSelectorId: "{state["selectorId"]}") '
+        "{ ... on StopSensorMutationResult { instigationState { status } } } }",
+    )
+    assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED"
+
+    def no_tick_under_way() -> bool:
+        ticks = graphql(
+            port,
+            f"{{ sensorOrError({AUTOMATION_SENSOR}) {{ ... on Sensor {{ sensorState "
+            "{ ticks(limit: 1) { status } } } } }",
+        )["sensorOrError"]["sensorState"]["ticks"]
+        return not ticks or ticks[0]["status"] != "STARTED"
+
+    wait_for("the automation sensor's last tick to end", no_tick_under_way, timeout=300, every=1)
+    return state["status"]
+
+
 def start_dagster_dev(env: dict[str, str], log: Path, port: int) -> subprocess.Popen:
     """`dagster dev` on the repo's workspace, started where the instance's dagster.yaml is."""
     command = [

@@ -40,7 +40,7 @@ from taxi_assets_tests.session import (
     rows_per_pickup_day,
     warehouse_rows_per_day,
 )
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql
+from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql, stop_automation
 from taxi_dev.synthetic import source_file_name
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(2400)]
@@ -398,20 +398,7 @@ def test_compose_up_loads_a_month_recovers_a_killed_run_and_leaves_nothing(tmp_p
         [entry] = graphql(port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
         assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
 
-        # The automation sensor is on by default; this test launches every run itself.
-        sensor = graphql(
-            port,
-            f'{{ sensorOrError(sensorSelector: {{{SELECTOR}, sensorName: "follow_upstream"}}) '
-            "{ __typename ... on Sensor { sensorState { id selectorId } } ... on Error { message } } }",
-        )["sensorOrError"]
-        assert sensor["__typename"] == "Sensor", sensor
-        sensor = sensor["sensorState"]
-        stopped = graphql(
-            port,
-            f'mutation {{ stopSensor(id: "{sensor["id"]}", jobSelectorId: "{sensor["selectorId"]}") '
-            "{ ... on StopSensorMutationResult { instigationState { status } } } }",
-        )
-        assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED"
+        stop_automation(port)
 
         january = stack.source.publish("yellow", "2021-01")
         february = stack.source.publish("yellow", "2021-02")
