@@ -465,7 +465,7 @@ query ($keys: [AssetKeyInput!]) { assetNodes(assetKeys: $keys) {
 
 SENSOR_QUERY = """
 query ($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
-  __typename ... on Sensor { sensorState { id selectorId status } } } }
+  __typename ... on Sensor { sensorState { id selectorId status ticks(limit: 1) { status } } } } }
 """
 
 STOP_SENSOR = """
@@ -556,6 +556,14 @@ class Dagster:
             stopped = self.gql(STOP_SENSOR, {"id": state["id"], "selectorId": state["selectorId"]})
             if stopped["stopSensor"]["__typename"] != "StopSensorMutationResult":
                 raise BenchmarkError(f"could not stop {name}: {stopped['stopSensor']}")
+
+        # A tick begun before the stop still launches what it finds: the backfills wait for it.
+        def no_tick_under_way() -> bool:
+            found = self.gql(SENSOR_QUERY, {"selector": {**LOCATION, "sensorName": name}})["sensorOrError"]
+            ticks = found["sensorState"]["ticks"]
+            return not ticks or ticks[0]["status"] != "STARTED"
+
+        wait_for(f"{name}'s last tick to end", no_tick_under_way, 300)
 
     def asset_nodes(self, keys: list[list[str]]) -> dict[tuple[str, ...], dict[str, Any]]:
         nodes = self.gql(ASSET_NODES_QUERY, {"keys": [{"path": k} for k in keys]})["assetNodes"]
