@@ -160,11 +160,13 @@ DATA_DICTIONARY: dict[str, dict[str, str]] = yaml.safe_load(
 
 
 def _described(section: str) -> Callable[..., Column]:
-    """Columns described by ``section`` of the data dictionary: ``(name, type, **Column fields)``."""
+    """Columns described by ``section`` of the data dictionary: ``(name, type, aliases=, snake=)``."""
     descriptions = DATA_DICTIONARY[section]
 
-    def column(name: str, type_: pa.DataType, **options: object) -> Column:
-        return Column(name, type_, descriptions[name], **options)  # type: ignore[arg-type]
+    def column(
+        name: str, type_: pa.DataType, *, aliases: tuple[str, ...] = (), snake: str | None = None
+    ) -> Column:
+        return Column(name, type_, descriptions[name], aliases=aliases, snake=snake)
 
     return column
 
