@@ -947,6 +947,7 @@ def check_disk(plan: dict[str, dict[str, int]], work: Path, pg: dict[str, str]) 
         places[mount_of(data)]["postgres"] = need["postgres"]
     else:
         print("disk: PostgreSQL's data directory is not on this machine or not readable: not checked")
+    free = {mount: shutil.disk_usage(mount).free for mount in places}
     lake = sum(v for k, v in need.items() if k.startswith("lake"))
     print(
         f"disk: this run needs about {gb(sum(need.values()))}: source {gb(need['source'])}, lake "
@@ -954,20 +955,19 @@ def check_disk(plan: dict[str, dict[str, int]], work: Path, pg: dict[str, str]) 
         f"daily {gb(need['lake daily'])}), PostgreSQL {gb(need['postgres'])}, DuckDB {gb(need['duckdb'])}, "
         f"headroom {gb(need['headroom'])} (the biggest month again, PostgreSQL's WAL); "
         + "; ".join(
-            f"free on {mount}: {gb(shutil.disk_usage(mount).free)} for {gb(sum(sinks.values()))}"
+            f"free on {mount}: {gb(free[mount])} for {gb(sum(sinks.values()))}"
             for mount, sinks in places.items()
         ),
         flush=True,
     )
     for mount, sinks in places.items():
-        free = shutil.disk_usage(mount).free
-        if sum(sinks.values()) > free:
+        if sum(sinks.values()) > free[mount]:
             raise BenchmarkError(
                 f"not enough disk: this run needs about {gb(sum(sinks.values()))} on {mount} "
-                f"({', '.join(sinks)}) and {gb(free)} is free. Free some space, run fewer months or "
+                f"({', '.join(sinks)}) and {gb(free[mount])} is free. Free some space, run fewer months or "
                 "fewer rows (--months, --scale), or put the work folder on a bigger disk (TMPDIR)"
             )
-    return {"needed_bytes": need, "free_bytes": {str(m): shutil.disk_usage(m).free for m in places}}
+    return {"needed_bytes": need, "free_bytes": {str(m): f for m, f in free.items()}}
 
 
 # --- the run ------------------------------------------------------------------------------------
