@@ -29,6 +29,18 @@ def asset_key(service: str, stage: str) -> dg.AssetKey:
     return dg.AssetKey([service, stage])
 
 
+def shown(key: dg.AssetKey) -> str:
+    """A key as the UI and the command line write it: ``yellow/raw_trips``."""
+    return "/".join(key.path)
+
+
+def op_name(key: dg.AssetKey) -> str:
+    """The name of the op that materialises ``key``, under which run config and the logs name it:
+    ``yellow__raw_trips``.
+    """
+    return "__".join(key.path)
+
+
 def service_of(key: dg.AssetKey) -> str:
     """The service whose trips an asset holds: its key's first part."""
     return key.path[0]
@@ -40,4 +52,4 @@ def asset_keys(service: str, stages: tuple[str, ...]) -> list[dg.AssetKey]:
 
 def selection_string(service: str, stages: tuple[str, ...]) -> str:
     """The same keys as a command line's ``--select`` / ``--assets`` takes them."""
-    return ",".join(key.to_user_string() for key in asset_keys(service, stages))
+    return ",".join(shown(key) for key in asset_keys(service, stages))

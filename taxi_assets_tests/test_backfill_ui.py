@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from taxi_assets.partitions import MONTHS_PER_RUN
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.conftest import SourceServer, free_port
 from taxi_assets_tests.processes import stop_group
@@ -30,6 +31,8 @@ from taxi_assets_tests.test_cli import (
 
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
 DAYS = [f"2021-01-{d:02d}" for d in range(1, 6)]
+# One month more than a backfill puts in one run.
+LATER_MONTHS = [f"2021-{m:02d}" for m in range(2, 3 + MONTHS_PER_RUN)]
 
 
 def wait_for(what: str, poll, timeout: float = 300) -> object:
@@ -45,6 +48,14 @@ def wait_for(what: str, poll, timeout: float = 300) -> object:
 def run_status(port: int, run_id: str) -> str:
     data = graphql(port, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')
     return data["runOrError"]["status"]
+
+
+def months_of(run: dict) -> tuple[str, ...]:
+    """A backfill run's status and the months it ran."""
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    first = tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition"))
+    last = tags.get("dagster/asset_partition_range_end", first)
+    return (run["status"], *[m for m in LATER_MONTHS if first <= m <= last])
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -65,6 +76,7 @@ def test_materialize_button_then_partition_backfill(
     dagster_database: str,
 ) -> None:
     published = source_server.publish("yellow", "2021-01")
+    later = {m: source_server.publish("yellow", m, rows=800, seed=i) for i, m in enumerate(LATER_MONTHS)}
     env = {
         **postgres_instance_env(tmp_path, source_server, postgres, dagster_database),
         "POSTGRES_HOST": postgres.host,
@@ -159,6 +171,34 @@ def test_materialize_button_then_partition_backfill(
                 "{ partitionStats { numMaterialized } } }",
             )["assetNodes"]
             assert node["partitionStats"]["numMaterialized"] == len(DAYS), asset
+
+        # Five more months backfilled as the UI's dialog launches them: a few months to a run.
+        months = "".join(f'"{m}", ' for m in LATER_MONTHS)
+        selection = ", ".join(f'{{path: ["{a}", "{b}"]}}' for a, b in monthly)
+        backfill = graphql(
+            port,
+            f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{months}], "
+            f"assetSelection: [{selection}] }}) "
+            "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
+        )["launchPartitionBackfill"]
+        assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+        backfill_id = backfill["backfillId"]
+        assert wait_for("the monthly backfill", backfill_done) in ("COMPLETED", "COMPLETED_SUCCESS")
+        runs = graphql(
+            port,
+            f'{{ runsOrError(filter: {{tags: [{{key: "dagster/backfill", value: "{backfill_id}"}}]}}) '
+            "{ ... on Runs { results { status tags { key value } } } } }",
+        )["runsOrError"]["results"]
+        assert sorted(months_of(run) for run in runs) == [
+            ("SUCCESS", *LATER_MONTHS[:MONTHS_PER_RUN]),
+            ("SUCCESS", *LATER_MONTHS[MONTHS_PER_RUN:]),
+        ]
+        [node] = graphql(
+            port,
+            '{ assetNodes(assetKeys: [{path: ["yellow", "postgres_trips"]}]) '
+            "{ partitionStats { numMaterialized } } }",
+        )["assetNodes"]
+        assert node["partitionStats"]["numMaterialized"] == 1 + len(LATER_MONTHS)
     finally:
         stop(webserver)
         if daemon is not None:
@@ -170,4 +210,8 @@ def test_materialize_button_then_partition_backfill(
     per_day = rows_per_pickup_day(expected, "yellow")
     assert list(lake_days(tmp_path / "lake", "yellow")) == [f"pickup_date={d}" for d in DAYS]
     assert warehouse_rows_per_day(tmp_path / "warehouse.duckdb", "yellow") == {d: per_day[d] for d in DAYS}
-    assert postgres_months(postgres, "yellow")["2021-01"][0] == len(expected)
+    in_postgres = postgres_months(postgres, "yellow")
+    assert in_postgres["2021-01"][0] == len(expected)
+    assert {m: in_postgres[m][0] for m in LATER_MONTHS} == {
+        m: len(course_cleaning(later[m], "yellow", m)) for m in LATER_MONTHS
+    }

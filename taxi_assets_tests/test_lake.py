@@ -1,6 +1,7 @@
 """The lake on its own: a day's rows land in their day's file whatever their order, and nothing else."""
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -63,9 +64,41 @@ def test_days_read_back_as_any_hive_reader_gives_them_even_from_an_earlier_layou
 
 def test_a_month_file_is_replaced_whole_and_read_back(tmp_path: Path) -> None:
     lake = Lake(base_uri=str(tmp_path))
-    lake.write_month(["yellow", "raw_trips"], "2021-01", pa.table({"trip": [1, 2, 3]}))
-    lake.write_month(["yellow", "raw_trips"], "2021-01", pa.table({"trip": [7]}))
+    lake.write_months(["yellow", "raw_trips"], [("2021-01", pa.table({"trip": [1, 2, 3]}))])
+    lake.write_months(["yellow", "raw_trips"], [("2021-01", pa.table({"trip": [7]}))])
     assert whole(lake.read_month(["yellow", "raw_trips"], "2021-01")).column("trip").to_pylist() == [7]
     assert [p.name for p in (tmp_path / "yellow" / "raw_trips").iterdir()] == ["2021-01.parquet"]
     with pytest.raises(LakeError, match=r"yellow/raw_trips 2021-02 is not in the lake yet"):
         lake.read_month(["yellow", "raw_trips"], "2021-02")
+
+
+def test_months_written_together_are_all_replaced_or_none(tmp_path: Path) -> None:
+    """A backfill run writes several months; one that fails to be read leaves every month as it was."""
+    lake, parts = Lake(base_uri=str(tmp_path)), ["yellow", "raw_trips"]
+    lake.write_months(parts, [("2021-01", pa.table({"trip": [1]})), ("2021-02", pa.table({"trip": [2]}))])
+
+    def unreadable() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch({"trip": [30]})
+        raise ValueError("the download was cut off")
+
+    months = [
+        ("2021-01", pa.table({"trip": [10]})),
+        ("2021-02", Batches(pa.schema([("trip", pa.int64())]), unreadable)),
+    ]
+    with pytest.raises(ValueError, match="cut off"):
+        lake.write_months(parts, months)
+    assert [whole(lake.read_month(parts, m)).column("trip").to_pylist() for m in ("2021-01", "2021-02")] == [
+        [1],
+        [2],
+    ]
+    assert sorted(p.name for p in (tmp_path / "yellow" / "raw_trips").iterdir()) == [
+        "2021-01.parquet",
+        "2021-02.parquet",
+    ]
+
+    written = lake.write_months(parts, [months[0], ("2021-03", pa.table({"trip": [3, 4]}))])
+    assert list(written) == ["2021-01", "2021-03"]
+    assert [whole(lake.read_month(parts, m)).column("trip").to_pylist() for m in ("2021-01", "2021-03")] == [
+        [10],
+        [3, 4],
+    ]

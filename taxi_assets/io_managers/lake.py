@@ -1,6 +1,8 @@
 """The lake's IO managers: monthly files, months read as chunks, and the daily dataset; every one
 writes and reads a batch at a time."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pyarrow as pa
 
@@ -8,36 +10,43 @@ from taxi_assets.batches import Batches, Seen
 from taxi_assets.chunks import MonthChunk, MonthChunks
 from taxi_assets.errors import reported
 from taxi_assets.metadata import descriptions_of, preview_metadata, rows_metadata, run_rows, written_files
-from taxi_assets.partitions import by_month, days_in
+from taxi_assets.months import Months, months_to_write
+from taxi_assets.partitions import by_month, days_in, days_of
 from taxi_assets.resources.lake import Lake
 from taxi_assets.schema import PICKUP_DATE
 
 
 class LakeFilesIOManager(dg.ConfigurableIOManager):
-    """A month of a monthly asset as one parquet file, `{service}/{stage}/YYYY-MM.parquet`, written
-    and read a batch at a time.
+    """Each month of a monthly asset as one parquet file, `{service}/{stage}/YYYY-MM.parquet`, written
+    and read a batch at a time; a run's months are moved into place together.
     """
 
     lake: dg.ResourceDependency[Lake]
 
     @reported
-    def handle_output(self, context: dg.OutputContext, obj: Batches | pa.Table) -> None:
-        # Not context.partition_key: a backfill's run of one month is tagged with a range of one
-        # partition, on which an output context's partition_key raises.
-        [month] = context.asset_partition_keys
-        seen = Seen(Batches.of(obj))
-        written = self.lake.write_month(context.asset_key.path, month, seen.batches())
-        context.add_output_metadata(
-            {
-                **rows_metadata(seen, descriptions_of(context.definition_metadata)),
-                **written_files(self.lake.uri(context.asset_key.path), written),
-            }
-        )
+    def handle_output(self, context: dg.OutputContext, obj: Months | Batches | pa.Table) -> None:
+        months, tell = months_to_write(context, obj)
+        seen: dict[str, Seen] = {}
+
+        def counted() -> Iterator[tuple[str, Batches]]:
+            for month, rows in months:
+                seen[month] = Seen(rows)
+                yield month, seen[month].batches()
+
+        written = self.lake.write_months(context.asset_key.path, counted())
+        descriptions = descriptions_of(context.definition_metadata)
+        where = self.lake.uri(context.asset_key.path)
+        for month, (uri, size) in written.items():
+            tell(month, {**rows_metadata(seen[month], descriptions), **written_files(where, {uri: size})})
 
     @reported
-    def load_input(self, context: dg.InputContext) -> Batches:
-        [month] = context.asset_partition_keys
-        return self.lake.read_month(context.asset_key.path, month)
+    def load_input(self, context: dg.InputContext) -> Months:
+        # Each month's file found now (a missing month fails here, naming it), read when asked for.
+        found = [
+            (month, self.lake.read_month(context.asset_key.path, month))
+            for month in context.asset_partition_keys
+        ]
+        return Months(lambda: found)
 
 
 @dg.input_manager(required_resource_keys={"lake"})
@@ -46,10 +55,9 @@ def lake_months(context: dg.InputContext) -> MonthChunks:
     """The monthly files a range of days needs, each read a batch at a time when asked for."""
     lake: Lake = context.resources.lake
     parts = context.asset_key.path
-    window = context.asset_partitions_def.time_window_for_partition_key
     return MonthChunks(
         tuple(
-            MonthChunk(tuple(days_in(window(month))), lake.read_month(parts, month))
+            MonthChunk(tuple(days_of(month)), lake.read_month(parts, month))
             for month in context.asset_partition_keys
         )
     )

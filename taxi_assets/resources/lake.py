@@ -9,7 +9,7 @@ Layout (``{base}`` is the lake URI; ``{service}/{stage}`` is the asset key):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -66,9 +66,24 @@ class Lake(dg.ConfigurableResource):
         """Where ``parts`` are, as users know the lake; a string only, the lake is not reached."""
         return "/".join([self._uri().removeprefix("file://"), *parts])
 
-    def write_month(self, parts: Sequence[str], month: str, rows: pa.Table | Batches) -> dict[str, int]:
-        """``{parts}/{month}.parquet`` replaced by ``rows``, written a batch at a time; its URI and size."""
-        return self.write_file(parts, month, rows)
+    def write_months(
+        self, parts: Sequence[str], months: Iterable[tuple[str, pa.Table | Batches]]
+    ) -> dict[str, tuple[str, int]]:
+        """Each ``{parts}/{month}.parquet`` replaced by its rows, written a batch at a time and moved
+        into place once every month is written: an error in any month leaves every file as it was.
+        Each month's URI and size.
+        """
+        lake = self.open()
+        staged: dict[str, tuple[str, str]] = {}
+        try:
+            for month, rows in months:
+                path = lake.path(*parts, f"{month}.parquet")
+                staged[month] = (lake.stage(path, rows), path)
+        except BaseException:
+            for tmp, _ in staged.values():
+                lake.discard(tmp)
+            raise
+        return {month: (lake.uri(path), lake.publish(tmp, path)) for month, (tmp, path) in staged.items()}
 
     def write_file(self, parts: Sequence[str], name: str, rows: pa.Table | Batches) -> dict[str, int]:
         """``{parts}/{name}.parquet`` replaced by ``rows`` (readers see the old file or the new one);

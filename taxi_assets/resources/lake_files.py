@@ -62,11 +62,17 @@ class LakeLocation:
         a write that fails midway still closes its upload and publishes a truncated object. An
         error while the rows are read (a bad row late in a month's file) leaves the old file too.
         """
+        return self.publish(self.stage(path, rows), path)
+
+    def stage(self, path: str, rows: pa.Table | Batches) -> str:
+        """``rows`` written, a batch at a time, under a hidden name beside ``path``, which
+        :meth:`publish` moves into place; that name.
+        """
         rows = Batches.of(rows)
         with self.staged(path, rows.schema) as staged:
             for batch in read_ahead(rows):
                 staged.write(batch)
-        return self.publish(staged.tmp, path)
+        return staged.tmp
 
     @contextlib.contextmanager
     def staged(self, path: str, schema: pa.Schema) -> Iterator[Staged]:

@@ -24,7 +24,7 @@ Built = dg.AssetsDefinition | dg.AssetChecksDefinition
 def chosen_beta_apis() -> Iterator[None]:
     """Two APIs Dagster marks beta, used on purpose, whose warnings users need not see on every
     load (any other beta warning still shows):
-    - ``backfill_policy``: a month per run and a range of days in one run are this project's
+    - ``backfill_policy``: a few months per run and a range of days in one run are this project's
       backfills, and the CLI's ``--partition-range`` requires the single-run policy;
     - ``observable_source_asset``: the published zone lookup, observed for changes.
     """

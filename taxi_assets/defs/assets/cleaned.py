@@ -1,7 +1,7 @@
 """Cleaned trips of a month, and the rows cleaning dropped (with the reason), plus their checks."""
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import dagster as dg
 import pyarrow as pa
@@ -9,9 +9,10 @@ import pyarrow.compute as pc
 
 from taxi_assets.batches import Batches
 from taxi_assets.defs.assets import for_every_service
-from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key
+from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key, op_name
 from taxi_assets.metadata import column_schema
-from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
+from taxi_assets.months import Months
+from taxi_assets.partitions import MONTHLY_BACKFILL, month_bounds, monthly_partitions
 from taxi_assets.schema import PASSENGER_COUNT, REJECT_REASON, TRIP_DISTANCE, VENDOR_ID, VENDORS, TripSchema
 from taxi_assets.transform import CleanedBatches, picked_up_inside, reject_reasons
 
@@ -55,42 +56,74 @@ class _CheckTally:
             self.unknown_ids.update(pc.unique(unknown).to_pylist())
         return cleaned
 
-    def results(self, raw_rows: int, rejected: Mapping[str, int]) -> Iterator[dg.AssetCheckResult]:
-        rejected_rows = sum(rejected.values())
-        key = asset_key(self.schema.service, CLEANED)
-        if self._known is not None:
-            yield dg.AssetCheckResult(
-                asset_key=key,
-                check_name="passengers_and_distance_positive",
-                passed=self.not_positive == 0,
-                metadata={"rows_failing": self.not_positive},
-            )
-        yield dg.AssetCheckResult(
+    @property
+    def metered(self) -> bool:
+        return self._known is not None
+
+
+# A month's tally, its raw file's row count, and its rejected rows by reason.
+MonthTally = tuple[_CheckTally, int, Mapping[str, int]]
+
+
+def _check_results(key: dg.AssetKey, months: Mapping[str, MonthTally]) -> Iterator[dg.AssetCheckResult]:
+    """Each check's answer for a run's months: Dagster takes one per check and run, so a run of
+    several months passes where every month does, and says how many rows failed in each.
+    """
+    tallies = [tally for tally, _, _ in months.values()]
+
+    def answer(
+        name: str,
+        failing: Callable[[MonthTally], int],
+        metadata: Mapping[str, object],
+        severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    ) -> dg.AssetCheckResult:
+        by_month = {month: failing(tallied) for month, tallied in months.items()}
+        return dg.AssetCheckResult(
             asset_key=key,
-            check_name="pickups_inside_partition",
-            passed=self.outside == 0,
-            metadata={"rows_failing": self.outside, "window": f"[{self.start}, {self.end})"},
+            check_name=name,
+            passed=not any(by_month.values()),
+            severity=severity,
+            metadata={**metadata, **({"failing_by_month": by_month} if len(months) > 1 else {})},
         )
-        yield dg.AssetCheckResult(
-            asset_key=key,
-            check_name="reconciles_with_raw",
-            passed=self.rows + rejected_rows == raw_rows,
-            metadata={
-                "raw_rows": raw_rows,
-                "cleaned_rows": self.rows,
-                "rejected_rows": rejected_rows,
-                # Where the rejected rows went, known once the month is read (after it is written).
-                "rejected_by_reason": dg.MetadataValue.json(dict(rejected)),
+
+    if tallies[0].metered:
+        not_positive = sum(t.not_positive for t in tallies)
+        yield answer(
+            "passengers_and_distance_positive", lambda m: m[0].not_positive, {"rows_failing": not_positive}
+        )
+    yield answer(
+        "pickups_inside_partition",
+        lambda m: m[0].outside,
+        {
+            "rows_failing": sum(t.outside for t in tallies),
+            "window": f"[{tallies[0].start}, {tallies[-1].end})",
+        },
+    )
+    rejected: dict[str, int] = {}
+    for _, _, by_reason in months.values():
+        for reason, count in by_reason.items():
+            rejected[reason] = rejected.get(reason, 0) + count
+    yield answer(
+        "reconciles_with_raw",
+        lambda m: abs(m[1] - m[0].rows - sum(m[2].values())),
+        {
+            "raw_rows": sum(rows for _, rows, _ in months.values()),
+            "cleaned_rows": sum(t.rows for t in tallies),
+            "rejected_rows": sum(rejected.values()),
+            # Where the rejected rows went, known once the month is read (after it is written).
+            "rejected_by_reason": dg.MetadataValue.json(rejected),
+        },
+    )
+    if tallies[0].metered:
+        yield answer(
+            "known_vendor_ids",
+            lambda m: m[0].unknown_vendors,
+            {
+                "rows_failing": sum(t.unknown_vendors for t in tallies),
+                "unknown_ids": sorted(set().union(*(t.unknown_ids for t in tallies))),
             },
+            dg.AssetCheckSeverity.WARN,
         )
-        if self._known is not None:
-            yield dg.AssetCheckResult(
-                asset_key=key,
-                check_name="known_vendor_ids",
-                passed=self.unknown_vendors == 0,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"rows_failing": self.unknown_vendors, "unknown_ids": sorted(self.unknown_ids)},
-            )
 
 
 def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
@@ -99,7 +132,7 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
     descriptions = schema.descriptions(snake=True)
 
     @dg.multi_asset(
-        name=key.to_python_identifier(),
+        name=op_name(key),
         outs={
             "cleaned": dg.AssetOut(
                 key=key,
@@ -164,18 +197,33 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def clean_trips_asset(context: dg.AssetExecutionContext, raw: Batches) -> Iterator:
-        # Each output is written (by its IO manager) before the next is yielded: the kept rows,
-        # then the dropped ones, each a pass over the raw month, and the checks count as they go.
-        start, end = wall_clock(context.partition_time_window)
-        # The service's layout plus any column the raw month's load added under evolve.
-        month = CleanedBatches(raw, schema.as_stored(raw.schema, snake=False), start, end)
-        tally = _CheckTally(schema, start, end)
-        yield dg.Output(month.cleaned.map(tally.see), output_name="cleaned")
-        yield dg.Output(month.rejected, output_name="rejected")
-        # The raw file's own count (its footer) where known: not what cleaning says it read.
-        raw_rows = raw.num_rows if raw.num_rows is not None else month.raw_rows
-        yield from tally.results(raw_rows, month.reject_counts)
+    def clean_trips_asset(context: dg.AssetExecutionContext, raw: Months) -> Iterator:
+        # Each output is written (by its IO manager) before the next is yielded: the kept rows of
+        # each month, then the dropped ones, each a pass over the raw month, and the checks count
+        # as they go.
+        cleaning: dict[str, tuple[CleanedBatches, _CheckTally, Batches]] = {}
+
+        def cleaned(month: str, rows: Batches) -> Batches:
+            start, end = month_bounds(month)
+            # The service's layout plus any column the raw month's load added under evolve.
+            cleaning[month] = (
+                CleanedBatches(rows, schema.as_stored(rows.schema, snake=False), start, end),
+                _CheckTally(schema, start, end),
+                rows,
+            )
+            return cleaning[month][0].cleaned.map(cleaning[month][1].see)
+
+        yield dg.Output(raw.map(cleaned).told_by(context, key), output_name="cleaned")
+        rejected = Months(lambda: [(month, c.rejected) for month, (c, _, _) in cleaning.items()])
+        yield dg.Output(rejected.told_by(context, rejected_key), output_name="rejected")
+        yield from _check_results(
+            key,
+            {
+                # The raw file's own count (its footer) where known: not what cleaning says it read.
+                month: (tally, read.num_rows if read.num_rows is not None else c.raw_rows, c.reject_counts)
+                for month, (c, tally, read) in cleaning.items()
+            },
+        )
 
     return clean_trips_asset
 

@@ -1,12 +1,13 @@
-"""The course's PostgreSQL tables: a service's cleaned trips, one month replaced per run."""
+"""The course's PostgreSQL tables: a service's cleaned trips, each month replaced whole."""
 
 import dagster as dg
 
-from taxi_assets.batches import Batches
 from taxi_assets.constants import postgres_table
 from taxi_assets.defs.assets import downstream_of_cleaned, for_every_service, matches_lake
 from taxi_assets.io_managers import POSTGRES_IO_MANAGER
 from taxi_assets.keys import CLEANED, POSTGRES, asset_key
+from taxi_assets.months import Months
+from taxi_assets.partitions import months_in
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import PICKUP_DATE, TripSchema
@@ -27,14 +28,16 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
         io_manager_key=POSTGRES_IO_MANAGER,
         kinds={"postgres", "pyarrow"},
     )
-    def postgres_trips(cleaned: Batches) -> Batches:
-        # The cleaned month as the lake holds it: the IO manager copies it in a batch at a time.
-        return cleaned
+    def postgres_trips(context: dg.AssetExecutionContext, cleaned: Months) -> Months:
+        # The cleaned months as the lake holds them: the IO manager copies each in a batch at a time.
+        return cleaned.told_by(context, key)
 
     def counts(postgres: PostgresResource, lake: Lake, window: dg.TimeWindow) -> tuple[dict, dict]:
         in_postgres = postgres.day_counts(table, PICKUP_DATE, window.start.date(), window.end.date())
-        # The month from the window: a backfill's run of one month is a range of one partition.
-        return in_postgres, lake.month_day_counts(cleaned_key.path, f"{window.start:%Y-%m}", PICKUP_DATE)
+        in_lake: dict[str, int] = {}
+        for month in months_in(window):
+            in_lake |= lake.month_day_counts(cleaned_key.path, month, PICKUP_DATE)
+        return in_postgres, in_lake
 
     check = matches_lake(
         key,

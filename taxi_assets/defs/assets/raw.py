@@ -9,12 +9,13 @@ from pydantic import Field
 from taxi_assets.batches import Batches
 from taxi_assets.defs.assets import for_every_service
 from taxi_assets.errors import reported
-from taxi_assets.keys import RAW, asset_key
+from taxi_assets.keys import RAW, asset_key, op_name
 from taxi_assets.metadata import column_schema
-from taxi_assets.partitions import MONTHLY_BACKFILL, monthly_partitions, wall_clock
+from taxi_assets.months import Months
+from taxi_assets.partitions import MONTHLY_BACKFILL, month_bounds, monthly_partitions
 from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.schema import DISCARD, TripSchema
-from taxi_assets.source import SourceError, TaxiSource
+from taxi_assets.source import SourceError, SourceFile, TaxiSource
 from taxi_assets.transform import PickupTally
 from taxi_assets.trip_files import Plan, canonical_batches, read_plan
 
@@ -52,50 +53,69 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
         config: RawTripsConfig,
         taxi_source: TaxiSource,
         schema_contract: SchemaContract,
-    ) -> Iterator[dg.Output[Batches]]:
-        month = context.partition_key
+    ) -> dg.Output[Months]:
         contract = schema_contract.for_service(service)
-        with taxi_source.fetch(service, month) as source:
-            context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
-            tally = PickupTally(schema.pickup_column, *wall_clock(context.partition_time_window))
-            # The file's columns against the known layouts, before any row is read: under freeze a
-            # new column fails the month here, with nothing written.
-            plan = read_plan(source, schema, contract)
-            changes = _contract_changes(plan, contract)
-            for line in changes.get("schema_changes", ()):
-                context.log.warning(f"{service} {month}: {line}")
 
-            def batches() -> Iterator[pa.RecordBatch]:
-                yield from map(tally.see, canonical_batches(source, plan))
-                # Whether the file can be this month is known once it is read; the lake's
-                # IO manager writes the month under a temporary name, so failing here leaves
-                # the lake (and everything downstream) as it was.
-                problem = tally.implausible()
-                if problem and not config.accept_implausible_month:
-                    op = key.to_python_identifier()
-                    raise ImplausibleMonth(
-                        f"{service} {month} ({source.shown_url}): {problem}; nothing was written. "
-                        f"If the file is right, run it with the config ops: {{{op}: {{config: "
-                        "{accept_implausible_month: true}}}"
-                    )
-                if problem:
-                    context.log.warning(
-                        f"{service} {month}: {problem}; loaded as asked (accept_implausible_month)"
-                    )
-
+        def each_month() -> Iterator[tuple[str, Batches]]:
             # Yielded inside the download's block: the IO manager streams the file into the lake
-            # before the generator resumes and the download is removed.
-            yield dg.Output(
-                Batches(plan.schema.raw_arrow_schema, batches),
-                metadata={
-                    "source_url": dg.MetadataValue.url(source.shown_url),
-                    "source_bytes": source.size_bytes,
-                    "source_sha256": source.sha256,
-                    **{k: dg.MetadataValue.json(v) for k, v in changes.items()},
-                },
-            )
+            # before the next month is asked for and the download is removed.
+            for month in context.partition_keys:
+                with taxi_source.fetch(service, month) as source:
+                    yield month, _month_of(context, config, schema, month, source, contract, key)
+
+        return dg.Output(Months(each_month).told_by(context, key))
 
     return raw_trips
+
+
+def _month_of(
+    context: dg.AssetExecutionContext,
+    config: RawTripsConfig,
+    schema: TripSchema,
+    month: str,
+    source: SourceFile,
+    contract: str,
+    key: dg.AssetKey,
+) -> Batches:
+    """The downloaded month's rows, typed as the layout its header matches, checked as they are
+    read; what its materialisation says of the file.
+    """
+    service = schema.service
+    context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
+    tally = PickupTally(schema.pickup_column, *month_bounds(month))
+    # The file's columns against the known layouts, before any row is read: under freeze a new
+    # column fails the month here, with nothing written.
+    plan = read_plan(source, schema, contract)
+    changes = _contract_changes(plan, contract)
+    for line in changes.get("schema_changes", ()):
+        context.log.warning(f"{service} {month}: {line}")
+    context.add_asset_metadata(
+        {
+            "source_url": dg.MetadataValue.url(source.shown_url),
+            "source_bytes": source.size_bytes,
+            "source_sha256": source.sha256,
+            **{k: dg.MetadataValue.json(v) for k, v in changes.items()},
+        },
+        key,
+        month,
+    )
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield from map(tally.see, canonical_batches(source, plan))
+        # Whether the file can be this month is known once it is read; the lake's IO manager
+        # writes the run's months under temporary names, so failing here leaves the lake (and
+        # everything downstream) as it was.
+        problem = tally.implausible()
+        if problem and not config.accept_implausible_month:
+            raise ImplausibleMonth(
+                f"{service} {month} ({source.shown_url}): {problem}; nothing was written. "
+                f"If the file is right, run it with the config ops: {{{op_name(key)}: {{config: "
+                "{accept_implausible_month: true}}}"
+            )
+        if problem:
+            context.log.warning(f"{service} {month}: {problem}; loaded as asked (accept_implausible_month)")
+
+    return Batches(plan.schema.raw_arrow_schema, batches)
 
 
 def _contract_changes(plan: Plan, contract: str) -> dict[str, list]:

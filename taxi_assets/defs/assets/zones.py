@@ -21,6 +21,7 @@ from taxi_assets.defs.resources import warehouse_kind
 from taxi_assets.errors import reported
 from taxi_assets.keys import CLEANED, LOOKUP_FILE_KEY, ZONES_GROUP, ZONES_KEY, asset_key
 from taxi_assets.metadata import column_schema
+from taxi_assets.partitions import months_in
 from taxi_assets.publishers import configured_services
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
@@ -192,10 +193,10 @@ def build_zone_check(service: str) -> dg.AssetChecksDefinition:
                 description="The taxi zone lookup is not loaded: materialise zones/taxi_zones.",
             )
         tally = ZoneTally(lookup)
-        # The month from the window: a backfill's run of one month is a range of one partition.
-        month = f"{context.partition_time_window.start:%Y-%m}"
-        for batch in lake.read_month(cleaned_key.path, month, ["pu_location_id", "do_location_id"]):
-            tally.see(batch.column(0), batch.column(1))
+        # The run's months, from its window: a backfill's run holds a few.
+        for month in months_in(context.partition_time_window):
+            for batch in lake.read_month(cleaned_key.path, month, ["pu_location_id", "do_location_id"]):
+                tally.see(batch.column(0), batch.column(1))
         return tally.result()
 
     return zone_ids_known
