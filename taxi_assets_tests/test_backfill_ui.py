@@ -50,6 +50,53 @@ def run_status(port: int, run_id: str) -> str:
     return data["runOrError"]["status"]
 
 
+def launch_backfill(port: int, partitions: list[str], assets: list[list[str]]) -> str:
+    """A partition backfill launched as the UI's dialog launches it; its id, once it has ended."""
+    names = ", ".join(f'"{p}"' for p in partitions)
+    selection = ", ".join(f'{{path: ["{a}", "{b}"]}}' for a, b in assets)
+    launched = graphql(
+        port,
+        f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{names}], "
+        f"assetSelection: [{selection}] }}) "
+        "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["backfillId"]
+
+    def ended() -> str | None:
+        status = graphql(
+            port,
+            f'{{ partitionBackfillOrError(backfillId: "{backfill_id}") '
+            "{ ... on PartitionBackfill { status } } }",
+        )["partitionBackfillOrError"]["status"]
+        return status if status not in ("REQUESTED", "CANCELING", "FAILING") else None
+
+    assert wait_for(f"the backfill of {partitions[0]} … {partitions[-1]}", ended) in (
+        "COMPLETED",
+        "COMPLETED_SUCCESS",
+    )
+    return backfill_id
+
+
+def backfill_runs(port: int, backfill_id: str) -> list[dict]:
+    """The runs a backfill launched: status and tags."""
+    return graphql(
+        port,
+        f'{{ runsOrError(filter: {{tags: [{{key: "dagster/backfill", value: "{backfill_id}"}}]}}) '
+        "{ ... on Runs { results { status tags { key value } } } } }",
+    )["runsOrError"]["results"]
+
+
+def materialized_partitions(port: int, path: list[str]) -> int:
+    """How many partitions of an asset the UI counts as materialised."""
+    [node] = graphql(
+        port,
+        f'{{ assetNodes(assetKeys: [{{path: ["{path[0]}", "{path[1]}"]}}]) '
+        "{ partitionStats { numMaterialized } } }",
+    )["assetNodes"]
+    return node["partitionStats"]["numMaterialized"]
+
+
 def months_of(run: dict) -> tuple[str, ...]:
     """A backfill run's status and the months it ran."""
     tags = {t["key"]: t["value"] for t in run["tags"]}
@@ -130,30 +177,8 @@ def test_materialize_button_then_partition_backfill(
         )
         assert status == "SUCCESS", (tmp_path / "daemon.log").read_text()[-3000:]
 
-        names = ", ".join(f'"{d}"' for d in DAYS)
-        backfill = graphql(
-            port,
-            f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{names}], "
-            'assetSelection: [{path: ["yellow", "daily_trips"]}, {path: ["yellow", "warehouse_trips"]}] }) '
-            "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
-        )["launchPartitionBackfill"]
-        assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
-        backfill_id = backfill["backfillId"]
-
-        def backfill_done() -> str | None:
-            status = graphql(
-                port,
-                f'{{ partitionBackfillOrError(backfillId: "{backfill_id}") '
-                "{ ... on PartitionBackfill { status } } }",
-            )["partitionBackfillOrError"]["status"]
-            return status if status not in ("REQUESTED", "CANCELING", "FAILING") else None
-
-        assert wait_for("the backfill", backfill_done) in ("COMPLETED", "COMPLETED_SUCCESS")
-        runs = graphql(
-            port,
-            f'{{ runsOrError(filter: {{tags: [{{key: "dagster/backfill", value: "{backfill_id}"}}]}}) '
-            "{ ... on Runs { results { status tags { key value } } } } }",
-        )["runsOrError"]["results"]
+        backfill_id = launch_backfill(port, DAYS, [["yellow", "daily_trips"], ["yellow", "warehouse_trips"]])
+        runs = backfill_runs(port, backfill_id)
         assert [r["status"] for r in runs] == ["SUCCESS"], (
             "five days are one run (single-run backfill policy)"
         )
@@ -165,40 +190,15 @@ def test_materialize_button_then_partition_backfill(
         # Every day of both assets is recorded as materialised: the run's events went to PostgreSQL
         # in batches (the image's DAGSTER_EVENT_BATCH_SIZE), none lost.
         for asset in ("daily_trips", "warehouse_trips"):
-            [node] = graphql(
-                port,
-                f'{{ assetNodes(assetKeys: [{{path: ["yellow", "{asset}"]}}]) '
-                "{ partitionStats { numMaterialized } } }",
-            )["assetNodes"]
-            assert node["partitionStats"]["numMaterialized"] == len(DAYS), asset
+            assert materialized_partitions(port, ["yellow", asset]) == len(DAYS), asset
 
         # Five more months backfilled as the UI's dialog launches them: a few months to a run.
-        months = "".join(f'"{m}", ' for m in LATER_MONTHS)
-        selection = ", ".join(f'{{path: ["{a}", "{b}"]}}' for a, b in monthly)
-        backfill = graphql(
-            port,
-            f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{months}], "
-            f"assetSelection: [{selection}] }}) "
-            "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
-        )["launchPartitionBackfill"]
-        assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
-        backfill_id = backfill["backfillId"]
-        assert wait_for("the monthly backfill", backfill_done) in ("COMPLETED", "COMPLETED_SUCCESS")
-        runs = graphql(
-            port,
-            f'{{ runsOrError(filter: {{tags: [{{key: "dagster/backfill", value: "{backfill_id}"}}]}}) '
-            "{ ... on Runs { results { status tags { key value } } } } }",
-        )["runsOrError"]["results"]
+        runs = backfill_runs(port, launch_backfill(port, LATER_MONTHS, monthly))
         assert sorted(months_of(run) for run in runs) == [
             ("SUCCESS", *LATER_MONTHS[:MONTHS_PER_RUN]),
             ("SUCCESS", *LATER_MONTHS[MONTHS_PER_RUN:]),
         ]
-        [node] = graphql(
-            port,
-            '{ assetNodes(assetKeys: [{path: ["yellow", "postgres_trips"]}]) '
-            "{ partitionStats { numMaterialized } } }",
-        )["assetNodes"]
-        assert node["partitionStats"]["numMaterialized"] == 1 + len(LATER_MONTHS)
+        assert materialized_partitions(port, ["yellow", "postgres_trips"]) == 1 + len(LATER_MONTHS)
     finally:
         stop(webserver)
         if daemon is not None:
