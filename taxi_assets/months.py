@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import dagster as dg
-import pyarrow as pa
 
 from taxi_assets.batches import Batches
 from taxi_assets.keys import shown
@@ -48,17 +47,10 @@ class Months:
         return dataclasses.replace(self, each=lambda: ((m, change(m, rows)) for m, rows in self.each()))
 
 
-def months_to_write(context: dg.OutputContext, obj: Months | Batches | pa.Table) -> tuple[Months, Tell]:
-    """What an IO manager is handed, as months, and where each month's metadata goes: rows alone
-    (a test's table) are the one month of a one-month run, whose metadata is the output's.
+def teller(context: dg.OutputContext, months: Months) -> Tell:
+    """Where an IO manager tells each month's metadata: the asset's context, which alone can add
+    metadata to one partition's materialisation.
     """
-    if isinstance(obj, Months) and obj.tell:
-        return obj, obj.tell
-    keys = context.asset_partition_keys
-    if len(keys) != 1:
-        raise TypeError(
-            f"{shown(context.asset_key)}: a run of {len(keys)} months needs its months told "
-            "by the asset's context (Months.told_by)"
-        )
-    months = obj if isinstance(obj, Months) else Months(lambda: [(keys[0], Batches.of(obj))])
-    return months, lambda _month, metadata: context.add_output_metadata(metadata)
+    if months.tell is None:
+        raise TypeError(f"{shown(context.asset_key)}: its months reach the IO manager without Months.told_by")
+    return months.tell

@@ -61,26 +61,22 @@ def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
 
 def days_of(month: str) -> list[dt.date]:
     """The calendar days of a month key, in order."""
-    first, end = (bound.date() for bound in month_bounds(month))
-    return [first + dt.timedelta(days=n) for n in range((end - first).days)]
+    first, end = month_bounds(month)
+    return _days(first.date(), end.date())
 
 
 def days_in(window: dg.TimeWindow) -> list[dt.date]:
     """The calendar days of a partition window, in order."""
-    first, end = window.start.date(), window.end.date()
+    return _days(window.start.date(), window.end.date())
+
+
+def _days(first: dt.date, end: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=n) for n in range((end - first).days)]
 
 
 def months_in(window: dg.TimeWindow) -> list[str]:
     """The months (2021-01) a window of whole months covers, in order."""
-    return [
-        str(p)
-        for p in pd.period_range(
-            window.start.strftime("%Y-%m"),
-            freq="M",
-            end=(window.end - dt.timedelta(days=1)).strftime("%Y-%m"),
-        )
-    ]
+    return [f"{days[0]:%Y-%m}" for days in by_month(days_in(window))]
 
 
 def span(days: Sequence[dt.date]) -> tuple[dt.date, dt.date]:

@@ -24,7 +24,9 @@ from taxi_assets_tests.session import (
 from taxi_assets_tests.test_cli import (
     REPO,
     graphql,
+    launch_partition_backfill,
     postgres_instance_env,
+    runs_tagged,
     stop_automation,
     wait_until_loaded,
 )
@@ -52,16 +54,7 @@ def run_status(port: int, run_id: str) -> str:
 
 def launch_backfill(port: int, partitions: list[str], assets: list[list[str]]) -> str:
     """A partition backfill launched as the UI's dialog launches it; its id, once it has ended."""
-    names = ", ".join(f'"{p}"' for p in partitions)
-    selection = ", ".join(f'{{path: ["{a}", "{b}"]}}' for a, b in assets)
-    launched = graphql(
-        port,
-        f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{names}], "
-        f"assetSelection: [{selection}] }}) "
-        "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
-    )["launchPartitionBackfill"]
-    assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    backfill_id = launched["backfillId"]
+    backfill_id = launch_partition_backfill(port, partitions, assets)
 
     def ended() -> str | None:
         status = graphql(
@@ -76,15 +69,6 @@ def launch_backfill(port: int, partitions: list[str], assets: list[list[str]]) -
         "COMPLETED_SUCCESS",
     )
     return backfill_id
-
-
-def backfill_runs(port: int, backfill_id: str) -> list[dict]:
-    """The runs a backfill launched: status and tags."""
-    return graphql(
-        port,
-        f'{{ runsOrError(filter: {{tags: [{{key: "dagster/backfill", value: "{backfill_id}"}}]}}) '
-        "{ ... on Runs { results { status tags { key value } } } } }",
-    )["runsOrError"]["results"]
 
 
 def materialized_partitions(port: int, path: list[str]) -> int:
@@ -178,7 +162,7 @@ def test_materialize_button_then_partition_backfill(
         assert status == "SUCCESS", (tmp_path / "daemon.log").read_text()[-3000:]
 
         backfill_id = launch_backfill(port, DAYS, [["yellow", "daily_trips"], ["yellow", "warehouse_trips"]])
-        runs = backfill_runs(port, backfill_id)
+        runs = runs_tagged(port, "dagster/backfill", backfill_id)
         assert [r["status"] for r in runs] == ["SUCCESS"], (
             "five days are one run (single-run backfill policy)"
         )
@@ -193,7 +177,7 @@ def test_materialize_button_then_partition_backfill(
             assert materialized_partitions(port, ["yellow", asset]) == len(DAYS), asset
 
         # Five more months backfilled as the UI's dialog launches them: a few months to a run.
-        runs = backfill_runs(port, launch_backfill(port, LATER_MONTHS, monthly))
+        runs = runs_tagged(port, "dagster/backfill", launch_backfill(port, LATER_MONTHS, monthly))
         assert sorted(months_of(run) for run in runs) == [
             ("SUCCESS", *LATER_MONTHS[:MONTHS_PER_RUN]),
             ("SUCCESS", *LATER_MONTHS[MONTHS_PER_RUN:]),

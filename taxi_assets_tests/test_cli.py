@@ -153,6 +153,31 @@ def graphql(port: int, query: str) -> dict:
         return json.load(response)["data"]
 
 
+def launch_partition_backfill(port: int, partitions: list[str], assets: list[list[str]]) -> str:
+    """A partition backfill of ``assets`` (key paths) launched as the UI's backfill dialog launches
+    it; its id.
+    """
+    names = ", ".join(f'"{p}"' for p in partitions)
+    selection = ", ".join("{path: [" + ", ".join(f'"{part}"' for part in path) + "]}" for path in assets)
+    launched = graphql(
+        port,
+        f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{names}], "
+        f"assetSelection: [{selection}] }}) "
+        "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    return launched["backfillId"]
+
+
+def runs_tagged(port: int, key: str, value: str) -> list[dict]:
+    """The runs with tag ``key=value``, as the UI's runs page filters them: id, status and tags."""
+    return graphql(
+        port,
+        f'{{ runsOrError(filter: {{tags: [{{key: "{key}", value: "{value}"}}]}}) '
+        "{ ... on Runs { results { runId status tags { key value } } } } }",
+    )["runsOrError"]["results"]
+
+
 LOCATION_QUERY = """
 { workspaceOrError { ... on Workspace { locationEntries {
     name loadStatus

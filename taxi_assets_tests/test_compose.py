@@ -40,7 +40,14 @@ from taxi_assets_tests.session import (
     rows_per_pickup_day,
     warehouse_rows_per_day,
 )
-from taxi_assets_tests.test_cli import LOCATION_QUERY, REPO, graphql, stop_automation
+from taxi_assets_tests.test_cli import (
+    LOCATION_QUERY,
+    REPO,
+    graphql,
+    launch_partition_backfill,
+    runs_tagged,
+    stop_automation,
+)
 from taxi_dev.synthetic import source_file_name
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(2400)]
@@ -342,15 +349,6 @@ def finished(port: int, run_id: str, timeout: float = 900) -> str:
     )
 
 
-def runs_tagged(port: int, key: str, value: str) -> list[dict]:
-    """The runs with tag ``key=value``, as the UI's runs page filters them."""
-    return graphql(
-        port,
-        f'{{ runsOrError(filter: {{tags: [{{key: "{key}", value: "{value}"}}]}}) '
-        "{ ... on Runs { results { runId status } } } }",
-    )["runsOrError"]["results"]
-
-
 def run_messages(port: int, run_id: str) -> list[str]:
     """The run's log as the UI's run page shows it."""
     events = graphql(
@@ -409,18 +407,10 @@ def test_compose_up_loads_a_month_recovers_a_killed_run_and_leaves_nothing(tmp_p
             "the month's run failed (compose.log has the stack's logs)"
         )
         days = [f"2021-01-{d:02d}" for d in range(1, 32)]
-        names = ", ".join(f'"{d}"' for d in days)
-        selection = ", ".join(f'{{path: ["yellow", "{a}"]}}' for a in DAILY)
-        backfill = graphql(
-            port,
-            f"mutation {{ launchPartitionBackfill(backfillParams: {{ partitionNames: [{names}], "
-            f"assetSelection: [{selection}] }}) "
-            "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }",
-        )["launchPartitionBackfill"]
-        assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+        backfill_id = launch_partition_backfill(port, days, [["yellow", a] for a in DAILY])
         [day_run] = wait_for(
             "the backfill's run",
-            lambda: runs_tagged(port, "dagster/backfill", backfill["backfillId"]),
+            lambda: runs_tagged(port, "dagster/backfill", backfill_id),
             timeout=300,
             every=2,
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, asset_key
+from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, asset_key, op_name
 from taxi_assets_tests.conftest import Sinks, SourceServer
 from taxi_assets_tests.session import (
     DEFINITIONS,
@@ -39,7 +39,7 @@ def materialize_months(
 def materialized(result: dg.ExecuteInProcessResult, stage: str) -> dict[str, dict[str, Any]]:
     """Each month's materialisation metadata of ``stage``, as the UI shows a partition's."""
     key = asset_key("yellow", stage)
-    node = (key if stage != REJECTED else asset_key("yellow", CLEANED)).to_python_identifier()
+    node = op_name(key if stage != REJECTED else asset_key("yellow", CLEANED))
     return {
         m.partition: {k: v.value for k, v in m.metadata.items()}
         for m in result.asset_materializations_for_node(node)

@@ -4,13 +4,12 @@ writes and reads a batch at a time."""
 from collections.abc import Iterator
 
 import dagster as dg
-import pyarrow as pa
 
 from taxi_assets.batches import Batches, Seen
 from taxi_assets.chunks import MonthChunk, MonthChunks
 from taxi_assets.errors import reported
 from taxi_assets.metadata import descriptions_of, preview_metadata, rows_metadata, run_rows, written_files
-from taxi_assets.months import Months, months_to_write
+from taxi_assets.months import Months, teller
 from taxi_assets.partitions import by_month, days_in, days_of
 from taxi_assets.resources.lake import Lake
 from taxi_assets.schema import PICKUP_DATE
@@ -24,8 +23,8 @@ class LakeFilesIOManager(dg.ConfigurableIOManager):
     lake: dg.ResourceDependency[Lake]
 
     @reported
-    def handle_output(self, context: dg.OutputContext, obj: Months | Batches | pa.Table) -> None:
-        months, tell = months_to_write(context, obj)
+    def handle_output(self, context: dg.OutputContext, months: Months) -> None:
+        tell = teller(context, months)
         seen: dict[str, Seen] = {}
 
         def counted() -> Iterator[tuple[str, Batches]]:

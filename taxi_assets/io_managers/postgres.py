@@ -1,14 +1,13 @@
 """The PostgreSQL tables' IO manager: each month of a service's cleaned trips replaced whole."""
 
 import dagster as dg
-import pyarrow as pa
 
-from taxi_assets.batches import Batches, Seen
+from taxi_assets.batches import Seen
 from taxi_assets.constants import postgres_table
 from taxi_assets.errors import reported
 from taxi_assets.keys import service_of
 from taxi_assets.metadata import rows_metadata, table_descriptions
-from taxi_assets.months import Months, months_to_write
+from taxi_assets.months import Months, teller
 from taxi_assets.partitions import month_bounds
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import PICKUP_DATE
@@ -23,9 +22,9 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     postgres: dg.ResourceDependency[PostgresResource]
 
     @reported
-    def handle_output(self, context: dg.OutputContext, obj: Months | Batches | pa.Table) -> None:
+    def handle_output(self, context: dg.OutputContext, months: Months) -> None:
         pg, service = self.postgres, service_of(context.asset_key)
-        months, tell = months_to_write(context, obj)
+        tell = teller(context, months)
         table = postgres_table(service)
         for month, rows in months:
             first, end = (bound.date() for bound in month_bounds(month))

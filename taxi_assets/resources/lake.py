@@ -75,15 +75,20 @@ class Lake(dg.ConfigurableResource):
         """
         lake = self.open()
         staged: dict[str, tuple[str, str]] = {}
+        written: dict[str, tuple[str, int]] = {}
         try:
             for month, rows in months:
                 path = lake.path(*parts, f"{month}.parquet")
                 staged[month] = (lake.stage(path, rows), path)
+            for month, (tmp, path) in staged.items():
+                written[month] = (lake.uri(path), lake.publish(tmp, path))
         except BaseException:
-            for tmp, _ in staged.values():
-                lake.discard(tmp)
+            # What is staged and not yet moved into place (publish removes its own file on failure).
+            for month, (tmp, _) in staged.items():
+                if month not in written:
+                    lake.discard(tmp)
             raise
-        return {month: (lake.uri(path), lake.publish(tmp, path)) for month, (tmp, path) in staged.items()}
+        return written
 
     def write_file(self, parts: Sequence[str], name: str, rows: pa.Table | Batches) -> dict[str, int]:
         """``{parts}/{name}.parquet`` replaced by ``rows`` (readers see the old file or the new one);

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 import dagster as dg
 import pyarrow as pa
@@ -61,23 +62,38 @@ class _CheckTally:
         return self._known is not None
 
 
-# A month's tally, its raw file's row count, and its rejected rows by reason.
-MonthTally = tuple[_CheckTally, int, Mapping[str, int]]
+@dataclass(frozen=True)
+class _MonthCleaned:
+    """One month of a run being cleaned: its raw rows, the cleaning, and the checks' tally."""
+
+    raw: Batches
+    cleaning: CleanedBatches
+    tally: _CheckTally
+
+    @property
+    def raw_rows(self) -> int:
+        """The raw file's own count (its footer) where known: not what cleaning says it read."""
+        return self.raw.num_rows if self.raw.num_rows is not None else self.cleaning.raw_rows
+
+    @property
+    def unaccounted(self) -> int:
+        """Raw rows that are neither kept nor rejected (or rows more than the raw file had)."""
+        return abs(self.raw_rows - self.tally.rows - sum(self.cleaning.reject_counts.values()))
 
 
-def _check_results(key: dg.AssetKey, months: Mapping[str, MonthTally]) -> Iterator[dg.AssetCheckResult]:
+def _check_results(key: dg.AssetKey, months: Mapping[str, _MonthCleaned]) -> Iterator[dg.AssetCheckResult]:
     """Each check's answer for a run's months: Dagster takes one per check and run, so a run of
     several months passes where every month does, and says how many rows failed in each.
     """
-    tallies = [tally for tally, _, _ in months.values()]
+    tallies = [m.tally for m in months.values()]
 
     def answer(
         name: str,
-        failing: Callable[[MonthTally], int],
+        failing: Callable[[_MonthCleaned], int],
         metadata: Mapping[str, object],
         severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
     ) -> dg.AssetCheckResult:
-        by_month = {month: failing(tallied) for month, tallied in months.items()}
+        by_month = {month: failing(cleaned) for month, cleaned in months.items()}
         return dg.AssetCheckResult(
             asset_key=key,
             check_name=name,
@@ -87,27 +103,27 @@ def _check_results(key: dg.AssetKey, months: Mapping[str, MonthTally]) -> Iterat
         )
 
     if tallies[0].metered:
-        not_positive = sum(t.not_positive for t in tallies)
         yield answer(
-            "passengers_and_distance_positive", lambda m: m[0].not_positive, {"rows_failing": not_positive}
+            "passengers_and_distance_positive",
+            lambda m: m.tally.not_positive,
+            {"rows_failing": sum(t.not_positive for t in tallies)},
         )
     yield answer(
         "pickups_inside_partition",
-        lambda m: m[0].outside,
+        lambda m: m.tally.outside,
         {
             "rows_failing": sum(t.outside for t in tallies),
             "window": f"[{tallies[0].start}, {tallies[-1].end})",
         },
     )
-    rejected: dict[str, int] = {}
-    for _, _, by_reason in months.values():
-        for reason, count in by_reason.items():
-            rejected[reason] = rejected.get(reason, 0) + count
+    # Every month of a service has the same reasons, each counted from 0.
+    reasons = next(iter(months.values())).cleaning.reject_counts
+    rejected = {r: sum(m.cleaning.reject_counts[r] for m in months.values()) for r in reasons}
     yield answer(
         "reconciles_with_raw",
-        lambda m: abs(m[1] - m[0].rows - sum(m[2].values())),
+        lambda m: m.unaccounted,
         {
-            "raw_rows": sum(rows for _, rows, _ in months.values()),
+            "raw_rows": sum(m.raw_rows for m in months.values()),
             "cleaned_rows": sum(t.rows for t in tallies),
             "rejected_rows": sum(rejected.values()),
             # Where the rejected rows went, known once the month is read (after it is written).
@@ -117,7 +133,7 @@ def _check_results(key: dg.AssetKey, months: Mapping[str, MonthTally]) -> Iterat
     if tallies[0].metered:
         yield answer(
             "known_vendor_ids",
-            lambda m: m[0].unknown_vendors,
+            lambda m: m.tally.unknown_vendors,
             {
                 "rows_failing": sum(t.unknown_vendors for t in tallies),
                 "unknown_ids": sorted(set().union(*(t.unknown_ids for t in tallies))),
@@ -201,29 +217,19 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
         # Each output is written (by its IO manager) before the next is yielded: the kept rows of
         # each month, then the dropped ones, each a pass over the raw month, and the checks count
         # as they go.
-        cleaning: dict[str, tuple[CleanedBatches, _CheckTally, Batches]] = {}
+        months: dict[str, _MonthCleaned] = {}
 
-        def cleaned(month: str, rows: Batches) -> Batches:
+        def clean(month: str, rows: Batches) -> Batches:
             start, end = month_bounds(month)
             # The service's layout plus any column the raw month's load added under evolve.
-            cleaning[month] = (
-                CleanedBatches(rows, schema.as_stored(rows.schema, snake=False), start, end),
-                _CheckTally(schema, start, end),
-                rows,
-            )
-            return cleaning[month][0].cleaned.map(cleaning[month][1].see)
+            cleaning = CleanedBatches(rows, schema.as_stored(rows.schema, snake=False), start, end)
+            months[month] = _MonthCleaned(rows, cleaning, _CheckTally(schema, start, end))
+            return cleaning.cleaned.map(months[month].tally.see)
 
-        yield dg.Output(raw.map(cleaned).told_by(context, key), output_name="cleaned")
-        rejected = Months(lambda: [(month, c.rejected) for month, (c, _, _) in cleaning.items()])
+        yield dg.Output(raw.map(clean).told_by(context, key), output_name="cleaned")
+        rejected = Months(lambda: [(month, m.cleaning.rejected) for month, m in months.items()])
         yield dg.Output(rejected.told_by(context, rejected_key), output_name="rejected")
-        yield from _check_results(
-            key,
-            {
-                # The raw file's own count (its footer) where known: not what cleaning says it read.
-                month: (tally, read.num_rows if read.num_rows is not None else c.raw_rows, c.reject_counts)
-                for month, (c, tally, read) in cleaning.items()
-            },
-        )
+        yield from _check_results(key, months)
 
     return clean_trips_asset
 

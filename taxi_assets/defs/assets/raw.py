@@ -61,7 +61,7 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
             # before the next month is asked for and the download is removed.
             for month in context.partition_keys:
                 with taxi_source.fetch(service, month) as source:
-                    yield month, _month_of(context, config, schema, month, source, contract, key)
+                    yield month, _month_of(context, config, schema, month, source, contract)
 
         return dg.Output(Months(each_month).told_by(context, key))
 
@@ -75,12 +75,11 @@ def _month_of(
     month: str,
     source: SourceFile,
     contract: str,
-    key: dg.AssetKey,
 ) -> Batches:
     """The downloaded month's rows, typed as the layout its header matches, checked as they are
     read; what its materialisation says of the file.
     """
-    service = schema.service
+    service, key = schema.service, asset_key(schema.service, RAW)
     context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
     tally = PickupTally(schema.pickup_column, *month_bounds(month))
     # The file's columns against the known layouts, before any row is read: under freeze a new
