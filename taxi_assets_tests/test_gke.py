@@ -1,6 +1,6 @@
 """terraform/gke (Dagster on GKE Autopilot) read as a reviewer would: what it creates, that every
-grant is one of the least-privilege roles docs/google-cloud.md lists, that nothing is public, and that Workload
-Identity, not a key, connects the pods to the pipeline's service account. Nothing here reaches
+grant is one of the least-privilege roles docs/google-cloud.md lists, that nothing is public, and
+that Workload Identity, not a key, connects the pods to the pipeline's service account. Nothing here reaches
 Google; `terraform validate` and `plan` need the provider from the network.
 """
 
