@@ -9,7 +9,7 @@ export JE_ARROW_MALLOC_CONF := oversize_threshold:0,dirty_decay_ms:0,muzzy_decay
 export MALLOC_ARENA_MAX := 2
 export MALLOC_MMAP_THRESHOLD_ := 131072
 
-.PHONY: demo test lint checkov dev clean
+.PHONY: demo test test-quick containers lint checkov dev clean
 
 # One stamp per install, redone when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -22,8 +22,16 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed  ## a synthetic month through every asset on the embedded defaults
 	$(BIN)/taxi-demo
 
-test: $(VENV)/.installed  ## the whole test suite
+test: $(VENV)/.installed containers  ## the whole test suite
 	$(BIN)/pytest
+
+test-quick: $(VENV)/.installed  ## the quick tier, for the edit-test loop: in-process tests only
+	$(BIN)/pytest -m quick
+
+# What the container test needs (podman, docker-compose, a base image made with debootstrap): made
+# where this machine allows it (root on Debian), else one line says what is missing and how to get it.
+containers:
+	@bash taxi_dev/ensure-containers.sh
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -104,8 +104,7 @@ from typing import Any, TypeVar
 import psutil
 from postgres_env import postgres_settings  # beside this file
 
-from taxi_assets_tests import image
-from taxi_dev import supervise
+from taxi_dev import image, supervise
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

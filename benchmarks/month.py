@@ -576,7 +576,8 @@ def measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, An
 
 def cli_commands(way: str, service: str, month: str) -> list[list[str]]:
     """The month's assets for the month, then the daily assets over its days, as a user types them."""
-    from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, selection_string
+    from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES
+    from taxi_dev.command_line import selection_string
 
     if way == "asset_materialize":
         base = [str(BIN / "dagster"), "asset", "materialize", "-m", MODULE, "--select"]

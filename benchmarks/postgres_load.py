@@ -28,7 +28,7 @@ from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident
 from taxi_assets.schema import PICKUP_DATE, YELLOW
 from taxi_assets.source import download
-from taxi_assets_tests.whole import clean_trips, read_trips
+from taxi_dev.month_tables import clean_trips, read_trips
 from taxi_dev.synthetic import write_month
 
 MONTH = dt.datetime(2021, 1, 1), dt.datetime(2021, 2, 1)

@@ -48,8 +48,3 @@ def service_of(key: dg.AssetKey) -> str:
 
 def asset_keys(service: str, stages: tuple[str, ...]) -> list[dg.AssetKey]:
     return [asset_key(service, stage) for stage in stages]
-
-
-def selection_string(service: str, stages: tuple[str, ...]) -> str:
-    """The same keys as a command line's ``--select`` / ``--assets`` takes them."""
-    return ",".join(shown(key) for key in asset_keys(service, stages))

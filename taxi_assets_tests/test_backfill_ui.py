@@ -5,46 +5,26 @@ exactly as the UI's Materialize button and backfill dialog drive it.
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from taxi_assets.partitions import MONTHS_PER_RUN
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.processes import stop_group
-from taxi_assets_tests.session import (
-    course_cleaning,
-    lake_days,
-    postgres_months,
-    rows_per_pickup_day,
-    warehouse_rows_per_day,
-)
-from taxi_assets_tests.test_cli import (
-    REPO,
-    graphql,
-    launch_partition_backfill,
-    postgres_instance_env,
-    runs_tagged,
-    stop_automation,
-    wait_until_loaded,
-)
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.cli import postgres_instance_env, wait_until_loaded
+from taxi_assets_tests.support.graphql import graphql, launch_partition_backfill, runs_tagged, stop_automation
+from taxi_assets_tests.support.oracle import course_cleaning, rows_per_pickup_day
+from taxi_assets_tests.support.processes import free_port, start, stop_group, wait_for
+from taxi_assets_tests.support.sinks import lake_days, postgres_months, warehouse_rows_per_day
+from taxi_assets_tests.support.source_server import SourceServer
+
+pytestmark = pytest.mark.processes
 
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
 DAYS = [f"2021-01-{d:02d}" for d in range(1, 6)]
 # One month more than a backfill puts in one run.
 LATER_MONTHS = [f"2021-{m:02d}" for m in range(2, 3 + MONTHS_PER_RUN)]
-
-
-def wait_for(what: str, poll, timeout: float = 300) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = poll()
-        if value:
-            return value
-        time.sleep(1)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def run_status(port: int, run_id: str) -> str:
@@ -64,7 +44,7 @@ def launch_backfill(port: int, partitions: list[str], assets: list[list[str]]) -
         )["partitionBackfillOrError"]["status"]
         return status if status not in ("REQUESTED", "CANCELING", "FAILING") else None
 
-    assert wait_for(f"the backfill of {partitions[0]} … {partitions[-1]}", ended) in (
+    assert wait_for(f"the backfill of {partitions[0]} … {partitions[-1]}", ended, every=1) in (
         "COMPLETED",
         "COMPLETED_SUCCESS",
     )
@@ -87,17 +67,6 @@ def months_of(run: dict) -> tuple[str, ...]:
     first = tags.get("dagster/asset_partition_range_start", tags.get("dagster/partition"))
     last = tags.get("dagster/asset_partition_range_end", first)
     return (run["status"], *[m for m in LATER_MONTHS if first <= m <= last])
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        command, env=env, cwd=REPO, start_new_session=True, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to its group, SIGKILL to what is left after 30 s; returns when the group is gone."""
-    stop_group(process, grace=30)
 
 
 def test_materialize_button_then_partition_backfill(
@@ -157,7 +126,9 @@ def test_materialize_button_then_partition_backfill(
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
         status = wait_for(
-            "the monthly run", lambda: (s := run_status(port, run_id)) in ("SUCCESS", "FAILURE") and s
+            "the monthly run",
+            lambda: (s := run_status(port, run_id)) in ("SUCCESS", "FAILURE") and s,
+            every=1,
         )
         assert status == "SUCCESS", (tmp_path / "daemon.log").read_text()[-3000:]
 
@@ -184,9 +155,9 @@ def test_materialize_button_then_partition_backfill(
         ]
         assert materialized_partitions(port, ["yellow", "postgres_trips"]) == 1 + len(LATER_MONTHS)
     finally:
-        stop(webserver)
+        stop_group(webserver, grace=30)
         if daemon is not None:
-            stop(daemon)
+            stop_group(daemon, grace=30)
     logs = (tmp_path / "webserver.log").read_text() + (tmp_path / "daemon.log").read_text()
     assert "Exception while storing event batch" not in logs  # Dagster's fallback to single writes
 

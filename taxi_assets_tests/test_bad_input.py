@@ -12,8 +12,9 @@ import pytest
 
 from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.schema import FREEZE
-from taxi_assets_tests.conftest import Sinks, SourceServer
-from taxi_assets_tests.session import failure_message, materialize_days, materialize_month, snapshot
+from taxi_assets_tests.support.materialize import failure_message, materialize_days, materialize_month
+from taxi_assets_tests.support.sinks import Sinks, snapshot
+from taxi_assets_tests.support.source_server import SourceServer
 
 
 def corrupt_gzip(path: Path) -> None:

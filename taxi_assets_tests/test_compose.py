@@ -6,7 +6,8 @@ recovered by the daemon, and everything taken down again.
 What differs from a user's `docker compose up --build` is only what this machine needs, in an
 override file: images built here (no Docker Hub: PostgreSQL is Debian's, in a stand-in image), the
 synthetic source served from the test on the stack's own network, the stack's PostgreSQL published
-on loopback for the test's checks. `.ci/ensure-containers` prepares the machine (as root).
+on loopback for the test's checks. `make test` prepares the machine first where it can (as root on
+Debian: `make containers`, taxi_dev/ensure-containers.sh).
 """
 
 import ipaddress
@@ -30,29 +31,28 @@ import yaml
 from taxi_assets.constants import postgres_table
 from taxi_assets.publishers import MIRROR
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.processes import start, stop_group, wait_for
-from taxi_assets_tests.session import (
-    connections_on_schema,
-    course_cleaning,
-    lake_days,
-    postgres_months,
-    rows_per_pickup_day,
-    warehouse_rows_per_day,
-)
-from taxi_assets_tests.test_cli import (
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.graphql import (
     LOCATION_QUERY,
-    REPO,
     graphql,
     launch_partition_backfill,
     runs_tagged,
     stop_automation,
 )
+from taxi_assets_tests.support.oracle import course_cleaning, rows_per_pickup_day
+from taxi_assets_tests.support.processes import free_port, start, stop_group, wait_for
+from taxi_assets_tests.support.sinks import (
+    connections_on_schema,
+    lake_days,
+    postgres_months,
+    warehouse_rows_per_day,
+)
+from taxi_assets_tests.support.source_server import SourceServer
 from taxi_dev.synthetic import source_file_name
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(2400)]
 
-PREPARE = "bash .ci/ensure-containers"
+PREPARE = "make containers"
 BASE_IMAGE = "localhost/bookworm-min"
 IMAGE = "localhost/taxi-assets:test"
 POSTGRES_IMAGE = "localhost/taxi-postgres:15"

@@ -15,8 +15,9 @@ from taxi_assets.defs.connections import check_connections
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import BigQueryEmulator, free_port
-from taxi_assets_tests.test_defs import SETTING_PREFIXES
+from taxi_assets_tests.support.environment import SETTING_PREFIXES
+from taxi_assets_tests.support.google import BigQueryEmulator
+from taxi_assets_tests.support.processes import free_port
 
 TAXI_CHECK = str(Path(sys.executable).with_name("taxi-check"))
 
@@ -59,6 +60,7 @@ def schema_exists(postgres: PostgresResource) -> bool:
         return cur.fetchone()[0] == 1
 
 
+@pytest.mark.processes
 def test_every_sink_answers_ok_and_nothing_is_left_behind(
     environment: dict[str, str], postgres: PostgresResource
 ) -> None:
@@ -78,6 +80,7 @@ def test_every_sink_answers_ok_and_nothing_is_left_behind(
 CLOSED_PORT = "a-closed-port"
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     ("sink", "setting", "value"),
     [
@@ -102,6 +105,7 @@ def test_a_wrong_setting_is_named_and_the_other_sinks_still_answer(
     assert all(ok for name, (ok, _) in answers.items() if name != sink)
 
 
+@pytest.mark.processes
 def test_the_bigquery_warehouse_is_checked_with_select_1(
     environment: dict[str, str], bigquery: BigQueryEmulator
 ) -> None:
@@ -144,6 +148,7 @@ def test_the_check_is_a_job_in_the_ui_that_fails_naming_the_sink(
     assert "POSTGRES_DBNAME" in data.user_failure_data.metadata["postgres"].value
 
 
+@pytest.mark.processes
 def test_taxi_check_is_a_command_that_exits_nonzero_on_failure(environment: dict[str, str]) -> None:
     assert taxi_check(environment).returncode == 0
     failed = taxi_check({**environment, "TAXI_LAKE_URI": "gs://Not_A_Bucket/lake"})

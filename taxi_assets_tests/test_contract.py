@@ -18,11 +18,11 @@ from taxi_assets.constants import postgres_table
 from taxi_assets.keys import CLEANED, RAW
 from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.schema import CONTRACTS, DISCARD, EVOLVE, FREEZE, YELLOW
-from taxi_assets_tests.conftest import Sinks, SourceServer
-from taxi_assets_tests.session import failure_message, materialize_month, read_lake_days, snapshot
-from taxi_assets_tests.stores import Store
-from taxi_assets_tests.test_defs import in_a_fresh_process
-from taxi_assets_tests.test_warehouse import with_warehouse
+from taxi_assets_tests.support.environment import in_a_fresh_process
+from taxi_assets_tests.support.materialize import failure_message, materialize_month
+from taxi_assets_tests.support.sinks import Sinks, read_lake_days, snapshot, with_warehouse
+from taxi_assets_tests.support.source_server import SourceServer
+from taxi_assets_tests.support.stores import Store
 
 NEW = ["request_source", "wait_minutes"]
 DESCRIBED = "Published from 2025-06, not in the data dictionary."
@@ -165,6 +165,7 @@ def test_a_known_column_changing_type_fails_under_every_contract_and_writes_noth
     assert snapshot(sinks) == before
 
 
+@pytest.mark.processes
 def test_the_contract_comes_from_the_environment_per_service() -> None:
     shown = """
         import dagster as dg

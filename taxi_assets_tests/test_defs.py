@@ -1,19 +1,13 @@
 """The code location loads, and its graph reads like the data flow."""
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import dagster as dg
 import pytest
 
 from taxi_assets.constants import SERVICES
 from taxi_assets.keys import POSTGRES, WAREHOUSE, asset_key
-
-# The settings a test's fresh process must not inherit from the one running the tests.
-SETTING_PREFIXES = ("TAXI_", "POSTGRES_", "DUCKDB_", "GCP_", "GCS_", "GOOGLE_", "BIGQUERY_", "DAGSTER_")
+from taxi_assets_tests.support.environment import in_a_fresh_process
 
 
 @pytest.fixture
@@ -77,20 +71,7 @@ def test_checks_are_attached_to_what_they_check(defs: dg.Definitions) -> None:
         assert (metered <= checks) == (service in ("yellow", "green"))
 
 
-def in_a_fresh_process(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
-    """``code`` run by a new interpreter in this environment plus ``env``: the resources read their
-    settings when imported, as a code server, a run worker or the CLI does on starting.
-    """
-    base = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
+@pytest.mark.processes
 def test_settings_come_from_the_environment() -> None:
     shown = """
         import dagster as dg
@@ -107,6 +88,7 @@ def test_settings_come_from_the_environment() -> None:
     assert unset.stdout.split() == ["str", "data/lake", "data/lake"], unset.stderr[-2000:]
 
 
+@pytest.mark.processes
 def test_a_run_config_that_sets_some_fields_keeps_the_environment_s_others() -> None:
     """The launchpad's partial override: only timeout and retries for the source, only the port
     for PostgreSQL; every other field keeps what the environment says, not the built-in value.
@@ -155,6 +137,7 @@ def test_a_run_config_that_sets_some_fields_keeps_the_environment_s_others() -> 
     }
 
 
+@pytest.mark.processes
 def test_a_whole_number_setting_that_is_not_one_is_named() -> None:
     loaded = in_a_fresh_process({"POSTGRES_PORT": "abc"}, "import taxi_assets.defs.resources")
     assert loaded.returncode != 0

@@ -4,12 +4,7 @@
 
 import re
 import shutil
-import subprocess
-import sys
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -19,27 +14,19 @@ import yaml
 from dagster_docker import DockerRunLauncher
 
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests import image
-from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.test_backfill_ui import start, stop, wait_for
-from taxi_assets_tests.test_cli import (
-    LOCATION_QUERY,
-    REPO,
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.cli import (
+    code_server_with_web_ui,
     dagster_postgres_env,
-    graphql,
-    loaded_asset_keys,
+    env_example_names,
     postgres_instance_env,
 )
+from taxi_assets_tests.support.graphql import loaded_asset_keys
+from taxi_assets_tests.support.source_server import SourceServer
+from taxi_dev import image
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-BIN = Path(sys.executable).parent
-
-
-def env_example_names() -> set[str]:
-    """Every variable .env.example lists, set or commented out with its example value."""
-    text = (REPO / ".env.example").read_text()
-    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
 
 
 def test_the_four_services_and_what_they_run() -> None:
@@ -225,65 +212,7 @@ def test_the_service_account_gets_only_the_roles_the_pipeline_needs() -> None:
     assert not any("owner" in r.lower() or r.endswith(".admin") for r in roles)
 
 
-@dataclass
-class Served:
-    """A code server started as a deployment starts it, and a web server that loaded it."""
-
-    location: dict
-    code_server: subprocess.Popen
-    webserver: subprocess.Popen
-
-
-@contextmanager
-def code_server_with_web_ui(command: list[str], env: dict[str, str], tmp_path: Path) -> Iterator[Served]:
-    """``command`` (a deployment's code-server command) on a free loopback port until its health
-    check passes, then a web server pointed at it until it has loaded the location; both stopped
-    afterwards, and the code server's log free of tracebacks.
-    """
-    code_port, web_port = free_port(), free_port()
-    command = list(command)
-    command[command.index("-h") + 1] = "127.0.0.1"
-    command[command.index("-p") + 1] = str(code_port)
-    name = command[command.index("--location-name") + 1]
-    workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(
-        yaml.safe_dump(
-            {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": code_port, "location_name": name}}]}
-        )
-    )
-    code_server = start([str(BIN / command[0]), *command[1:]], env, tmp_path / "code-server.log")
-    webserver = None
-    try:
-        health = [str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(code_port)]
-        wait_for(
-            "the code server's health check",
-            lambda: subprocess.run(health, env=env, capture_output=True).returncode == 0,
-            timeout=120,
-        )
-        webserver = start(
-            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), "-w", str(workspace)],
-            env,
-            tmp_path / "webserver.log",
-        )
-
-        def loaded() -> list | None:
-            assert webserver.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
-            try:
-                entries = graphql(web_port, LOCATION_QUERY)["workspaceOrError"]["locationEntries"]
-            except OSError:
-                return None
-            return entries if entries and entries[0]["loadStatus"] == "LOADED" else None
-
-        [location] = wait_for("the web server to load the location", loaded, timeout=120)
-        assert location["name"] == name
-        yield Served(location, code_server, webserver)
-    finally:
-        if webserver:
-            stop(webserver)
-        stop(code_server)
-    assert "Traceback" not in (tmp_path / "code-server.log").read_text()
-
-
+@pytest.mark.processes
 def test_code_server_as_compose_runs_it_serves_the_web_ui(
     tmp_path: Path, source_server: SourceServer, postgres_server: PostgresResource, dagster_database: str
 ) -> None:

@@ -6,12 +6,24 @@ import sys
 import time
 from pathlib import Path
 
-from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES, selection_string
+import pytest
+
+from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.processes import stop_group
-from taxi_assets_tests.session import lake_days, postgres_months, read_lake_month, warehouse_rows_per_day
-from taxi_assets_tests.test_cli import REPO, env_for, graphql
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.cli import env_for
+from taxi_assets_tests.support.graphql import graphql
+from taxi_assets_tests.support.processes import free_port, stop_group
+from taxi_assets_tests.support.sinks import (
+    lake_days,
+    postgres_months,
+    read_lake_month,
+    warehouse_rows_per_day,
+)
+from taxi_assets_tests.support.source_server import SourceServer
+from taxi_dev.command_line import selection_string
+
+pytestmark = pytest.mark.processes
 
 BIN = Path(sys.executable).parent
 STAGE_WORDS = ("raw", "cleaned", "rejected", "postgres", "daily", "warehouse")

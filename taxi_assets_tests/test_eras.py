@@ -14,21 +14,17 @@ import pytest
 from taxi_assets.constants import postgres_table, warehouse_table
 from taxi_assets.defs.assets.zones import ZONE_CHECK
 from taxi_assets.keys import CLEANED
+from taxi_assets.partitions import days_of, span
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
 from taxi_assets.schema import PICKUP_DATE, SCHEMAS, Layout, TripSchema
-from taxi_assets_tests.conftest import BigQueryEmulator, Sinks, SourceServer
-from taxi_assets_tests.session import failure_message, materialize_days, materialize_month
-from taxi_assets_tests.test_trip_files import as_the_era_has_it
-from taxi_assets_tests.test_warehouse import with_warehouse
+from taxi_assets_tests.support.google import BigQueryEmulator
+from taxi_assets_tests.support.materialize import failure_message, materialize_days, materialize_month
+from taxi_assets_tests.support.sinks import Sinks, rows, with_warehouse
+from taxi_assets_tests.support.source_files import ROWS, as_the_era_has_it
+from taxi_assets_tests.support.source_server import SourceServer
 
-ROWS = 3_000  # as_the_era_has_it generates this many
 LAYOUTS = [(schema, layout) for schema in SCHEMAS.values() for layout in schema.layouts]
-
-
-def month_bounds(month: str) -> tuple[dt.date, dt.date]:
-    first = dt.date.fromisoformat(f"{month}-01")
-    return first, (first + dt.timedelta(days=32)).replace(day=1)
 
 
 def expected_cleaned(schema: TripSchema, layout: Layout, month: str) -> pa.Table:
@@ -37,7 +33,7 @@ def expected_cleaned(schema: TripSchema, layout: Layout, month: str) -> pa.Table
     before pickup and miles and seconds not below zero; pickup order; snake_case names.
     """
     trips = as_the_era_has_it(schema, layout, month)
-    first, end = month_bounds(month)
+    first, end = span(days_of(month))
     pickup = trips.column(schema.pickup_column)
     keep = pc.and_(
         pc.greater_equal(pickup, pa.scalar(dt.datetime.combine(first, dt.time()), pickup.type)),
@@ -60,12 +56,6 @@ def expected_cleaned(schema: TripSchema, layout: Layout, month: str) -> pa.Table
     kept = kept.take(pc.sort_indices(kept.column(schema.pickup_column)))  # Arrow's sort is stable
     kept = kept.rename_columns([schema.renames[n] for n in kept.column_names])
     return kept.append_column(PICKUP_DATE, pc.cast(kept.column(schema.pickup_snake), pa.date32()))
-
-
-def rows(table: pa.Table, schema: TripSchema) -> list[tuple]:
-    """Every row, columns in the cleaned order, sorted: how two stores are compared."""
-    names = schema.cleaned_arrow_schema.names
-    return sorted((tuple(r[n] for n in names) for r in table.select(names).to_pylist()), key=repr)
 
 
 @pytest.fixture
@@ -95,7 +85,7 @@ def test_a_month_in_each_layout_lands_the_same_rows_in_every_sink(
     assert cleaned.schema.remove_metadata() == schema.cleaned_arrow_schema
     assert cleaned.equals(expected_cleaned(schema, layout, month))
 
-    first, end = month_bounds(month)
+    first, end = span(days_of(month))
     in_postgres = sinks.postgres.read_days(postgres_table(service), PICKUP_DATE, first, end)
     assert rows(in_postgres, schema) == rows(cleaned, schema)
 
@@ -117,7 +107,7 @@ def test_the_newest_layout_lands_the_same_rows_in_bigquery(
     assert materialize_month(resources, service, "2025-02").success
     days = materialize_days(resources, service, "2025-02-01", "2025-02-28")
     assert days.success, failure_message(days)
-    first, end = month_bounds("2025-02")
+    first, end = span(days_of("2025-02"))
     in_bigquery = warehouse.read_days(warehouse_table(service), PICKUP_DATE, first, end)
     assert rows(in_bigquery, schema) == rows(expected_cleaned(schema, layout, "2025-02"), schema)
     table = bigquery.client().get_table(f"{bigquery.project}.{bigquery.dataset}.{warehouse_table(service)}")

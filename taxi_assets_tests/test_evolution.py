@@ -9,13 +9,12 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from taxi_assets.keys import CLEANED, RAW, REJECTED
+from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_keys
 from taxi_assets.schema import YELLOW
-from taxi_assets_tests.conftest import Sinks, SourceServer
-from taxi_assets_tests.session import DEFINITIONS, keys
-from taxi_assets_tests.stores import Store
-from taxi_assets_tests.test_eras import rows
-from taxi_assets_tests.test_warehouse import with_warehouse
+from taxi_assets_tests.support.materialize import DEFINITIONS
+from taxi_assets_tests.support.sinks import Sinks, rows, with_warehouse
+from taxi_assets_tests.support.source_server import SourceServer
+from taxi_assets_tests.support.stores import Store
 
 NEW_COLUMNS = ["airport_fee", "cbd_congestion_fee"]  # what 2021 tables made before the TLC eras lack
 OLD_NAMES = [n for n in YELLOW.cleaned_arrow_schema.names if n not in NEW_COLUMNS]
@@ -23,7 +22,7 @@ OLD_NAMES = [n for n in YELLOW.cleaned_arrow_schema.names if n not in NEW_COLUMN
 
 def cleaned_month(resources: dict[str, Any], sinks: Sinks, month: str) -> pa.Table:
     """The current cleaning of ``month``, read from the lake (no sink written)."""
-    selection = keys("yellow", RAW, CLEANED, REJECTED)
+    selection = asset_keys("yellow", (RAW, CLEANED, REJECTED))
     assert dg.materialize(
         DEFINITIONS, selection=dg.AssetSelection.assets(*selection), resources=resources, partition_key=month
     ).success

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from taxi_assets_tests.test_cli import REPO
-from taxi_assets_tests.test_gke import GKE, TERRAFORM, module, unquote
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.terraform import GKE, TERRAFORM, module, unquote
 
 CALLS = yaml.safe_load((REPO / "deploy" / "gcp_permissions.yaml").read_text())["calls"]
 ROLES_FILE = yaml.safe_load((REPO / "deploy" / "gcp_roles.yaml").read_text())

@@ -10,29 +10,13 @@ import pytest
 
 from taxi_assets.keys import DAILY
 from taxi_assets.resources.lake import Lake
-from taxi_assets_tests.conftest import GcsEmulator, Sinks, SourceServer, resources_for
-from taxi_assets_tests.session import (
-    course_cleaning,
-    failure_message,
-    materialize_days,
-    materialize_month,
-    postgres_months,
-    rows_per_pickup_day,
-    warehouse_rows_per_day,
-)
+from taxi_assets_tests.support.google import GcsEmulator, on_gcs
+from taxi_assets_tests.support.materialize import failure_message, materialize_days, materialize_month
+from taxi_assets_tests.support.oracle import course_cleaning, rows_per_pickup_day
+from taxi_assets_tests.support.sinks import Sinks, postgres_months, warehouse_rows_per_day
+from taxi_assets_tests.support.source_server import SourceServer
 
 JANUARY = [f"2021-01-{d:02d}" for d in range(1, 32)]
-
-
-def on_gcs(sinks: Sinks, gcs: GcsEmulator, uri: str | None = None, **settings: str) -> dict:
-    lake = Lake(
-        base_uri=uri or f"gs://{gcs.bucket}/lake",
-        gcs_endpoint=gcs.endpoint,
-        gcp_project=gcs.project,
-        **settings,
-    )
-    resources = sinks.resources
-    return resources_for(resources["taxi_source"], lake, resources["warehouse"], resources["postgres"])
 
 
 def gcs_filesystem(gcs: GcsEmulator) -> pafs.GcsFileSystem:

@@ -6,33 +6,12 @@ Google; `terraform validate` and `plan` need the provider from the network.
 
 import re
 from pathlib import Path
-from typing import Any
 
 import hcl2
 import pytest
 
-from taxi_assets_tests.test_cli import REPO
-
-TERRAFORM = REPO / "terraform"
-GKE = TERRAFORM / "gke"
-
-
-def unquote(value: Any) -> Any:
-    return value.strip('"') if isinstance(value, str) else value
-
-
-def module(folder: Path) -> dict[str, dict[str, dict]]:
-    """Resources and data sources of a module, by type then name, with quotes taken off."""
-    found: dict[str, dict[str, dict]] = {}
-    for path in sorted(folder.glob("*.tf")):
-        with path.open() as f:
-            parsed = hcl2.load(f)
-        for kind in ("resource", "data"):
-            for block in parsed.get(kind, []):
-                for type_, named in block.items():
-                    for name, body in named.items():
-                        found.setdefault(unquote(type_), {})[unquote(name)] = body
-    return found
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.terraform import GKE, TERRAFORM, module, unquote
 
 
 def grants(resources: dict[str, dict[str, dict]]) -> list[tuple[str, str, str]]:

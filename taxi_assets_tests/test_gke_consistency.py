@@ -12,9 +12,8 @@ from typing import Any
 import hcl2
 import yaml
 
-from taxi_assets_tests import helm_chart
-from taxi_assets_tests.test_cli import REPO
-from taxi_assets_tests.test_gke import GKE, TERRAFORM, module, unquote
+from taxi_assets_tests.support import REPO, helm_chart
+from taxi_assets_tests.support.terraform import GKE, TERRAFORM, module, unquote
 
 VALUES = helm_chart.values()
 DEPLOYMENT = helm_chart.code_deployment(VALUES)

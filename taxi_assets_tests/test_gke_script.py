@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from taxi_assets_tests import helm_chart
-from taxi_assets_tests.test_cli import REPO
+from taxi_assets_tests.support import REPO, helm_chart
 
 SCRIPT = REPO / "deploy" / "gke.sh"
 TOOLS = ("gcloud", "gke-gcloud-auth-plugin", "terraform", "docker", "kubectl", "helm")
@@ -324,6 +323,7 @@ def readme_gcp_commands() -> list[str]:
     return [line.split("  #")[0].strip() for block in joined for line in block.splitlines() if line.strip()]
 
 
+@pytest.mark.processes
 def test_the_docs_run_the_script_and_every_other_command_is_the_scripts() -> None:
     """Every command of the section is the script's: its subcommands, or the copies of the two
     variable files it requires (the user fills them in; the script only checks them).

@@ -21,10 +21,10 @@ from dagster_k8s import K8sRunLauncher
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests import helm_chart
-from taxi_assets_tests.conftest import GcsEmulator, SourceServer
-from taxi_assets_tests.test_cli import REPO, env_for
-from taxi_assets_tests.test_deployment import code_server_with_web_ui, env_example_names
+from taxi_assets_tests.support import REPO, helm_chart
+from taxi_assets_tests.support.cli import code_server_with_web_ui, env_example_names, env_for
+from taxi_assets_tests.support.google import GcsEmulator
+from taxi_assets_tests.support.source_server import SourceServer
 
 VALUES = helm_chart.values()
 DEPLOYMENT = helm_chart.code_deployment(VALUES)
@@ -214,6 +214,7 @@ def test_one_image_everywhere_and_the_kubernetes_names_match_terraform() -> None
     assert default("kubernetes_namespace") == helm_chart.NAMESPACE
 
 
+@pytest.mark.processes
 def test_gke_values_fill_in_terraforms_outputs(tmp_path: Path) -> None:
     base = {"lake_uri": "gs://p-lake/lake", "bigquery_dataset": "ny_taxi", "location": "EU"}
     gke = {
@@ -264,6 +265,7 @@ def test_gke_values_fill_in_terraforms_outputs(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.processes
 def test_the_code_server_as_the_chart_runs_it_serves_the_web_ui(
     tmp_path: Path,
     source_server: SourceServer,

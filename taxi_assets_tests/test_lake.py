@@ -11,7 +11,7 @@ import pytest
 from taxi_assets.batches import Batches
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.lake_files import LakeError
-from taxi_assets_tests.whole import whole
+from taxi_dev.month_tables import whole
 
 DAYS = [dt.date(2021, 1, d) for d in (1, 2, 3)]
 

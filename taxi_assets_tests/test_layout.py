@@ -7,9 +7,13 @@ import json
 import textwrap
 from pathlib import Path
 
-from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.processes import stop_group, wait_for
-from taxi_assets_tests.test_cli import env_for, start_dagster_dev, wait_until_loaded
+import pytest
+
+from taxi_assets_tests.support.cli import env_for, start_dagster_dev, wait_until_loaded
+from taxi_assets_tests.support.processes import free_port, stop_group, wait_for
+from taxi_assets_tests.support.source_server import SourceServer
+
+pytestmark = pytest.mark.processes
 
 # Python runs a `sitecustomize` it finds on its path in every process it starts: this one writes,
 # every half second, the process's command line and the modules it has imported so far.

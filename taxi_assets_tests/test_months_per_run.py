@@ -9,16 +9,10 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, asset_key, op_name
-from taxi_assets_tests.conftest import Sinks, SourceServer
-from taxi_assets_tests.session import (
-    DEFINITIONS,
-    course_cleaning,
-    failure_message,
-    load_zones,
-    materialize_month,
-    postgres_months,
-    snapshot,
-)
+from taxi_assets_tests.support.materialize import DEFINITIONS, failure_message, load_zones, materialize_month
+from taxi_assets_tests.support.oracle import course_cleaning
+from taxi_assets_tests.support.sinks import Sinks, postgres_months, snapshot
+from taxi_assets_tests.support.source_server import SourceServer
 
 MONTHS = ["2021-01", "2021-02", "2021-03"]
 

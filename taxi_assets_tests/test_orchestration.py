@@ -10,9 +10,10 @@ import pytest
 from taxi_assets.definitions import defs
 from taxi_assets.defs.schedules import daily_schedules, monthly_schedules
 from taxi_assets.defs.sensors import new_month_sensor
-from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED
-from taxi_assets_tests.conftest import Sinks, SourceServer
-from taxi_assets_tests.session import DEFINITIONS, keys, materialize_month
+from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, asset_key, asset_keys
+from taxi_assets_tests.support.materialize import DEFINITIONS, materialize_month
+from taxi_assets_tests.support.sinks import Sinks
+from taxi_assets_tests.support.source_server import SourceServer
 
 UTC = dt.UTC
 repo_defs = defs()
@@ -83,7 +84,7 @@ def test_new_month_sensor_requests_published_months_and_explains_the_rest(
         "fhvhv": "2020-12",
     }
     [yellow_feb, *_] = first.run_requests
-    assert set(yellow_feb.asset_selection) == set(keys("yellow", RAW, CLEANED, REJECTED, POSTGRES))
+    assert set(yellow_feb.asset_selection) == set(asset_keys("yellow", (RAW, CLEANED, REJECTED, POSTGRES)))
     assert set(source_server.faults.methods) == {"HEAD", "GET"}  # GETs are the materialisation's
     source_server.faults.methods.clear()
 
@@ -131,7 +132,7 @@ def test_a_cleaned_month_is_followed_by_postgres_and_its_days(
     # Only the lake's cleaned month, as a user re-running it from the UI would: PostgreSQL follows too.
     cleaned_only = dg.materialize(
         DEFINITIONS,
-        selection=dg.AssetSelection.assets(*keys("green", RAW, CLEANED, REJECTED)),
+        selection=dg.AssetSelection.assets(*asset_keys("green", (RAW, CLEANED, REJECTED))),
         resources=sinks.resources,
         partition_key="2021-02",
         instance=instance,
@@ -157,7 +158,7 @@ def test_a_run_can_point_the_source_elsewhere_from_the_launchpad(
     template = f"{source_server.base_url}/mirror/{{service}}_tripdata_{{month}}.csv.gz"
     result = dg.materialize(
         DEFINITIONS,
-        selection=dg.AssetSelection.assets(*keys("yellow", RAW)),
+        selection=dg.AssetSelection.assets(asset_key("yellow", RAW)),
         resources=sinks.resources,
         partition_key="2021-01",
         run_config={"resources": {"taxi_source": {"config": {"url_template": template}}}},

@@ -10,10 +10,13 @@ import pytest
 
 from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
-from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.test_backfill_ui import start, stop
-from taxi_assets_tests.test_cli import env_for, graphql, wait_until_loaded
-from taxi_assets_tests.whole import months_of
+from taxi_assets_tests.support.cli import env_for, wait_until_loaded
+from taxi_assets_tests.support.graphql import graphql
+from taxi_assets_tests.support.processes import free_port, start, stop_group
+from taxi_assets_tests.support.source_server import SourceServer
+from taxi_dev.month_tables import months_of
+
+pytestmark = pytest.mark.processes
 
 MODULE = "taxi_assets.definitions"
 PARTITIONS_QUERY = "{ assetNodes { assetKey { path } partitionKeysByDimension { partitionKeys } } }"
@@ -42,7 +45,7 @@ def test_the_ui_lists_the_publisher_s_months_per_service(
         wait_until_loaded(port, webserver, log)
         nodes = graphql(port, PARTITIONS_QUERY)["assetNodes"]
     finally:
-        stop(webserver)
+        stop_group(webserver, grace=30)
 
     listed = {
         "/".join(n["assetKey"]["path"]): [

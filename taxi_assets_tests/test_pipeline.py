@@ -9,20 +9,18 @@ import pytest
 
 from taxi_assets.keys import CLEANED, RAW, REJECTED
 from taxi_assets.schema import SCHEMAS
-from taxi_assets_tests.conftest import MONTH_ROWS, Sinks, SourceServer
-from taxi_assets_tests.session import (
-    course_cleaning,
+from taxi_assets_tests.support.materialize import load_zones, materialize_days, materialize_month
+from taxi_assets_tests.support.oracle import course_cleaning, rows_per_pickup_day
+from taxi_assets_tests.support.sinks import (
+    Sinks,
     lake_days,
-    load_zones,
-    materialize_days,
-    materialize_month,
     postgres_months,
     read_lake_days,
     read_lake_month,
-    rows_per_pickup_day,
     snapshot,
     warehouse_rows_per_day,
 )
+from taxi_assets_tests.support.source_server import MONTH_ROWS, SourceServer
 
 JANUARY = [f"pickup_date=2021-01-{d:02d}" for d in range(1, 32)]
 

@@ -12,21 +12,15 @@ import pytest
 from taxi_assets.constants import postgres_table
 from taxi_assets.io_managers import POSTGRES_IO_MANAGER
 from taxi_assets.io_managers.postgres import PostgresIOManager
-from taxi_assets.keys import CLEANED, POSTGRES
+from taxi_assets.keys import CLEANED, POSTGRES, asset_key
 from taxi_assets.resources.column_types import postgres_type
 from taxi_assets.resources.postgres import PostgresError, PostgresResource
 from taxi_assets.resources.sql import quote_ident, quote_literal
 from taxi_assets.schema import SCHEMAS
-from taxi_assets_tests.conftest import Sinks, SourceServer
-from taxi_assets_tests.session import (
-    DEFINITIONS,
-    failure_message,
-    keys,
-    materialize_month,
-    postgres_months,
-    read_lake_month,
-)
-from taxi_assets_tests.test_cli import dagster_postgres_env
+from taxi_assets_tests.support.cli import dagster_postgres_env
+from taxi_assets_tests.support.materialize import DEFINITIONS, failure_message, materialize_month
+from taxi_assets_tests.support.sinks import Sinks, postgres_months, read_lake_month
+from taxi_assets_tests.support.source_server import SourceServer
 
 EXPECTED_TYPES = {
     "vendor_id": "bigint",
@@ -131,7 +125,7 @@ def test_a_load_failing_halfway_leaves_the_previous_rows(source_server: SourceSe
     source_server.publish("yellow", "2021-01", seed=3)
     result = dg.materialize(
         DEFINITIONS,
-        selection=dg.AssetSelection.assets(*keys("yellow", POSTGRES)),
+        selection=dg.AssetSelection.assets(asset_key("yellow", POSTGRES)),
         resources=sinks.resources,
         partition_key="2021-01",
         raise_on_error=False,
@@ -294,6 +288,6 @@ def test_dagster_instance_on_postgres_records_the_runs(
     with dg.DagsterInstance.from_config(str(home)) as instance:
         [run] = instance.get_runs()
         assert run.run_id == result.run_id and run.is_success
-        events = instance.fetch_materializations(keys("yellow", POSTGRES)[0], limit=10).records
+        events = instance.fetch_materializations(asset_key("yellow", POSTGRES), limit=10).records
         assert [e.partition_key for e in events] == ["2021-01"]
         assert events[0].run_id == run.run_id

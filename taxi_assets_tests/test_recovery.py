@@ -13,27 +13,24 @@ import dagster as dg
 import psutil
 import pytest
 
-from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES, selection_string
+from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_literal
-from taxi_assets_tests.conftest import SourceServer, free_port
-from taxi_assets_tests.processes import start, stop_group, wait_for
-from taxi_assets_tests.session import (
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.cli import env_for, materialize_command, start_dagster_dev, wait_until_loaded
+from taxi_assets_tests.support.graphql import graphql
+from taxi_assets_tests.support.oracle import course_cleaning, rows_per_pickup_day
+from taxi_assets_tests.support.processes import free_port, start, stop_group, wait_for
+from taxi_assets_tests.support.sinks import (
     connections_on_schema,
-    course_cleaning,
     postgres_months,
     read_lake_month,
-    rows_per_pickup_day,
     warehouse_rows_per_day,
 )
-from taxi_assets_tests.test_cli import (
-    REPO,
-    env_for,
-    graphql,
-    materialize_command,
-    start_dagster_dev,
-    wait_until_loaded,
-)
+from taxi_assets_tests.support.source_server import SourceServer
+from taxi_dev.command_line import selection_string
+
+pytestmark = pytest.mark.processes
 
 # Enough rows that PostgreSQL's COPY of the month takes a moment to catch (about a second).
 ROWS = 300_000

@@ -15,7 +15,7 @@ from taxi_assets.schema import (
     accepts,
     snake_case,
 )
-from taxi_assets_tests.whole import months_of
+from taxi_dev.month_tables import months_of
 
 
 @pytest.mark.parametrize(

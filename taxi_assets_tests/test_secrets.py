@@ -23,15 +23,22 @@ import pytest
 
 from taxi_assets.definitions import defs as repo_defs
 from taxi_assets.defs.sensors import new_month_sensor
-from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, RAW, asset_key, selection_string
+from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, RAW, asset_key
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.resources.sql import quote_ident, quote_literal
 from taxi_assets.source import SourceError, TaxiSource
-from taxi_assets_tests.conftest import BigQueryEmulator, SourceServer, free_port
-from taxi_assets_tests.session import lake_days, postgres_months, warehouse_rows_per_day
-from taxi_assets_tests.test_cli import REPO, env_for, materialize_command
-from taxi_assets_tests.test_defs import in_a_fresh_process
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.cli import env_for, materialize_command
+from taxi_assets_tests.support.environment import in_a_fresh_process
+from taxi_assets_tests.support.google import BigQueryEmulator
+from taxi_assets_tests.support.processes import free_port
+from taxi_assets_tests.support.sinks import lake_days, postgres_months, warehouse_rows_per_day
+from taxi_assets_tests.support.source_server import SourceServer
+from taxi_dev.command_line import selection_string
+
+# Every test runs the command line (or a fresh interpreter) as a user would.
+pytestmark = pytest.mark.processes
 
 USER = "taxi"
 # Few retries, short pauses: the failing runs are about what they leave, not about patience.

@@ -2,52 +2,16 @@
 
 import gzip
 from collections.abc import Callable
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from taxi_assets.publishers import MIRROR, PUBLISHERS
-from taxi_assets.schema import FREEZE, SCHEMAS, YELLOW
+from taxi_assets.schema import SCHEMAS, YELLOW
 from taxi_assets.source import MonthNotPublished, SourceError, TaxiSource, download
-from taxi_assets_tests.conftest import MONTH_ROWS, SourceServer
-from taxi_assets_tests.whole import read_trips
-
-
-def rewrite(path: Path, edit: Callable[[list[str]], list[str]]) -> None:
-    """Rewrite a published gzip CSV through ``edit(lines) -> lines``."""
-    with gzip.open(path, "rt") as f:
-        lines = f.read().splitlines()
-    with gzip.open(path, "wt") as f:
-        f.write("\n".join(edit(lines)) + "\n")
-
-
-def fetch_table(server: SourceServer, service: str, month: str, contract: str = FREEZE) -> pa.Table:
-    """The month fetched from ``server`` and read under the schema ``contract``, every row."""
-    with server.source().fetch(service, month) as fetched:
-        return read_trips(fetched, SCHEMAS[service], contract)
-
-
-def refusal(server: SourceServer, service: str, month: str, contract: str = FREEZE) -> str:
-    """What a user reads first when the month is refused: the SourceError's first line, which must
-    begin with the file's URL, service and month; the rest of the line is returned.
-    """
-    with pytest.raises(SourceError) as error:
-        fetch_table(server, service, month, contract)
-    line = str(error.value).splitlines()[0]
-    where = f"{server.url(service, month)} ({service} {month}): "
-    assert line.startswith(where)
-    return line.removeprefix(where)
-
-
-def unknown_column(column: str, service: str) -> str:
-    """What the reader says of a column in no known layout of ``service``, under freeze."""
-    return (
-        f"unknown column(s) '{column}', in no known {service} layout; if the publisher added it, add it "
-        f"to the {service} columns in taxi_assets/schema.py (type, the layout that has it) and "
-        "data_dictionary.yaml (description) and re-run, or load with TAXI_SCHEMA_CONTRACT=evolve (add it) "
-        "or discard (leave it out); nothing was written"
-    )
+from taxi_assets_tests.support.source_files import fetch_table, refusal, rewrite, unknown_column
+from taxi_assets_tests.support.source_server import MONTH_ROWS, SourceServer
+from taxi_dev.month_tables import read_trips
 
 
 @pytest.mark.parametrize(

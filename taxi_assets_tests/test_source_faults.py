@@ -11,10 +11,11 @@ import pytest
 
 from taxi_assets.keys import RAW, asset_key
 from taxi_assets.source import DeadlinePassed, TaxiSource
-from taxi_assets_tests.conftest import MONTH_ROWS, SourceServer
-from taxi_assets_tests.processes import start, stop_group, wait_for
-from taxi_assets_tests.session import read_lake_month
-from taxi_assets_tests.test_cli import REPO, env_for, materialize_command
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.cli import env_for, materialize_command
+from taxi_assets_tests.support.processes import start, stop_group, wait_for
+from taxi_assets_tests.support.sinks import read_lake_month
+from taxi_assets_tests.support.source_server import MONTH_ROWS, SourceServer
 
 # Upper bounds only, for a machine busy with other work: what is asserted is the deadline itself.
 SLACK_SECONDS = 15
@@ -40,6 +41,7 @@ def test_a_trickling_download_fails_at_its_deadline(source_server: SourceServer)
     assert str(failed.value).endswith("bytes); raise the deadline or try later")
 
 
+@pytest.mark.processes
 def test_a_trickling_source_fails_the_run_at_the_deadline(
     tmp_path: Path, source_server: SourceServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -67,6 +69,7 @@ def temporary_folders(tmpdir: Path) -> list[Path]:
     return sorted(tmpdir.glob("taxi-source-*"))
 
 
+@pytest.mark.processes
 def test_a_download_killed_midway_leaves_no_temporary_file(
     tmp_path: Path, source_server: SourceServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,10 +9,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from taxi_assets_tests.conftest import free_port
-from taxi_assets_tests.processes import alive, descendants, start, stop_group, wait_for
-from taxi_assets_tests.test_cli import REPO, wait_until_loaded
+import pytest
+
+from taxi_assets_tests.support import REPO
+from taxi_assets_tests.support.cli import wait_until_loaded
+from taxi_assets_tests.support.processes import alive, descendants, free_port, start, stop_group, wait_for
 from taxi_dev.supervise import group_members
+
+pytestmark = pytest.mark.processes
 
 # taxi-demo's own grace before it kills what is left (taxi_dev.supervise), plus PostgreSQL's stop;
 # an upper bound for a busy machine, not an expectation.

@@ -18,14 +18,14 @@ from taxi_assets import batches
 from taxi_assets.constants import postgres_table, warehouse_table
 from taxi_assets.keys import CLEANED, DAILY, RAW, REJECTED
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets_tests.conftest import MONTH_ROWS, Sinks, SourceServer
-from taxi_assets_tests.session import (
+from taxi_assets_tests.support.materialize import (
     failure_message,
     load_zones,
     materialize_days,
     materialize_month,
-    snapshot,
 )
+from taxi_assets_tests.support.sinks import Sinks, snapshot
+from taxi_assets_tests.support.source_server import MONTH_ROWS, SourceServer
 
 SMALL = 500
 

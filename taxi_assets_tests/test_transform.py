@@ -14,7 +14,7 @@ from taxi_assets.transform import (
     TRIP_DISTANCE_NOT_POSITIVE,
     rows_in_window,
 )
-from taxi_assets_tests.whole import clean_trips
+from taxi_dev.month_tables import clean_trips
 
 JAN, FEB = dt.datetime(2021, 1, 1), dt.datetime(2021, 2, 1)
 

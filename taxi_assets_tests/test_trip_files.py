@@ -22,24 +22,17 @@ from taxi_assets.schema import (
     TripSchema,
     added_descriptions,
 )
-from taxi_assets_tests.conftest import SourceServer
-from taxi_assets_tests.test_source import fetch_table, refusal, rewrite, unknown_column
-from taxi_dev.synthetic import generate_trips
+from taxi_assets_tests.support.source_files import (
+    ROWS,
+    as_the_era_has_it,
+    fetch_table,
+    refusal,
+    rewrite,
+    unknown_column,
+)
+from taxi_assets_tests.support.source_server import SourceServer
 
-ROWS = 3_000
 LAYOUTS = [(schema, layout) for schema in SCHEMAS.values() for layout in schema.layouts]
-
-
-def as_the_era_has_it(schema: TripSchema, layout: Layout, month: str) -> pa.Table:
-    """The generated month as the canonical layout holds it after ``layout``: the columns the era
-    lacks, or publishes typed null, are null.
-    """
-    canonical = generate_trips(schema.service, month, ROWS)
-    present = {schema.published_as(f.name).name for f in layout.fields if not pa.types.is_null(f.type)}
-    columns = [
-        canonical.column(c.name) if c.name in present else pa.nulls(ROWS, c.type) for c in schema.columns
-    ]
-    return pa.Table.from_arrays(columns, schema=schema.raw_arrow_schema)
 
 
 @pytest.fixture

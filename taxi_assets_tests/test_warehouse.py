@@ -17,20 +17,15 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from taxi_assets.io_managers import WAREHOUSE_IO_MANAGER
-from taxi_assets.io_managers.warehouse import WarehouseIOManager
 from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse, bigquery_schema
 from taxi_assets.resources.column_types import UnknownColumnType
 from taxi_assets.schema import SCHEMAS, YELLOW
-from taxi_assets_tests.conftest import BigQueryEmulator, GcsEmulator, Sinks, SourceServer
-from taxi_assets_tests.session import (
-    failure_message,
-    materialize_days,
-    materialize_month,
-    oracle_per_day,
-    warehouse_rows_per_day,
-)
-from taxi_assets_tests.test_defs import in_a_fresh_process
+from taxi_assets_tests.support.environment import in_a_fresh_process
+from taxi_assets_tests.support.google import BigQueryEmulator, GcsEmulator
+from taxi_assets_tests.support.materialize import failure_message, materialize_days, materialize_month
+from taxi_assets_tests.support.oracle import oracle_per_day
+from taxi_assets_tests.support.sinks import Sinks, warehouse_rows_per_day, with_warehouse
+from taxi_assets_tests.support.source_server import SourceServer
 
 # The variables BigQueryWarehouse's fields default to (taxi_assets/resources/bigquery_warehouse.py).
 BIGQUERY_SETTINGS = {
@@ -96,15 +91,6 @@ def warehouse(request: pytest.FixtureRequest, sinks: Sinks) -> Warehouse:
     if request.param == "duckdb":
         return _duckdb(sinks)
     return _bigquery(request.getfixturevalue("bigquery"))
-
-
-def with_warehouse(resources: dict[str, Any], warehouse: Any) -> dict[str, Any]:
-    """``resources`` with ``warehouse`` as the warehouse, its IO manager and check included."""
-    return {
-        **resources,
-        "warehouse": warehouse,
-        WAREHOUSE_IO_MANAGER: WarehouseIOManager(warehouse=warehouse),
-    }
 
 
 def loaded(
@@ -270,6 +256,7 @@ def test_each_bigquery_field_reads_the_setting_the_docs_name() -> None:
         assert name in BigQueryWarehouse.model_fields[field].description, field
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     ("settings", "chosen"),
     [
@@ -293,6 +280,7 @@ def test_the_warehouse_is_chosen_once_from_the_environment(settings: dict[str, s
     assert ran.stdout.strip() == chosen, ran.stderr[-2000:]
 
 
+@pytest.mark.processes
 def test_an_unknown_warehouse_is_named() -> None:
     ran = in_a_fresh_process({"TAXI_WAREHOUSE": "snowflake"}, "import taxi_assets.definitions as d; d.defs()")
     assert ran.returncode != 0
@@ -311,7 +299,7 @@ def test_the_course_s_cloud_path_gcs_lake_into_bigquery(
     source_server: SourceServer, sinks: Sinks, gcs: GcsEmulator, bigquery: BigQueryEmulator
 ) -> None:
     """The course's last hop with both emulators: the daily dataset on gs://, loaded into BigQuery."""
-    from taxi_assets_tests.test_gcs import on_gcs
+    from taxi_assets_tests.support.google import on_gcs
 
     published = source_server.publish("green", "2021-01")
     warehouse = _bigquery(bigquery)

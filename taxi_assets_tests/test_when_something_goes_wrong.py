@@ -10,21 +10,19 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
-from taxi_assets.keys import CLEANED, MONTHLY_STAGES, POSTGRES, RAW, asset_key, selection_string
+from taxi_assets.keys import CLEANED, MONTHLY_STAGES, POSTGRES, RAW, asset_key
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import YELLOW
-from taxi_assets_tests.conftest import Sinks, SourceServer, free_port
-from taxi_assets_tests.session import (
-    failure_message,
-    materialize_month,
-    postgres_months,
-    read_lake_month,
-    snapshot,
-)
+from taxi_assets_tests.support.materialize import failure_message, materialize_month
+from taxi_assets_tests.support.processes import free_port
+from taxi_assets_tests.support.sinks import Sinks, postgres_months, read_lake_month, snapshot
+from taxi_assets_tests.support.source_server import SourceServer
 from taxi_assets_tests.test_dg import dg as dg_cli
 from taxi_assets_tests.test_dg import dg_env
+from taxi_dev.command_line import selection_string
 
 ACCEPT = {
     "ops": {asset_key("yellow", RAW).to_python_identifier(): {"config": {"accept_implausible_month": True}}}
@@ -36,6 +34,7 @@ def header_only(path: Path) -> None:
         f.write(",".join(YELLOW.names) + "\n")
 
 
+@pytest.mark.processes
 def test_a_file_with_only_its_header_fails_on_the_command_line_and_changes_nothing(
     tmp_path: Path, source_server: SourceServer, sinks: Sinks, january_done: dict[str, object]
 ) -> None:
@@ -81,6 +80,7 @@ def test_a_month_loaded_deliberately_despite_being_empty_replaces_it_everywhere(
     assert "2021-01" not in postgres_months(sinks.postgres, "yellow")
 
 
+@pytest.mark.processes
 def test_a_run_config_that_sets_only_the_source_s_timeouts_keeps_its_address(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource
 ) -> None:
@@ -149,6 +149,7 @@ def first_failure_line(output: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.processes
 def test_an_unwritable_lake_is_named_on_the_command_line(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource
 ) -> None:
@@ -164,6 +165,7 @@ def test_an_unwritable_lake_is_named_on_the_command_line(
     )
 
 
+@pytest.mark.processes
 def test_postgresql_not_listening_is_named_on_the_command_line(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource
 ) -> None:
@@ -182,6 +184,7 @@ def test_postgresql_not_listening_is_named_on_the_command_line(
     assert f"port={env['POSTGRES_PORT']}" in first
 
 
+@pytest.mark.processes
 def test_a_setting_that_is_not_a_number_is_named_by_taxi_check(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource
 ) -> None:

@@ -23,9 +23,10 @@ from taxi_assets.defs.assets.zones import (
     taxi_zones,
 )
 from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
-from taxi_assets_tests.conftest import BigQueryEmulator, Sinks, SourceServer
-from taxi_assets_tests.session import DEFINITIONS, failure_message, load_zones, materialize_month
-from taxi_assets_tests.test_warehouse import with_warehouse
+from taxi_assets_tests.support.google import BigQueryEmulator
+from taxi_assets_tests.support.materialize import DEFINITIONS, failure_message, load_zones, materialize_month
+from taxi_assets_tests.support.sinks import Sinks, with_warehouse
+from taxi_assets_tests.support.source_server import SourceServer
 
 
 def published_lookup(path: Path) -> list[tuple]:

@@ -1,8 +1,10 @@
-"""Starting, waiting for and stopping the processes a test starts, on a machine of any busyness:
-tests wait for conditions (with generous upper bounds), never for a fixed time.
+"""Starting, waiting for and stopping the processes a test starts, and the ports they listen on, on
+a machine of any busyness: tests wait for conditions (with generous upper bounds), never for a
+fixed time.
 """
 
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from typing import TypeVar
 
 import pytest
 
+from taxi_assets_tests.support import REPO
 from taxi_dev import supervise
 
 T = TypeVar("T")
@@ -27,7 +30,7 @@ def wait_for(what: str, poll: Callable[[], T], timeout: float = 300, every: floa
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def start(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen:
+def start(command: list[str], env: dict[str, str], log: Path, cwd: Path = REPO) -> subprocess.Popen:
     """A process in a session (and process group) of its own, its output going to ``log``."""
     with log.open("w") as out:
         return subprocess.Popen(
@@ -68,3 +71,10 @@ def descendants(pid: int) -> set[int]:
 def alive(pids: set[int]) -> set[int]:
     """Those of ``pids`` still running (zombies are not)."""
     return set(_parents()) & pids
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -13,12 +13,13 @@ import pyarrow as pa
 import pytest
 
 from taxi_assets.constants import postgres_table, warehouse_table
+from taxi_assets.partitions import days_of, span
 from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import PICKUP_DATE
-from taxi_assets_tests.conftest import BigQueryEmulator, Sinks
-from taxi_assets_tests.session import failure_message, materialize_days, materialize_month
-from taxi_assets_tests.test_eras import month_bounds
+from taxi_assets_tests.support.google import BigQueryEmulator
+from taxi_assets_tests.support.materialize import failure_message, materialize_days, materialize_month
+from taxi_assets_tests.support.sinks import Sinks
 
 
 @dataclass
@@ -42,7 +43,7 @@ def _load_month(resources: dict[str, Any], month: str) -> None:
 
 def _load_days(resources: dict[str, Any], month: str) -> None:
     _load_month(resources, month)
-    first, end = month_bounds(month)
+    first, end = span(days_of(month))
     result = materialize_days(resources, "yellow", str(first), str(end - dt.timedelta(days=1)))
     assert result.success, failure_message(result)
 
@@ -52,7 +53,7 @@ def _postgres(pg: PostgresResource) -> Store:
 
     def create_old(old: pa.Table, month: str) -> None:
         pg.evolve_table(table, old.schema, PICKUP_DATE, {})
-        pg.replace_month(table, PICKUP_DATE, old, *month_bounds(month))
+        pg.replace_month(table, PICKUP_DATE, old, *span(days_of(month)))
 
     def sql(query: str) -> list[tuple]:
         with pg.connect() as conn, conn.cursor() as cur:
@@ -63,7 +64,7 @@ def _postgres(pg: PostgresResource) -> Store:
         "postgres",
         table,
         create_old,
-        lambda month: pg.read_days(table, PICKUP_DATE, *month_bounds(month)),
+        lambda month: pg.read_days(table, PICKUP_DATE, *span(days_of(month))),
         lambda: [
             n
             for (n,) in sql(
@@ -84,13 +85,13 @@ def _warehouse(name: str, resource: Any, columns: Callable, description: Callabl
 
     def create_old(old: pa.Table, month: str) -> None:
         resource.evolve_table(table, old.schema, PICKUP_DATE, {})
-        resource.replace_days(table, PICKUP_DATE, old, *month_bounds(month))
+        resource.replace_days(table, PICKUP_DATE, old, *span(days_of(month)))
 
     return Store(
         name,
         table,
         create_old,
-        lambda month: resource.read_days(table, PICKUP_DATE, *month_bounds(month)),
+        lambda month: resource.read_days(table, PICKUP_DATE, *span(days_of(month))),
         columns,
         description,
         _load_days,

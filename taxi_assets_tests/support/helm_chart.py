@@ -6,15 +6,15 @@ server's command (charts/dagster-user-deployments/templates/deployment-user.yaml
 is available here; this stands in for `helm template`, for the sections this project sets.
 """
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from taxi_assets_tests.support import REPO
+
 VALUES_FILE = REPO / "deploy" / "helm" / "values.yaml"
-# docs/google-cloud.md: `helm upgrade --install dagster dagster/dagster -n dagster`. The release name contains
-# the chart's name, so the chart's "fullname" is the release name.
+# docs/google-cloud.md: `helm upgrade --install dagster dagster/dagster -n dagster`. The release name
+# contains the chart's name, so the chart's "fullname" is the release name.
 RELEASE = "dagster"
 NAMESPACE = "dagster"
 
