@@ -6,7 +6,7 @@
 # No secret is baked in.
 #
 # BASE_IMAGE: the official slim Python image by default. Any Debian-based image works, with or
-# without Python: CI builds on a bare Debian made with debootstrap (.ci/ensure-containers), where
+# without Python: CI builds on a bare Debian made with debootstrap (taxi_dev/ensure-containers.sh), where
 # Python comes from Debian's packages below.
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
