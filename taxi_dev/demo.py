@@ -41,6 +41,9 @@ WORKSPACE = REPO_ROOT / "workspace.yaml"
 WAIT_SECONDS = 900
 # How long `make dev`'s dagster dev may take to stop by itself before what is left is killed.
 DEV_GRACE_SECONDS = 60.0
+# The backfills still under way, as the UI asks Dagster's GraphQL API for them.
+BACKFILLS_QUERY = "{ partitionBackfillsOrError { ... on PartitionBackfills { results { id status } } } }"
+UNFINISHED = ("REQUESTED", "CANCELING", "FAILING")
 
 
 def demo_environment(data_dir: Path) -> dict[str, str]:
@@ -94,6 +97,30 @@ def wait_for(what: str, done: Callable[[dg.DagsterInstance], bool], log: Path) -
             if time.monotonic() > deadline:
                 raise SystemExit(f"{what} did not happen within {WAIT_SECONDS} s; the daemon's log is {log}")
             time.sleep(1)
+
+
+def unfinished_backfills(home: Path) -> list[str]:
+    """The backfills Dagster's backfill daemon has not finalised yet (a backfill whose runs all
+    ended is marked done on the daemon's next pass, up to 30 s later).
+
+    Asked through the GraphQL API the UI reads, by Dagster's own ``dagster-graphql`` command on a
+    workspace with no code location (backfills are the instance's): the instance's own backfill
+    methods are not public API.
+    """
+    workspace = home / "instance_only_workspace.yaml"
+    workspace.write_text("load_from: []\n")
+    command = [
+        str(Path(sys.executable).with_name("dagster-graphql")),
+        "-w",
+        str(workspace),
+        "-t",
+        BACKFILLS_QUERY,
+    ]
+    asked = subprocess.run(command, capture_output=True, text=True, cwd=home)
+    if asked.returncode != 0:
+        raise SystemExit(f"dagster-graphql failed (exit {asked.returncode}): {asked.stderr[-2000:]}")
+    answer = json.loads(asked.stdout.strip().splitlines()[-1])["data"]["partitionBackfillsOrError"]
+    return [backfill["id"] for backfill in answer["results"] if backfill["status"] in UNFINISHED]
 
 
 def zones_loaded(instance: dg.DagsterInstance) -> bool:
@@ -229,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             launch(monthly_job_name(service), {"dagster/partition": args.month}, home)
         print("waiting for the months, then for automation to load their days …", flush=True)
         wait_for("every day of the month in the warehouse", days_loaded(publisher.services, args.month), log)
+        # The daemon stops only once it has finalised the automation's backfills: stopped before,
+        # `make dev` would show them successful with a duration still counting until it runs again.
+        wait_for("the backfills to be finalised", lambda _: not unfinished_backfills(home), log)
     finally:
         stop_group(daemon, signal.SIGTERM)
     print(summary(env, args.month))
