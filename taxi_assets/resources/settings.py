@@ -4,8 +4,14 @@ A field whose default is ``env(name, fallback)`` takes ``dg.EnvVar(name)`` where
 is set (the UI shows the name, never the value) and the embedded fallback where it is not, so a
 first run needs nothing but Python. They are field defaults, not values passed to the resource:
 Dagster fills the fields a run configuration leaves out from their defaults, so a run that sets
-only ``schema_name`` keeps the environment's host and password (values given to the constructor
-would be replaced as a whole). Code outside a run gets the values with ``dg.build_resources``.
+only ``schema_name`` keeps the environment's host and password. Values given to the constructor
+would be replaced as a whole: Dagster 1.13 makes them the default of the resource's whole
+``config`` field (``_apply_defaults_to_schema_field`` in
+``dagster/_config/pythonic_config/conversion_utils.py``), which a run configuration that sets any
+field replaces (checked: ``R(a=10, b=20)`` run with ``{b: 30}`` gets ``a=1``, the class default).
+So the defaults are read when this module is imported, as each code server, run worker and CLI
+process does on starting; ``test_defs.py`` pins both. Code outside a run gets the values with
+``dg.build_resources``.
 """
 
 from __future__ import annotations
