@@ -13,8 +13,8 @@ FROM ${BASE_IMAGE}
 
 # DAGSTER_EVENT_BATCH_SIZE: Dagster (dagster-postgres) writes a range run's events (a planned and
 # a materialisation event per day and asset) in multi-row inserts of up to this many, instead of a
-# transaction each; the full-size history backfill spent minutes on those (README: Performance).
-# Memory (README: Performance), read by each process as it starts, so every run worker, code
+# transaction each; the full-size history backfill spent minutes on those (docs/performance.md).
+# Memory (docs/performance.md), read by each process as it starts, so every run worker, code
 # server, web server and daemon gets them (the Makefile exports the same for local use):
 # - ARROW_DEFAULT_MEMORY_POOL, JE_ARROW_MALLOC_CONF: Arrow's default pool (mimalloc) keeps much of
 #   what a step frees; jemalloc handing freed pages back at once (decay 0) keeps a 15M-row month's

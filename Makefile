@@ -29,7 +29,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Static analysis of terraform/ (README: Deploy to Google Cloud). checkov gets a venv of its own:
+# Static analysis of terraform/ (docs/google-cloud.md). checkov gets a venv of its own:
 # it brings some 60 libraries and would move the project's own (packaging back to 23.2, for one).
 CHECKOV_VENV ?= .venv-checkov
 $(CHECKOV_VENV)/.installed:

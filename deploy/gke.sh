@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Dagster on GKE, as README.md "Deploy to Google Cloud" describes it, from a project with billing:
+# Dagster on GKE, as docs/google-cloud.md describes it, from a project with billing:
 #
 #   deploy/gke.sh up      terraform/ and terraform/gke/ (each enables its APIs), the image, secrets,
 #                         the Helm release
@@ -39,7 +39,7 @@ fail() {
 require_tools() {
   local tool
   for tool in gcloud gke-gcloud-auth-plugin terraform docker kubectl helm git; do
-    command -v "$tool" >/dev/null || fail "$tool is not on PATH (README: Deploy to Google Cloud, prerequisites)"
+    command -v "$tool" >/dev/null || fail "$tool is not on PATH (docs/google-cloud.md, prerequisites)"
   done
   "$PYTHON" -c 'import yaml' 2>/dev/null ||
     fail "PYTHON=$PYTHON cannot import yaml: run make .venv/.installed, or pip install pyyaml"
@@ -105,7 +105,7 @@ up() {
     kubectl -n "$namespace" create secret generic dagster-postgresql-secret \
       --from-file=postgresql-password=/dev/stdin --dry-run=client -o yaml | kubectl apply -f -
   # The pods' settings: the database password and, where this shell has one, a private mirror's
-  # token (README: A private mirror, safely), as an env file on stdin (printf is the shell's own).
+  # token (docs/sources.md: A private mirror, safely), as an env file on stdin (printf is the shell's own).
   {
     printf 'POSTGRES_PASSWORD=%s\n' "$(terraform -chdir="$GKE" output -raw database_password)"
     printf 'TAXI_SOURCE_TOKEN=%s\n' "${TAXI_SOURCE_TOKEN-}"

@@ -16,7 +16,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 VALUES_FILE = REPO / "deploy" / "helm" / "values.yaml"
-# README: `helm upgrade --install dagster dagster/dagster -n dagster`. The release name contains
+# docs/google-cloud.md: `helm upgrade --install dagster dagster/dagster -n dagster`. The release name contains
 # the chart's name, so the chart's "fullname" is the release name.
 RELEASE = "dagster"
 NAMESPACE = "dagster"

@@ -1,6 +1,6 @@
 """terraform/gke (Dagster on GKE Autopilot) read as a reviewer would: what it creates, that every
-grant is one of the README's least-privilege roles, that nothing is public, and that Workload
-Identity, not a key, connects the pods to the pipeline's service account. Nothing here reaches
+grant is one of the least-privilege roles docs/google-cloud.md lists, that nothing is public, and
+that Workload Identity, not a key, connects the pods to the pipeline's service account. Nothing here reaches
 Google; `terraform validate` and `plan` need the provider from the network.
 """
 
@@ -47,9 +47,9 @@ def grants(resources: dict[str, dict[str, dict]]) -> list[tuple[str, str, str]]:
 
 
 def readme_roles() -> set[str]:
-    """The least-privilege roles README's deployment section lists."""
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Deploy to Google Cloud") :]
+    """The least-privilege roles the GKE section of docs/google-cloud.md lists."""
+    page = (REPO / "docs" / "google-cloud.md").read_text()
+    section = page[page.index("## Dagster on GKE") :]
     return set(re.findall(r"`(roles/[A-Za-z.]+)`", section))
 
 
@@ -80,9 +80,9 @@ def test_the_deployment_has_its_cluster_database_registry_and_logs_bucket() -> N
     assert re.search(r'variable "deletion_protection" \{[^}]*default\s*=\s*false', variables)
 
 
-def test_every_grant_is_a_least_privilege_role_the_readme_lists() -> None:
+def test_every_grant_is_a_least_privilege_role_the_docs_list() -> None:
     listed = readme_roles()
-    assert listed, "README lists the roles in its 'Deploy to Google Cloud' section"
+    assert listed, "docs/google-cloud.md lists the roles in its 'Dagster on GKE' section"
     for folder in (TERRAFORM, GKE):
         for type_, role, _ in grants(module(folder)):
             assert role in listed, (folder.name, type_, role)

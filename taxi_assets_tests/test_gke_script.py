@@ -1,7 +1,7 @@
-"""deploy/gke.sh, the README's Google Cloud commands in one script, run against stand-ins for
+"""deploy/gke.sh, the Google Cloud commands of docs/google-cloud.md in one script, run against stand-ins for
 gcloud, gke-gcloud-auth-plugin, terraform, docker, kubectl and helm (no Google project or cluster
 here) that record their arguments and answer Terraform's outputs: the steps in order, each fed by
-the ones before, the password never on a command line, and the README saying the same.
+the ones before, the password never on a command line, and the docs saying the same.
 """
 
 import json
@@ -369,16 +369,17 @@ def test_down_stops_on_any_other_failure_removing_nothing_more(
 
 
 def readme_gcp_commands() -> list[str]:
-    """Every command line in the code blocks of README's "Deploy to Google Cloud"."""
-    readme = (REPO / "README.md").read_text()
-    start = readme.index("## Deploy to Google Cloud")
-    section = readme[start : readme.index("\n## ", start + 1)]
+    """Every command line in the code blocks of docs/google-cloud.md's "Dagster on GKE"."""
+    page = (REPO / "docs" / "google-cloud.md").read_text()
+    start = page.index("## Dagster on GKE")
+    end = page.find("\n## ", start + 1)
+    section = page[start : end if end != -1 else len(page)]
     blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
     joined = [re.sub(r"\\\n\s*", "", block) for block in blocks]
     return [line.split("  #")[0].strip() for block in joined for line in block.splitlines() if line.strip()]
 
 
-def test_the_readme_runs_the_script_and_every_other_command_is_the_scripts() -> None:
+def test_the_docs_run_the_script_and_every_other_command_is_the_scripts() -> None:
     """Every command of the section is the script's: its subcommands, or the copies of the two
     variable files it requires (the user fills them in; the script only checks them).
     """
@@ -397,6 +398,6 @@ def test_the_readme_runs_the_script_and_every_other_command_is_the_scripts() -> 
             assert command.split()[1] in subcommands, command
         else:
             assert command in copies, (
-                f"README runs `{command}`, which deploy/gke.sh neither runs nor requires"
+                f"docs/google-cloud.md runs `{command}`, which deploy/gke.sh neither runs nor requires"
             )
     assert copies <= set(commands)

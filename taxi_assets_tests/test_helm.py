@@ -72,7 +72,7 @@ def settings_the_code_reads() -> set[str]:
 
 
 def secret_keys() -> set[str]:
-    """The keys README's command puts in the pods' secret, from deploy/helm/secrets.env.example."""
+    """The keys the docs' command puts in the pods' secret, from deploy/helm/secrets.env.example."""
     text = (REPO / "deploy" / "helm" / "secrets.env.example").read_text()
     return set(re.findall(r"^([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
 

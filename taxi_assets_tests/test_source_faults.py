@@ -97,6 +97,6 @@ def test_a_download_killed_midway_leaves_no_temporary_file(
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with dg.DagsterInstance.get() as instance:
         statuses = sorted(record.dagster_run.status.value for record in instance.get_run_records())
-    # Nothing watches a run the command line executes itself: the killed one stays STARTED (README:
-    # When something goes wrong), and held nothing the next one needed.
+    # Nothing watches a run the command line executes itself: the killed one stays STARTED
+    # (docs/guarantees.md: When something goes wrong), and held nothing the next one needed.
     assert statuses == ["STARTED", "SUCCESS"]

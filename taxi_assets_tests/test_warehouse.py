@@ -265,7 +265,7 @@ def test_bad_bigquery_settings_fail_naming_the_setting_and_leave_the_table(
     assert _bigquery(bigquery).rows_per_day("yellow") == before
 
 
-def test_each_bigquery_field_reads_the_setting_the_readme_names() -> None:
+def test_each_bigquery_field_reads_the_setting_the_docs_name() -> None:
     for field, name in BIGQUERY_SETTINGS.items():
         assert name in BigQueryWarehouse.model_fields[field].description, field
 

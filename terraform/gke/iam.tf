@@ -1,4 +1,4 @@
-# Least privilege, one grant per need (the README's table lists them). The pipeline's service
+# Least privilege, one grant per need (docs/google-cloud.md's table lists them). The pipeline's service
 # account and its grants on the lake and the dataset come from ../ (main.tf).
 
 data "google_service_account" "pipeline" {

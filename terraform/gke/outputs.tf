@@ -22,7 +22,7 @@ output "database_host" {
 }
 
 output "database_password" {
-  description = "Password of database_user: both Kubernetes secrets (see README). terraform output -raw database_password"
+  description = "Password of database_user: both Kubernetes secrets (see docs/google-cloud.md). terraform output -raw database_password"
   value       = random_password.database.result
   sensitive   = true
 }
