@@ -39,7 +39,7 @@ def load_key_file(path: str, setting: str, scopes: list[str], error: type[Except
         raise error(
             f"{setting}: {path!r} cannot be read by this process's user (uid {os.getuid()}): it belongs "
             f"to uid {made.st_uid} with mode {stat.S_IMODE(made.st_mode):04o}; let uid {os.getuid()} "
-            "read it (docs/compose.md: the key file)"
+            "read it (docs/google-cloud.md, step 2)"
         ) from None
     except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
         raise error(f"{setting}: {path!r} is not a usable Google credentials file: {exc}") from exc
