@@ -57,8 +57,11 @@ RUN pip install --no-deps --force-reinstall --no-build-isolation .
 
 COPY deploy/compose/dagster.yaml deploy/compose/workspace.yaml ./
 COPY deploy/healthcheck.py /opt/dagster/healthcheck.py
+# data/ in the working directory is the data folder (compose's volume): a relative path from .env,
+# such as the local default TAXI_LAKE_URI=data/lake, lands where it does locally, in the data.
 RUN useradd --create-home --uid 1000 dagster \
     && mkdir -p "$DAGSTER_HOME/storage" /opt/dagster/data /opt/dagster/keys \
+    && ln -s /opt/dagster/data /opt/dagster/app/data \
     && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
     && chown -R dagster:dagster "$DAGSTER_HOME" /opt/dagster/data
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Dagster on GKE, as docs/google-cloud.md describes it, from a project with billing:
 #
-#   deploy/gke.sh up      APIs, terraform/ and terraform/gke/, the image, secrets, the Helm release
+#   deploy/gke.sh up      terraform/ and terraform/gke/ (each enables its APIs), the image, secrets,
+#                         the Helm release
 #   deploy/gke.sh ui      the UI on http://127.0.0.1:3000 (a port-forward; stop it with Ctrl-C)
 #   deploy/gke.sh pods    the run pods spreading over nodes (kubectl --watch)
 #   deploy/gke.sh down    the Helm release and terraform/gke/ destroyed (the lake and dataset stay)
@@ -25,11 +26,8 @@ fi
 CHART_VERSION=$(sed -n 's/^ *"dagster==\([0-9.]*\)".*/\1/p' pyproject.toml)
 # The web server's service port (values.yaml); the chart names its service <release>-webserver.
 UI_PORT=3000
-# iamcredentials: the GKE metadata server trades a pod's Kubernetes token for the pipeline
-# account's access token through it (Workload Identity).
-APIS=(compute.googleapis.com container.googleapis.com sqladmin.googleapis.com
-  servicenetworking.googleapis.com artifactregistry.googleapis.com iam.googleapis.com
-  iamcredentials.googleapis.com storage.googleapis.com bigquery.googleapis.com)
+# The VPC peering Cloud SQL's private connection makes on the network (terraform/gke/network.tf).
+PEERING=servicenetworking-googleapis-com
 
 fail() {
   echo "deploy/gke.sh: $*" >&2
@@ -76,18 +74,17 @@ up() {
   project=$(tfvar "$BASE" project)
   [[ -n $project ]] || fail "$BASE/terraform.tfvars sets no project"
 
-  # 1. The APIs.
+  # 1. The lake bucket, the dataset and the pipeline's service account; then the deployment. Each
+  # module enables the APIs it needs first (apis.tf), and names the project as the quota project of
+  # its requests (main.tf), so a new project and plain application-default credentials will do.
   gcloud config set project "$project"
-  gcloud services enable "${APIS[@]}"
-
-  # 2. The lake bucket, the dataset and the pipeline's service account; then the deployment.
   terraform -chdir="$BASE" init -input=false
   terraform -chdir="$BASE" apply -input=false
   read_gke_vars
   terraform -chdir="$GKE" init -input=false
   terraform -chdir="$GKE" apply -input=false "${GKE_VARS[@]}"
 
-  # 3. The image, built for GKE's nodes (amd64, also from an ARM laptop), pushed under the commit;
+  # 2. The image, built for GKE's nodes (amd64, also from an ARM laptop), pushed under the commit;
   # uncommitted changes get a tag of their own, or nodes holding the commit's image would keep it.
   local image tag
   image=$(terraform -chdir="$GKE" output -raw image)
@@ -96,7 +93,7 @@ up() {
   docker build --platform linux/amd64 -t "$image:$tag" .
   docker push "$image:$tag"
 
-  # 4. The cluster, its namespace and the two secrets (the password goes through stdin, never on a
+  # 3. The cluster, its namespace and the two secrets (the password goes through stdin, never on a
   # command line), and this deployment's values.
   local cluster region namespace
   cluster=$(terraform -chdir="$GKE" output -raw cluster_name)
@@ -117,7 +114,7 @@ up() {
   "$PYTHON" deploy/helm/gke_values.py --tag "$tag" \
     <(terraform -chdir="$BASE" output -json) <(terraform -chdir="$GKE" output -json) >"$VALUES_GKE"
 
-  # 5. Dagster's chart at the pinned dagster's version, with the project's values.
+  # 4. Dagster's chart at the pinned dagster's version, with the project's values.
   helm repo add dagster https://dagster-io.github.io/helm --force-update
   helm repo update dagster
   helm upgrade --install "$RELEASE" dagster/dagster --version "$CHART_VERSION" -n "$namespace" \
@@ -146,12 +143,30 @@ down() {
   network=$(terraform -chdir="$GKE" output -raw network)
   read_gke_vars
   helm -n "$namespace" uninstall "$RELEASE" --ignore-not-found
-  if ! terraform -chdir="$GKE" destroy -input=false "${GKE_VARS[@]}"; then
-    # The service-networking connection is abandoned, not deleted (network.tf): its VPC peering may
-    # still hold the network. Removed, the rest goes.
-    gcloud compute networks peerings delete servicenetworking-googleapis-com --network "$network" --quiet
-    terraform -chdir="$GKE" destroy -input=false "${GKE_VARS[@]}"
+  destroy_gke "$network"
+}
+
+# terraform/gke/ destroyed. The service-networking connection is abandoned, not deleted
+# (network.tf), and its VPC peering may still hold the network: if Compute refuses a deletion for a
+# resource in use while that peering is there, the peering goes and the destroy runs again. Any
+# other failure stops here with Terraform's error, and nothing else is deleted.
+destroy_gke() {
+  local network=$1 errors peerings status=0 in_use=0
+  errors=$(mktemp)
+  terraform -chdir="$GKE" destroy -input=false "${GKE_VARS[@]}" 2>"$errors" || status=$?
+  cat "$errors" >&2
+  grep -q "already being used by" "$errors" && in_use=1
+  rm -f "$errors"
+  ((status == 0)) && return
+  if ((in_use)); then
+    peerings=$(gcloud compute networks peerings list --network "$network" --format='value(name)')
   fi
+  if ! grep -qx "$PEERING" <<<"${peerings-}"; then
+    fail "terraform destroy of $GKE failed (above); it was not the service peering, so nothing else was removed"
+  fi
+  echo "deploy/gke.sh: the network $network is still held by its $PEERING peering: removing it" >&2
+  gcloud compute networks peerings delete "$PEERING" --network "$network" --quiet
+  terraform -chdir="$GKE" destroy -input=false "${GKE_VARS[@]}"
 }
 
 case ${1:-} in

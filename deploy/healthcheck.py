@@ -1,5 +1,6 @@
 """The image's health check, for whichever Dagster process it runs: the code server answers its
-gRPC health check, the web server its /server_info page, the daemon its liveness check.
+gRPC health check, the web server its /server_info page, the daemon its liveness check, and a run
+worker (the container DockerRunLauncher starts per run) is healthy while it runs.
 
 Docker runs it as the image's HEALTHCHECK (compose may set its own); Kubernetes ignores
 HEALTHCHECK, so the Helm values keep the chart's probes. It imports nothing of the project, so
@@ -10,6 +11,10 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+
+# `dagster api ...` commands of a run's own process: DockerRunLauncher's (execute_run, resume_run
+# after a restart) and a step's, where a run executes steps in processes of their own.
+RUN_WORKER_COMMANDS = ("execute_run", "resume_run", "execute_step")
 
 
 def option(args: list[str], names: tuple[str, ...], default: str) -> str:
@@ -30,6 +35,10 @@ def check(pid: int) -> None:
         urllib.request.urlopen(f"http://127.0.0.1:{port or '3000'}/server_info", timeout=10).close()
     elif "dagster-daemon" in words:
         subprocess.run(["dagster-daemon", "liveness-check"], check=True, capture_output=True, timeout=20)
+    elif any(f" api {command}" in words for command in RUN_WORKER_COMMANDS):
+        # It serves nothing to ask, and the daemon's run monitoring already asks the engine whether
+        # its container still runs: reading its command line above proved it is alive.
+        return
     else:
         sys.exit(f"not a Dagster process: {words}")
 

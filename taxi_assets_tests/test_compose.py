@@ -223,6 +223,8 @@ def compose_stack(tmp_path: Path) -> Iterator[Stack]:
                 [
                     f"POSTGRES_PASSWORD={password}",
                     "TAXI_PUBLISHER=mirror",
+                    # .env.example's local default: in the containers, the data volume.
+                    "TAXI_LAKE_URI=data/lake",
                     f"TAXI_SOURCE_URL_TEMPLATE={template}",
                     "DAGSTER_WEBSERVER_BIND=127.0.0.1",
                     f"DAGSTER_WEBSERVER_PORT={web_port}",

@@ -4,6 +4,8 @@
 
 import re
 import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -224,3 +226,60 @@ def test_code_server_as_compose_runs_it_serves_the_web_ui(
     with code_server_with_web_ui(command, env, tmp_path) as served:
         keys = loaded_asset_keys(served.location)
         assert {"yellow/raw_trips", "green/postgres_trips", "green/warehouse_trips"} <= keys
+
+
+@pytest.mark.processes
+def test_the_images_health_check_passes_a_run_worker_while_it_runs() -> None:
+    """A run's own container (compose's DockerRunLauncher starts `dagster api execute_run <args>` in
+    the image, whose HEALTHCHECK runs deploy/healthcheck.py) is healthy while its process lives.
+    The worker is a stand-in with that command line: a real one needs a launched run and exits
+    when it ends.
+    """
+    healthcheck = [sys.executable, str(REPO / "deploy" / "healthcheck.py")]
+    worker = subprocess.Popen(
+        ["dagster", "-c", "import time; time.sleep(60)", "api", "execute_run", '{"run_id": "r"}'],
+        executable=sys.executable,
+    )
+    try:
+        result = subprocess.run([*healthcheck, str(worker.pid)], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+    finally:
+        worker.kill()
+        worker.wait()
+    gone = subprocess.run([*healthcheck, str(worker.pid)], capture_output=True, text=True, timeout=30)
+    assert gone.returncode != 0
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        result = subprocess.run([*healthcheck, str(other.pid)], capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0 and "not a Dagster process" in result.stderr
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_compose_refuses_env_example_until_a_password_is_chosen() -> None:
+    """README: copy .env.example to .env and set POSTGRES_PASSWORD; compose refuses to start
+    otherwise. Its ${NAME:?...} refuses a variable unset or empty, so .env.example ships every
+    such variable empty, never a default everyone shares.
+    """
+    compose = (REPO / "docker-compose.yml").read_text()
+    required = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", compose))
+    assert "POSTGRES_PASSWORD" in required
+    shipped = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", (REPO / ".env.example").read_text(), re.MULTILINE))
+    assert {name: shipped[name] for name in required if shipped.get(name)} == {}
+
+
+def test_a_relative_lake_folder_from_env_lands_in_the_data_volume() -> None:
+    """.env's local default TAXI_LAKE_URI=data/lake, passed on by compose, resolves in the image's
+    working directory: its data/ is the data volume the code server and every run container mount.
+    """
+    dockerfile = (REPO / "Dockerfile").read_text()
+    [workdir] = re.findall(r"^WORKDIR (\S+)$", dockerfile, flags=re.MULTILINE)
+    links = dict((link, target) for target, link in re.findall(r"ln -s (\S+) (\S+)", dockerfile))
+    [mount] = [v.split(":")[1] for v in SERVICES["code-server"]["volumes"] if v.startswith("taxi-data:")]
+    assert "${TAXI_LAKE_URI:-" in SERVICES["code-server"]["environment"]["TAXI_LAKE_URI"]
+    lake = Path(workdir) / "data" / "lake"
+    for link, target in links.items():
+        if lake.is_relative_to(link):
+            lake = Path(target) / lake.relative_to(link)
+    assert lake.is_relative_to(mount), f"data/lake in {workdir} is {lake}, outside the volume at {mount}"

@@ -1,6 +1,5 @@
 """The project as a `dg` project, from the repo root, as a user types it: check, list, launch, dev."""
 
-import os
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ import pytest
 from taxi_assets.keys import CLEANED, DAILY_STAGES, MONTHLY_STAGES
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets_tests.support import REPO
-from taxi_assets_tests.support.cli import env_for
+from taxi_assets_tests.support.cli import dg, dg_env
 from taxi_assets_tests.support.graphql import graphql
 from taxi_assets_tests.support.processes import free_port, stop_group
 from taxi_assets_tests.support.sinks import (
@@ -27,26 +26,6 @@ pytestmark = pytest.mark.processes
 
 BIN = Path(sys.executable).parent
 STAGE_WORDS = ("raw", "cleaned", "rejected", "postgres", "daily", "warehouse")
-
-
-def dg_env(tmp_path: Path, source_server: SourceServer, postgres: PostgresResource) -> dict[str, str]:
-    """A shell with the project's venv activated and this test's own sinks."""
-    return {
-        **env_for(tmp_path, source_server),
-        "VIRTUAL_ENV": str(BIN.parent),
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "POSTGRES_HOST": postgres.host,
-        "POSTGRES_PORT": str(postgres.port),
-        "POSTGRES_USER": postgres.user,
-        "POSTGRES_DBNAME": postgres.dbname,
-        "POSTGRES_SCHEMA": postgres.schema_name,
-    }
-
-
-def dg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / "dg"), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
-    )
 
 
 def test_loading_the_definitions_prints_no_warning() -> None:

@@ -1,6 +1,11 @@
 """The lake on gs://, against gcp-storage-emulator on loopback (a real GCS API server; no mock)."""
 
+import os
 import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -141,6 +146,42 @@ def test_a_key_file_that_is_not_a_key_names_the_setting(tmp_path, gcs: GcsEmulat
         match=r"GOOGLE_APPLICATION_CREDENTIALS: .*key.json' is not a usable Google credentials file",
     ):
         lake.open()
+
+
+@pytest.mark.processes
+def test_a_key_file_the_process_cannot_read_says_whose_it_is(tmp_path) -> None:
+    """The compose case: `gcloud iam service-accounts keys create` wrote the key with mode 0600 for
+    its maker, and the container's user is someone else. Here the key belongs to uid 1000 and the
+    reader is this process's user without the capability to read others' files (setpriv drops it
+    from root; a user who is not root cannot read a mode-0000 file of their own either).
+    """
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    folder.chmod(0o755)
+    key = folder / "gcp-key.json"
+    key.write_text('{"type": "service_account", "project_id": "x"}')
+    reader = [sys.executable]
+    if os.getuid() == 0:
+        os.chown(key, 1000, 1000)
+        key.chmod(0o600)
+        drop = "-dac_override,-dac_read_search"
+        reader = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", "--", sys.executable]
+    else:
+        key.chmod(0o000)
+    opens_the_lake = (
+        "import sys; from taxi_assets.resources.lake import Lake; "
+        "Lake(base_uri='gs://taxi-lake/lake', gcs_endpoint='http://127.0.0.1:9', "
+        "gcs_key_path=sys.argv[1]).open()"
+    )
+    result = subprocess.run(
+        [*reader, "-c", opens_the_lake, str(key)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    owner = "1000" if os.getuid() == 0 else str(os.getuid())
+    assert re.search(
+        rf"GOOGLE_SERVICE_ACC_KEY_FILEPATH: '{re.escape(str(key))}' cannot be read by this process's user "
+        rf"\(uid {os.getuid()}\): it belongs to uid {owner} with mode 0{'600' if owner == '1000' else '000'}",
+        result.stderr,
+    ), result.stderr
 
 
 def test_a_write_failing_midway_leaves_the_previous_day_readable(

@@ -4,6 +4,7 @@ that Workload Identity, not a key, connects the pods to the pipeline's service a
 Google; `terraform validate` and `plan` need the provider from the network.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -122,6 +123,155 @@ def test_workload_identity_not_a_key_connects_the_pods_to_the_pipeline_account()
 def test_destroy_does_not_wait_for_cloud_sql_to_let_go_of_the_private_connection() -> None:
     [connection] = RESOURCES["google_service_networking_connection"].values()
     assert unquote(connection["deletion_policy"]) == "ABANDON"
+
+
+def test_down_then_up_on_the_same_project_reuses_no_name_google_holds_back() -> None:
+    """What `deploy/gke.sh down` then `up` meets: the user whose role owns Dagster's tables is left
+    to the instance's deletion (PostgreSQL refuses to drop it); the instance's name is new each time
+    (Cloud SQL keeps a deleted one for a week); the abandoned private connection, which Service
+    Networking still knows, is updated rather than created again.
+    """
+    [user] = RESOURCES["google_sql_user"].values()
+    assert unquote(user["deletion_policy"]) == "ABANDON"
+    [instance] = RESOURCES["google_sql_database_instance"].values()
+    [suffix] = RESOURCES["random_id"]
+    assert unquote(instance["name"]).endswith(f"-${{random_id.{suffix}.hex}}")
+    assert RESOURCES["random_id"][suffix]["byte_length"] >= 4  # 4 billion names, none reused
+    [connection] = RESOURCES["google_service_networking_connection"].values()
+    assert connection["update_on_creation_fail"] is True
+
+
+def test_the_cluster_waits_for_its_nodes_grants() -> None:
+    """Autopilot starts nodes with the cluster: every grant to the nodes' account must exist by
+    then, which only depends_on can say (the cluster refers to the account, not to its grants).
+    """
+    [cluster] = RESOURCES["google_container_cluster"].values()
+    to_nodes = {
+        f"${{{type_}.{name}}}"
+        for type_, named in RESOURCES.items()
+        if type_.endswith("_iam_member")
+        for name, body in named.items()
+        if "google_service_account.nodes." in body["member"]
+    }
+    assert len(to_nodes) == 2, to_nodes
+    assert to_nodes <= set(cluster.get("depends_on", []))
+
+
+@pytest.mark.parametrize("folder", [TERRAFORM])
+def test_destroy_deletes_the_lake_and_the_warehouse_only_when_asked(folder: Path) -> None:
+    """The bucket and the dataset follow one switch: off by default (destroy stops at data, which
+    takes hours to fetch again), on for the course's last `terraform destroy`.
+    """
+    [bucket] = module(folder)["google_storage_bucket"].values()
+    [dataset] = module(folder)["google_bigquery_dataset"].values()
+    assert bucket["force_destroy"] == dataset["delete_contents_on_destroy"] == "${var.destroy_data}"
+    variables = (folder / "variables.tf").read_text()
+    assert re.search(r'variable "destroy_data" \{[^}]*default\s*=\s*false', variables)
+
+
+# The Google API each resource type is created through (Google's page for each resource names it;
+# the provider calls that API). A resource type missing here fails the test below: add its API, and
+# the API to the module's apis.tf. Service Usage itself, which enables the others, is on in every
+# project; the random provider calls nothing.
+RESOURCE_APIS: dict[str, set[str]] = {
+    "google_project_service": set(),
+    "random_password": set(),
+    "random_id": set(),
+    "google_storage_bucket": {"storage.googleapis.com"},
+    "google_storage_bucket_iam_member": {"storage.googleapis.com"},
+    "google_bigquery_dataset": {"bigquery.googleapis.com"},
+    "google_bigquery_dataset_iam_member": {"bigquery.googleapis.com"},
+    "google_service_account": {"iam.googleapis.com"},
+    "google_service_account_iam_member": {"iam.googleapis.com"},
+    "google_project_iam_member": {"cloudresourcemanager.googleapis.com"},
+    "google_compute_network": {"compute.googleapis.com"},
+    "google_compute_subnetwork": {"compute.googleapis.com"},
+    "google_compute_router": {"compute.googleapis.com"},
+    "google_compute_router_nat": {"compute.googleapis.com"},
+    "google_compute_global_address": {"compute.googleapis.com"},
+    "google_service_networking_connection": {"servicenetworking.googleapis.com"},
+    "google_sql_database_instance": {"sqladmin.googleapis.com"},
+    "google_sql_database": {"sqladmin.googleapis.com"},
+    "google_sql_user": {"sqladmin.googleapis.com"},
+    "google_container_cluster": {"container.googleapis.com", "compute.googleapis.com"},
+    "google_artifact_registry_repository": {"artifactregistry.googleapis.com"},
+    "google_artifact_registry_repository_iam_member": {"artifactregistry.googleapis.com"},
+}
+# What the deployment calls at run time without a resource of its own.
+RUNTIME_APIS: dict[str, set[str]] = {
+    "terraform": set(),
+    "gke": {"iamcredentials.googleapis.com"},  # Workload Identity: the pods' tokens
+}
+ENABLER = "google_project_service.apis"
+# A reference to another block in an expression: google_x.name, random_x.name or data.google_x.name.
+BLOCK_REFERENCE = re.compile(r"\b((?:data\.)?(?:google|random)_[a-z0-9_]+\.[a-z0-9_]+)")
+
+
+def blocks(folder: Path) -> dict[str, dict]:
+    """Every resource and data source of a module by its address (type.name, data.type.name)."""
+    found: dict[str, dict] = {}
+    for type_, named in module(folder, kinds=("resource",)).items():
+        found |= {f"{type_}.{name}": body for name, body in named.items()}
+    for type_, named in module(folder, kinds=("data",)).items():
+        found |= {f"data.{type_}.{name}": body for name, body in named.items()}
+    return found
+
+
+def dependencies(body: dict) -> set[str]:
+    """The blocks one block refers to or depends on, so waits for."""
+    return set(BLOCK_REFERENCE.findall(json.dumps(body)))
+
+
+def enabled_apis(folder: Path) -> list[str]:
+    with (folder / "apis.tf").open() as f:
+        [local] = hcl2.load(f)["locals"]
+    return [unquote(api) for api in local["apis"]]
+
+
+@pytest.mark.parametrize("folder", [TERRAFORM, GKE], ids=["terraform", "gke"])
+def test_every_api_a_resource_needs_is_enabled_before_it(folder: Path) -> None:
+    """A fresh project has only Google's default APIs on: each module enables what its resource
+    types are made through, and every resource waits for that (directly or through a block it
+    refers to), so `terraform apply` works on a project nobody prepared.
+    """
+    found = blocks(folder)
+    types = {address.removeprefix("data.").split(".")[0] for address in found}
+    unknown = types - set(RESOURCE_APIS)
+    assert not unknown, (
+        f"which API makes {sorted(unknown)}? Add it to RESOURCE_APIS and {folder.name}/apis.tf"
+    )
+    needed = set().union(*(RESOURCE_APIS[type_] for type_ in types)) | RUNTIME_APIS[folder.name]
+    apis = enabled_apis(folder)
+    assert sorted(apis) == apis and len(set(apis)) == len(apis)
+    assert set(apis) == needed, (
+        f"{folder.name}/apis.tf: missing {needed - set(apis)}, unused {set(apis) - needed}"
+    )
+    [enabler] = module(folder)["google_project_service"].values()
+    assert enabler["for_each"] == "${toset(local.apis)}"
+    assert enabler["disable_on_destroy"] is False  # the other module and the project may use them
+
+    def waits_for_the_apis(address: str, seen: frozenset = frozenset()) -> bool:
+        deps = dependencies(found[address]) & set(found)
+        return ENABLER in deps or any(waits_for_the_apis(d, seen | {address}) for d in deps - seen)
+
+    late = [
+        address
+        for address in found
+        if RESOURCE_APIS[address.removeprefix("data.").split(".")[0]] and not waits_for_the_apis(address)
+    ]
+    assert late == [], f"these may be made before their API is on: {late}"
+
+
+@pytest.mark.parametrize("folder", [TERRAFORM, GKE], ids=["terraform", "gke"])
+def test_the_deployed_project_is_every_requests_quota_project(folder: Path) -> None:
+    """With user credentials (gcloud auth application-default login) and no quota project, Service
+    Usage and Resource Manager refuse requests: the provider names the project in each one.
+    """
+    with (folder / "main.tf").open() as f:
+        [provider] = hcl2.load(f)["provider"]
+    google = provider['"google"']
+    assert google["user_project_override"] is True
+    assert google["billing_project"] == google["project"] == "${var.project}"
 
 
 @pytest.mark.parametrize("folder", [TERRAFORM, GKE])

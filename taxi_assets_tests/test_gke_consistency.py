@@ -6,39 +6,17 @@ the repo's dagster.yaml files. Each pair is one a reviewer would otherwise check
 
 import re
 import tomllib
-from pathlib import Path
-from typing import Any
 
-import hcl2
 import yaml
 
 from taxi_assets_tests.support import REPO, helm_chart
-from taxi_assets_tests.support.terraform import GKE, TERRAFORM, module, unquote
+from taxi_assets_tests.support.terraform import GKE, TERRAFORM, blocks, default, module, output, unquote
 
 VALUES = helm_chart.values()
 DEPLOYMENT = helm_chart.code_deployment(VALUES)
 SCRIPT = (REPO / "deploy" / "gke.sh").read_text()
 GKE_VALUES = (REPO / "deploy" / "helm" / "gke_values.py").read_text()
 DOCKERFILE = (REPO / "Dockerfile").read_text()
-
-
-def blocks(folder: Path, kind: str) -> dict[str, dict]:
-    """A module's variables or outputs, by name."""
-    found: dict[str, dict] = {}
-    for path in sorted(folder.glob("*.tf")):
-        with path.open() as f:
-            for block in hcl2.load(f).get(kind, []):
-                found |= {unquote(name): body for name, body in block.items()}
-    return found
-
-
-def default(folder: Path, variable: str) -> Any:
-    return unquote(blocks(folder, "variable")[variable]["default"])
-
-
-def output(folder: Path, name: str) -> str:
-    """An output's value expression, as written in outputs.tf."""
-    return unquote(blocks(folder, "output")[name]["value"])
 
 
 def script_constant(name: str) -> str:
@@ -184,3 +162,35 @@ def test_the_chart_version_is_the_pinned_dagsters() -> None:
     assert f"version {version}" in header
     assert script_constant("RELEASE") == helm_chart.RELEASE
     assert "CHART_VERSION=$(sed" in SCRIPT and "pyproject.toml" in SCRIPT  # the script reads the same pin
+
+
+def test_one_code_location_name_everywhere() -> None:
+    """The location's name is in run records, schedules' and sensors' selectors and the UI's links:
+    GKE's (the chart's workspace) is compose's, the code server's own and the dg project's.
+    """
+    [server] = helm_chart.workspace(VALUES)
+    args = DEPLOYMENT["codeServerArgs"]
+    assert server == {
+        "host": DEPLOYMENT["name"],  # the code server's Service, named after its deployment
+        "port": DEPLOYMENT["port"],
+        "location_name": args[args.index("--location-name") + 1],
+    }
+    [compose] = yaml.safe_load((REPO / "deploy" / "compose" / "workspace.yaml").read_text())["load_from"]
+    [local] = yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"]
+    dg = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["dg"]["project"]
+    names = {
+        server["location_name"],
+        compose["grpc_server"]["location_name"],
+        local["python_module"]["location_name"],
+        dg["code_location_name"],
+    }
+    assert names == {"taxi_assets"}
+
+
+def test_a_run_pod_may_take_as_long_to_start_as_helm_waits_for_the_servers() -> None:
+    """A run's pod waits for the same things as the servers' pods at `helm --wait` (Autopilot adding
+    a node, then the image's pull): run monitoring gives it as long before it counts as dead.
+    """
+    [minutes] = re.findall(r"helm upgrade --install .* --wait --timeout (\d+)m", SCRIPT.replace("\\\n", " "))
+    monitoring = helm_chart.instance_yaml(VALUES)["run_monitoring"]
+    assert monitoring["start_timeout_seconds"] == int(minutes) * 60

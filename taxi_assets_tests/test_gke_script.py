@@ -45,12 +45,14 @@ OUTPUTS = {
         "kubernetes_namespace": "dagster",
         "kubernetes_service_account": "taxi-assets",
         "network": "taxi-assets-net",
+        "max_concurrent_runs": 6,
     },
 }
 
 # One stand-in for every tool: it appends {tool, args, stdin} to $STUB_LOG and answers
-# `terraform -chdir=X output` from $STUB_OUTPUTS. $STUB_FAIL_DESTROY_ONCE makes the first
-# `terraform destroy` fail, as a network held by its service peering does.
+# `terraform -chdir=X output` from $STUB_OUTPUTS. $STUB_DESTROY_ERROR makes the first
+# `terraform destroy` fail with that error; `gcloud compute networks peerings list` answers
+# $STUB_PEERINGS, one name a line.
 STUB = textwrap.dedent(
     """\
     #!{python}
@@ -68,11 +70,13 @@ STUB = textwrap.dedent(
             print(json.dumps(typed))
         else:
             sys.stdout.write(outputs[args[-1]])
-    if tool == "terraform" and "destroy" in args and os.environ.get("STUB_FAIL_DESTROY_ONCE"):
+    if tool == "terraform" and "destroy" in args and os.environ.get("STUB_DESTROY_ERROR"):
         marker = Path(os.environ["STUB_LOG"] + ".destroyed")
         if not marker.exists():
             marker.touch()
-            sys.exit("Error: network is in use by a peering")
+            sys.exit(os.environ["STUB_DESTROY_ERROR"])
+    if tool == "gcloud" and args[:4] == ["compute", "networks", "peerings", "list"]:
+        print(os.environ.get("STUB_PEERINGS", ""))
     if tool == "kubectl" and "create" in args:
         print("kind: stand-in")
     """
@@ -166,9 +170,6 @@ def test_up_runs_the_readme_steps_in_order_each_fed_by_the_last(deployment: Depl
     gke = OUTPUTS["terraform/gke"]
     order = [
         index(calls, "gcloud", "config", "set", "project", "p-taxi"),
-        index(
-            calls, "gcloud", "services", "enable", "container.googleapis.com", "iamcredentials.googleapis.com"
-        ),
         index(calls, "terraform", "-chdir=terraform", "apply"),
         index(calls, "terraform", "-chdir=terraform/gke", "apply"),
         index(calls, "docker", "build"),
@@ -179,20 +180,22 @@ def test_up_runs_the_readme_steps_in_order_each_fed_by_the_last(deployment: Depl
         index(calls, "kubectl", "get", "pods"),
     ]
     assert order == sorted(order)
-    assert index(calls, "terraform", "-chdir=terraform", "init") < order[2]
+    assert index(calls, "terraform", "-chdir=terraform", "init") < order[1]
+    # The APIs are the modules' own (apis.tf, test_gke.py), enabled before what needs them.
+    assert not [c.line for c in calls if c.args[:2] == ["services", "enable"]]
 
     # terraform/gke gets the project and the pipeline's account from terraform/, not from a copy.
-    gke_apply = calls[order[3]]
+    gke_apply = calls[order[2]]
     assert "-var=project=p-taxi" in gke_apply.args
     assert f"-var=pipeline_service_account={OUTPUTS['terraform']['service_account_email']}" in gke_apply.args
 
     # The image: built for GKE's amd64 nodes, pushed under the tag, and that tag deployed everywhere.
-    build, push = calls[order[4]], calls[order[5]]
+    build, push = calls[order[3]], calls[order[4]]
     image = f"{gke['image']}:{TAG}"
     assert option(build, "--platform") == "linux/amd64"
     assert option(build, "-t") == image and build.args[-1] == "."
     assert push.args == ["push", image]
-    assert index(calls, "gcloud", "auth", "configure-docker", "europe-west1-docker.pkg.dev") < order[4]
+    assert index(calls, "gcloud", "auth", "configure-docker", "europe-west1-docker.pkg.dev") < order[3]
     values = yaml.safe_load((deployment.root / "deploy" / "helm" / "values.gke.yaml").read_text())
     [code] = values["dagster-user-deployments"]["deployments"]
     for part in (values["dagsterWebserver"], values["dagsterDaemon"], code):
@@ -202,11 +205,11 @@ def test_up_runs_the_readme_steps_in_order_each_fed_by_the_last(deployment: Depl
     assert PASSWORD not in (deployment.root / "deploy" / "helm" / "values.gke.yaml").read_text()
 
     # The cluster and namespace Terraform made; the chart at the pinned dagster's version.
-    credentials = calls[order[6]]
+    credentials = calls[order[5]]
     assert credentials.args[3] == gke["cluster_name"]
     assert option(credentials, "--region") == gke["region"]
     assert option(credentials, "--project") == "p-taxi"
-    helm = calls[order[8]]
+    helm = calls[order[7]]
     pin = next(
         d
         for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -298,18 +301,70 @@ def test_ui_forwards_the_web_servers_service_port(deployment: Deployment) -> Non
     ]
 
 
+# Compute's refusal of the network's deletion while something still uses it.
+NETWORK_IN_USE = (
+    "Error: Error waiting for Deleting Network: The network resource "
+    "'projects/p-taxi/global/networks/taxi-assets-net' is already being used by "
+    "'projects/p-taxi/global/networks/taxi-assets-net/peerings/servicenetworking-googleapis-com'"
+)
+PEERING = "servicenetworking-googleapis-com"
+
+
+def destroys(calls: list[Call]) -> list[int]:
+    return [i for i, c in enumerate(calls) if c.tool == "terraform" and "destroy" in c.args]
+
+
 def test_down_uninstalls_then_destroys_and_clears_a_held_peering(deployment: Deployment) -> None:
-    result = deployment.run("down", STUB_FAIL_DESTROY_ONCE="1")
+    result = deployment.run("down", STUB_DESTROY_ERROR=NETWORK_IN_USE, STUB_PEERINGS=f"other\n{PEERING}")
     assert result.returncode == 0, result.stderr
     calls = deployment.calls()
     uninstall = index(calls, "helm", "uninstall", helm_chart.RELEASE)
-    destroys = [i for i, c in enumerate(calls) if c.tool == "terraform" and "destroy" in c.args]
-    peering = index(calls, "gcloud", "compute", "networks", "peerings", "delete")
-    assert uninstall < destroys[0] < peering < destroys[1]
-    assert option(calls[peering], "--network") == OUTPUTS["terraform/gke"]["network"]
-    for i in destroys:
+    listed = index(calls, "gcloud", "compute", "networks", "peerings", "list")
+    peering = index(calls, "gcloud", "compute", "networks", "peerings", "delete", PEERING)
+    first, second = destroys(calls)
+    assert uninstall < first < listed < peering < second
+    for i in (listed, peering):
+        assert option(calls[i], "--network") == OUTPUTS["terraform/gke"]["network"]
+    for i in (first, second):
         assert calls[i].args[0] == "-chdir=terraform/gke"  # the lake and the dataset stay
         assert "-var=project=p-taxi" in calls[i].args
+    assert NETWORK_IN_USE in result.stderr  # Terraform's own error is shown
+
+
+def test_down_destroys_once_when_nothing_holds_the_network(deployment: Deployment) -> None:
+    assert deployment.run("down").returncode == 0
+    calls = deployment.calls()
+    assert len(destroys(calls)) == 1
+    assert not [c.line for c in calls if c.tool == "gcloud" and "peerings" in c.args]
+
+
+@pytest.mark.parametrize(
+    ("error", "peerings"),
+    [
+        # Another failure: the peering is not what stopped it, so it is not touched.
+        (
+            "Error: Error deleting instance: googleapi: Error 403: The caller does not have permission",
+            PEERING,
+        ),
+        # The network in use, but by something else (a firewall rule): no peering to remove.
+        (
+            "Error: The network resource 'projects/p-taxi/global/networks/taxi-assets-net' is already "
+            "being used by 'projects/p-taxi/global/firewalls/k8s-fw-1'",
+            "",
+        ),
+    ],
+    ids=["other-error", "in-use-without-peering"],
+)
+def test_down_stops_on_any_other_failure_removing_nothing_more(
+    deployment: Deployment, error: str, peerings: str
+) -> None:
+    result = deployment.run("down", STUB_DESTROY_ERROR=error, STUB_PEERINGS=peerings)
+    assert result.returncode != 0
+    assert error in result.stderr
+    assert "it was not the service peering, so nothing else was removed" in result.stderr
+    calls = deployment.calls()
+    assert len(destroys(calls)) == 1
+    assert not [c.line for c in calls if c.tool == "gcloud" and "delete" in c.args]
 
 
 def readme_gcp_commands() -> list[str]:

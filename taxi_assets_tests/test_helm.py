@@ -25,6 +25,7 @@ from taxi_assets_tests.support import REPO, helm_chart
 from taxi_assets_tests.support.cli import code_server_with_web_ui, env_example_names, env_for
 from taxi_assets_tests.support.google import GcsEmulator
 from taxi_assets_tests.support.source_server import SourceServer
+from taxi_assets_tests.support.terraform import GKE, default
 
 VALUES = helm_chart.values()
 DEPLOYMENT = helm_chart.code_deployment(VALUES)
@@ -102,15 +103,103 @@ def repo_queue_limits() -> tuple[dict, dict]:
     return runs, concurrency.get("pools") or {}
 
 
-def test_the_queue_and_pools_are_dagster_yamls() -> None:
-    runs, pools = repo_queue_limits()
-    rendered = helm_chart.instance_yaml(VALUES)
+# What `terraform output -json` gives gke_values.py, as a real apply would (values of both modules).
+OUTPUTS = {
+    "lake_uri": "gs://p-lake/lake",
+    "bigquery_dataset": "ny_taxi",
+    "location": "EU",
+    "project": "p",
+    "image": "europe-west1-docker.pkg.dev/p/taxi-assets/taxi-assets",
+    "database_host": "10.1.2.3",
+    "database_user": "taxi",
+    "logs_bucket": "p-logs",
+    "pipeline_service_account": "taxi-assets@p.iam.gserviceaccount.com",
+    "kubernetes_service_account": "taxi-assets",
+    "database_password": "pw-never-in-values",
+    "max_concurrent_runs": int(default(GKE, "max_concurrent_runs")),
+}
+
+
+def run_gke_values(tmp_path: Path, tag: str, **outputs: object) -> subprocess.CompletedProcess:
+    """deploy/helm/gke_values.py as deploy/gke.sh runs it, on `terraform output -json` files."""
+    path = tmp_path / "outputs.json"
+    typed = {k: {"value": v, "type": "string", "sensitive": False} for k, v in {**OUTPUTS, **outputs}.items()}
+    path.write_text(json.dumps(typed))
+    script = REPO / "deploy" / "helm" / "gke_values.py"
+    return subprocess.run(
+        [sys.executable, str(script), "--tag", tag, str(path)], capture_output=True, text=True, check=True
+    )
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("runs", [OUTPUTS["max_concurrent_runs"], 20])
+def test_the_gke_queue_follows_terraforms_one_value(tmp_path: Path, runs: int) -> None:
+    """max_concurrent_runs (terraform/gke) sets both limits of the queue on GKE, with the rule of
+    dagster.yaml: a backfill takes all but BACKFILL_HEADROOM runs. values.yaml shows the default.
+    """
+    override = helm_chart.helm_load(run_gke_values(tmp_path, "abc1234", max_concurrent_runs=runs).stdout)
+    rendered = helm_chart.instance_yaml(helm_chart.helm_merge(VALUES, override))
+    headroom = helm_chart.gke_values().BACKFILL_HEADROOM
+    assert rendered["concurrency"]["runs"] == {
+        "max_concurrent_runs": runs,
+        "tag_concurrency_limits": [{"key": "dagster/backfill", "limit": runs - headroom}],
+    }
+    repo_runs, pools = repo_queue_limits()
+    [repo_backfills] = repo_runs["tag_concurrency_limits"]
+    assert repo_backfills["limit"] == repo_runs["max_concurrent_runs"] - headroom
+    assert rendered["concurrency"]["pools"] == pools  # one run writing the warehouse, as locally
     assert rendered["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert rendered["concurrency"]["runs"]["max_concurrent_runs"] == runs["max_concurrent_runs"]
-    assert rendered["concurrency"]["runs"]["tag_concurrency_limits"] == runs["tag_concurrency_limits"]
-    assert rendered["concurrency"]["pools"] == pools
     # Dagster refuses limits both in the coordinator's config and in `concurrency`.
     assert "config" not in rendered["run_coordinator"]
+
+
+@pytest.mark.processes
+def test_the_values_show_terraforms_default_limits(tmp_path: Path) -> None:
+    override = helm_chart.helm_load(run_gke_values(tmp_path, "abc1234").stdout)
+    assert VALUES["concurrency"]["runs"] == override["concurrency"]["runs"]
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("tag", ["1234e56", "0128000", "1234567", "0123456", "abc1234"])
+def test_the_image_tag_is_a_string_however_the_commit_hash_falls(tmp_path: Path, tag: str) -> None:
+    """Every short hash is a string to Helm, which types plain scalars with go-yaml (1234e56 is a
+    float, 0128000 too, 1234567 an integer, 0123456 an octal one), and to PyYAML's YAML 1.1.
+    """
+    text = run_gke_values(tmp_path, tag).stdout
+    for reading in (helm_chart.helm_load(text), yaml.safe_load(text)):
+        [deployment] = reading["dagster-user-deployments"]["deployments"]
+        for image in (
+            reading["dagsterWebserver"]["image"],
+            reading["dagsterDaemon"]["image"],
+            deployment["image"],
+        ):
+            assert image["tag"] == tag and isinstance(image["tag"], str), image
+        # Every string Terraform gave is still that string to Helm.
+        assert deployment["env"]["POSTGRES_HOST"] == OUTPUTS["database_host"]
+        assert reading["global"]["serviceAccountName"] == OUTPUTS["kubernetes_service_account"]
+
+
+def code_server_home(home: Path, instance: dict) -> Path:
+    """DAGSTER_HOME as the code-server pod has it: the image's (the Dockerfile copies compose's
+    dagster.yaml there), with the deployment's volume mounts over it; a mount of the chart's
+    instance ConfigMap is ``instance``.
+    """
+    dockerfile = (REPO / "Dockerfile").read_text()
+    [image_home] = re.findall(r"DAGSTER_HOME=(\S+)", dockerfile)
+    assert (
+        "COPY deploy/compose/dagster.yaml" in dockerfile and 'cp dagster.yaml "$DAGSTER_HOME/' in dockerfile
+    )
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "deploy" / "compose" / "dagster.yaml").read_text())
+    assert VALUES["global"]["dagsterHome"] == image_home
+    volumes = {volume["name"]: volume for volume in DEPLOYMENT.get("volumes") or []}
+    for mount in DEPLOYMENT.get("volumeMounts") or []:
+        config_map = volumes[mount["name"]]["configMap"]["name"]
+        assert config_map == helm_chart.instance_config_map(), "only the chart's instance is mounted"
+        path = Path(mount["mountPath"])
+        assert path.parent == Path(image_home) and mount["subPath"] == path.name == "dagster.yaml"
+        (home / path.name).write_text(yaml.safe_dump(instance))
+    return home
 
 
 def write_instance(home: Path, instance: dict, postgres: PostgresResource, database: str) -> None:
@@ -163,12 +252,13 @@ def test_dagster_builds_the_charts_instance_from_these_values(
         assert launcher.job_namespace == helm_chart.NAMESPACE
 
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
-        # What the daemon's queue reads: dagster.yaml's limits.
-        runs, pools = repo_queue_limits()
+        # What the daemon's queue reads: the values' limits (Terraform's default) and dagster.yaml's pools.
+        runs = VALUES["concurrency"]["runs"]
+        _, pools = repo_queue_limits()
         concurrency = instance.get_concurrency_config()
-        assert concurrency.run_queue_config.max_concurrent_runs == runs["max_concurrent_runs"]
+        assert concurrency.run_queue_config.max_concurrent_runs == runs["maxConcurrentRuns"]
         limits = concurrency.run_queue_config.tag_concurrency_limits
-        assert [dict(limit) for limit in limits] == runs["tag_concurrency_limits"]
+        assert [dict(limit) for limit in limits] == runs["tagConcurrencyLimits"]
         assert concurrency.pool_config.default_pool_limit == pools["default_limit"]
         assert concurrency.pool_config.pool_granularity.value == pools["granularity"]
 
@@ -179,6 +269,41 @@ def test_dagster_builds_the_charts_instance_from_these_values(
         assert instance.run_retries_enabled
         assert instance.run_retries_max_retries == 2
         assert instance.run_retries_retry_on_asset_or_op_failure is False
+
+
+def test_the_code_server_pod_loads_the_charts_instance(
+    tmp_path: Path,
+    postgres_server: PostgresResource,
+    dagster_database: str,
+    gcs: GcsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The instance Dagster builds in the code-server pod, from DAGSTER_HOME as the pod has it (the
+    image's file with the values' mounts over it) and the pod's environment: the chart's, with its
+    storage and run launcher, not the image's compose instance (DockerRunLauncher, storage from
+    DAGSTER_POSTGRES_*, which the pod has not). Stand-ins as in the test above.
+    """
+    instance_config = helm_chart.instance_yaml(VALUES)
+    for key in ("run_storage", "event_log_storage", "schedule_storage"):
+        instance_config[key]["config"]["postgres_db"] |= {
+            "hostname": postgres_server.host,
+            "port": postgres_server.port,
+            "username": postgres_server.user,
+            "db_name": dagster_database,
+        }
+    home = code_server_home(tmp_path / "home", instance_config)
+    for name in [name for name in os.environ if name.startswith("DAGSTER_POSTGRES_")]:
+        monkeypatch.delenv(name)  # the pod's environment has none
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", postgres_server.password)  # the chart sets it in the pod
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs.endpoint)
+    gcs.client().create_bucket(instance_config["compute_logs"]["config"]["bucket"])
+    monkeypatch.setattr(kubernetes.config, "load_incluster_config", lambda *args, **kwargs: None)
+
+    with DagsterInstance.get() as instance:
+        assert isinstance(instance.run_launcher, K8sRunLauncher)
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.compute_log_manager, GCSComputeLogManager)
 
 
 def test_no_public_endpoint_and_no_key_file_in_the_values() -> None:
@@ -216,17 +341,9 @@ def test_one_image_everywhere_and_the_kubernetes_names_match_terraform() -> None
 
 @pytest.mark.processes
 def test_gke_values_fill_in_terraforms_outputs(tmp_path: Path) -> None:
-    base = {"lake_uri": "gs://p-lake/lake", "bigquery_dataset": "ny_taxi", "location": "EU"}
-    gke = {
-        "project": "p",
-        "image": "europe-west1-docker.pkg.dev/p/taxi-assets/taxi-assets",
-        "database_host": "10.1.2.3",
-        "database_user": "taxi",
-        "logs_bucket": "p-logs",
-        "pipeline_service_account": "taxi-assets@p.iam.gserviceaccount.com",
-        "kubernetes_service_account": "taxi-assets",
-        "database_password": "pw-never-in-values",
-    }
+    """Both modules' outputs, each in its own file as deploy/gke.sh passes them."""
+    base = {name: OUTPUTS[name] for name in ("lake_uri", "bigquery_dataset", "location")}
+    gke = {name: value for name, value in OUTPUTS.items() if name not in base}
     files = []
     for name, outputs in (("base", base), ("gke", gke)):
         path = tmp_path / f"{name}.json"
@@ -239,7 +356,7 @@ def test_gke_values_fill_in_terraforms_outputs(tmp_path: Path) -> None:
         [sys.executable, str(script), "--tag", "abc123", *files], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    override = yaml.safe_load(result.stdout)
+    override = helm_chart.helm_load(result.stdout)
     assert "pw-never-in-values" not in result.stdout
     [deployment] = override["dagster-user-deployments"]["deployments"]
     image = {"repository": gke["image"], "tag": "abc123"}
@@ -283,7 +400,8 @@ def test_the_code_server_as_the_chart_runs_it_serves_the_web_ui(
     instance = helm_chart.instance_yaml(VALUES)
     del instance["run_launcher"]
     home = tmp_path / "home"
-    write_instance(home, instance, postgres_server, dagster_database)
+    write_instance(tmp_path / "chart", instance, postgres_server, dagster_database)
+    code_server_home(home, yaml.safe_load((tmp_path / "chart" / "dagster.yaml").read_text()))
     gcs.client().create_bucket(instance["compute_logs"]["config"]["bucket"])
     env = {
         **env_for(tmp_path, source_server),

@@ -16,12 +16,12 @@ from taxi_assets.keys import CLEANED, MONTHLY_STAGES, POSTGRES, RAW, asset_key
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import YELLOW
+from taxi_assets_tests.support.cli import dg as dg_cli
+from taxi_assets_tests.support.cli import dg_env
 from taxi_assets_tests.support.materialize import failure_message, materialize_month
 from taxi_assets_tests.support.processes import free_port
 from taxi_assets_tests.support.sinks import Sinks, postgres_months, read_lake_month, snapshot
 from taxi_assets_tests.support.source_server import SourceServer
-from taxi_assets_tests.test_dg import dg as dg_cli
-from taxi_assets_tests.test_dg import dg_env
 from taxi_dev.command_line import selection_string
 
 ACCEPT = {

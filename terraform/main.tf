@@ -6,16 +6,24 @@ terraform {
   required_providers {
     google = {
       source = "hashicorp/google"
-      # 5.12 brought the arguments used here (deletion_policy in gke/); a new major release may
-      # remove or rename them, so it is taken on purpose, not by `terraform init`.
-      version = ">= 5.12, < 8.0"
+      # 5.42 brought the arguments used here (gke/network.tf's update_on_creation_fail, the
+      # last); a new major release may remove or rename them, so it is taken on purpose, not by
+      # `terraform init`.
+      version = ">= 5.42, < 8.0"
     }
   }
 }
 
+# Every request names the project as its quota project (X-Goog-User-Project). With a user's
+# application-default credentials and no quota project of their own, the Service Usage and Resource
+# Manager APIs refuse requests ("requires a quota project"); this sets one for whoever runs
+# Terraform, without changing their ADC file, and the project is the one being deployed, where
+# they may use its APIs. Each API must then be enabled in the project itself: apis.tf.
 provider "google" {
-  project = var.project
-  region  = var.region
+  project               = var.project
+  region                = var.region
+  billing_project       = var.project
+  user_project_override = true
 }
 
 resource "google_storage_bucket" "lake" {
@@ -26,7 +34,8 @@ resource "google_storage_bucket" "lake" {
   storage_class               = "STANDARD"
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = false
+  force_destroy               = var.destroy_data
+  depends_on                  = [google_project_service.apis]
 
   lifecycle_rule {
     condition {
@@ -40,13 +49,16 @@ resource "google_storage_bucket" "lake" {
 
 resource "google_bigquery_dataset" "ny_taxi" {
   #checkov:skip=CKV_GCP_81:Google-managed encryption; a customer key needs a Cloud KMS key ring, which can never be deleted, and the course ends with terraform destroy
-  dataset_id = var.dataset
-  location   = var.location
+  dataset_id                 = var.dataset
+  location                   = var.location
+  delete_contents_on_destroy = var.destroy_data
+  depends_on                 = [google_project_service.apis]
 }
 
 resource "google_service_account" "pipeline" {
   account_id   = var.service_account_id
   display_name = "taxi-assets pipeline"
+  depends_on   = [google_project_service.apis]
 }
 
 # Read, write, list and delete the lake's objects, in this bucket only (Object User: no IAM or

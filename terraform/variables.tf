@@ -31,3 +31,9 @@ variable "service_account_id" {
   type        = string
   default     = "taxi-assets"
 }
+
+variable "destroy_data" {
+  description = "Let terraform destroy delete the lake's files and the warehouse's tables with the bucket and the dataset (apply it first, then destroy). Off, destroy stops at a bucket or dataset that holds data: the TLC's files can be fetched again, but years of them take hours of runs."
+  type        = bool
+  default     = false
+}

@@ -7,6 +7,11 @@ with each JSON from `terraform -chdir=... output -json`. The result goes after v
 (`helm upgrade --install ... -f deploy/helm/values.yaml -f deploy/helm/values.gke.yaml`). Helm
 replaces lists instead of merging them, so the code location's entry is written whole: values.yaml's
 entry with this deployment's image and settings.
+
+Every string is written in double quotes. Helm reads values with go-yaml, which takes a plain
+1234e56 (a commit's short hash, 1 in 50 of them) for a float and 0128000 for a number too, where
+PyYAML's YAML 1.1 rules see strings and would write them bare: the image would be
+`...:1.234e+59`, and every pod would fail with InvalidImageName.
 """
 
 import argparse
@@ -19,6 +24,25 @@ from typing import Any
 import yaml
 
 VALUES = Path(__file__).with_name("values.yaml")
+# Runs a backfill leaves to schedules, sensors and runs started by hand (dagster.yaml: 4 and 2).
+BACKFILL_HEADROOM = 2
+
+
+class _QuotedStrings(yaml.SafeDumper):
+    """YAML whose string values are all double-quoted, so that no parser reads one as a number;
+    mapping keys (names of settings) stay plain.
+    """
+
+    def represent_mapping(self, tag: str, mapping: Any, flow_style: bool | None = None) -> yaml.MappingNode:
+        node = super().represent_mapping(tag, mapping, flow_style)
+        for key, _ in node.value:
+            key.style = None
+        return node
+
+
+_QuotedStrings.add_representer(
+    str, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')
+)
 
 
 def outputs_of(paths: list[Path]) -> dict[str, Any]:
@@ -43,6 +67,8 @@ def gke_values(outputs: dict[str, Any], tag: str, values: dict[str, Any]) -> dic
         "POSTGRES_USER": outputs["database_user"],
     }
     workload_identity = {"iam.gke.io/gcp-service-account": outputs["pipeline_service_account"]}
+    runs = outputs["max_concurrent_runs"]
+    backfills = {"key": "dagster/backfill", "limit": runs - BACKFILL_HEADROOM}
     database = {"postgresqlHost": outputs["database_host"], "postgresqlUsername": outputs["database_user"]}
     return {
         "global": {"serviceAccountName": outputs["kubernetes_service_account"]},
@@ -52,6 +78,7 @@ def gke_values(outputs: dict[str, Any], tag: str, values: dict[str, Any]) -> dic
         "dagster-user-deployments": {"deployments": [deployment]},
         "postgresql": database,
         "computeLogManager": {"config": {"gcsComputeLogManager": {"bucket": outputs["logs_bucket"]}}},
+        "concurrency": {"runs": {"maxConcurrentRuns": runs, "tagConcurrencyLimits": [backfills]}},
     }
 
 
@@ -61,7 +88,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("outputs", nargs="+", type=Path, help="`terraform output -json` files")
     args = parser.parse_args(argv)
     values = yaml.safe_load(VALUES.read_text())
-    yaml.safe_dump(gke_values(outputs_of(args.outputs), args.tag, values), sys.stdout, sort_keys=False)
+    yaml.dump(
+        gke_values(outputs_of(args.outputs), args.tag, values),
+        sys.stdout,
+        Dumper=_QuotedStrings,
+        sort_keys=False,
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,15 @@ def load_key_file(path: str, setting: str, scopes: list[str], error: type[Except
         raise error(f"{setting}: no key file at {path!r}")
     try:
         credentials, _ = google.auth.load_credentials_from_file(path, scopes=scopes)
+    except PermissionError:
+        # `gcloud iam service-accounts keys create` writes the key with mode 0600 for its maker; the
+        # containers' user (uid 1000) is someone else unless the maker is uid 1000 too.
+        made = Path(path).stat()
+        raise error(
+            f"{setting}: {path!r} cannot be read by this process's user (uid {os.getuid()}): it belongs "
+            f"to uid {made.st_uid} with mode {stat.S_IMODE(made.st_mode):04o}; let uid {os.getuid()} "
+            "read it (docs/google-cloud.md, step 2)"
+        ) from None
     except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
         raise error(f"{setting}: {path!r} is not a usable Google credentials file: {exc}") from exc
     return credentials

@@ -200,3 +200,23 @@ def code_server_with_web_ui(command: list[str], env: dict[str, str], tmp_path: P
             stop_group(webserver, grace=30)
         stop_group(code_server, grace=30)
     assert "Traceback" not in (tmp_path / "code-server.log").read_text()
+
+
+def dg_env(tmp_path: Path, source_server: SourceServer, postgres: PostgresResource) -> dict[str, str]:
+    """A shell with the project's venv activated and this test's own sinks."""
+    return {
+        **env_for(tmp_path, source_server),
+        "VIRTUAL_ENV": str(BIN.parent),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "POSTGRES_HOST": postgres.host,
+        "POSTGRES_PORT": str(postgres.port),
+        "POSTGRES_USER": postgres.user,
+        "POSTGRES_DBNAME": postgres.dbname,
+        "POSTGRES_SCHEMA": postgres.schema_name,
+    }
+
+
+def dg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "dg"), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )

@@ -6,6 +6,9 @@ server's command (charts/dagster-user-deployments/templates/deployment-user.yaml
 is available here; this stands in for `helm template`, for the sections this project sets.
 """
 
+import importlib.util
+import re
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -23,6 +26,70 @@ def values() -> dict[str, Any]:
     return yaml.safe_load(VALUES_FILE.read_text())
 
 
+def gke_values() -> ModuleType:
+    """deploy/helm/gke_values.py, which writes values.gke.yaml from Terraform's outputs."""
+    spec = importlib.util.spec_from_file_location("gke_values", VALUES_FILE.with_name("gke_values.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Helm reads values files with sigs.k8s.io/yaml, which types a plain (unquoted) scalar as go-yaml
+# v2 does (resolve.go, v2.4.0): YAML 1.1's words for booleans and null; then, for a scalar that
+# starts with a sign or a digit, Go's integer syntax (strconv.ParseInt with base 0: 0x, 0b, 0o, and
+# a leading 0 for octal) and then any float of the form below, so 1234e56 and 0128000 are numbers
+# where PyYAML's YAML 1.1 rules see strings. Timestamps are left out: no value here looks like one.
+_GO_YAML_WORDS: dict[str, Any] = {
+    **dict.fromkeys(["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"], True),
+    **dict.fromkeys(["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"], False),
+    **dict.fromkeys(["", "~", "null", "Null", "NULL"], None),
+    **dict.fromkeys([".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"], float("inf")),
+    **dict.fromkeys(["-.inf", "-.Inf", "-.INF"], float("-inf")),
+}
+_GO_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)")
+_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def _go_int(sign: str, digits: str) -> int:
+    bases = {"0x": 16, "0X": 16, "0b": 2, "0B": 2, "0o": 8, "0O": 8}
+    if digits[:2] in bases:
+        number = int(digits[2:], bases[digits[:2]])
+    else:
+        number = int(digits, 8) if digits.startswith("0") else int(digits)
+    return -number if sign == "-" else number
+
+
+def _plain_scalar(text: str) -> Any:
+    """A plain scalar as go-yaml v2 types it."""
+    if text in _GO_YAML_WORDS:
+        return _GO_YAML_WORDS[text]
+    if text[:1] in "+-0123456789":
+        plain = text.replace("_", "")
+        if (match := _GO_INT.fullmatch(plain)) and -(2**63) <= (number := _go_int(*match.groups())) < 2**64:
+            return number
+        if _GO_FLOAT.fullmatch(plain):
+            return float(plain)
+    elif text.startswith(".") and _GO_FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+def helm_load(text: str) -> Any:
+    """A values file as Helm reads it: quoted and block scalars are strings, plain ones typed by
+    go-yaml v2's rules (above), not PyYAML's.
+    """
+
+    def value(node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return {value(key): value(item) for key, item in node.value}
+        if isinstance(node, yaml.SequenceNode):
+            return [value(item) for item in node.value]
+        return node.value if node.style else _plain_scalar(node.value)
+
+    return value(yaml.compose(text))
+
+
 def code_deployment(chart_values: dict[str, Any]) -> dict[str, Any]:
     [deployment] = chart_values["dagster-user-deployments"]["deployments"]
     return deployment
@@ -34,6 +101,26 @@ def code_server_command(deployment: dict[str, Any]) -> list[str]:
     if deployment.get("dagsterApiGrpcArgs"):
         return ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", port, *deployment["dagsterApiGrpcArgs"]]
     return ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", port, *deployment["codeServerArgs"]]
+
+
+def instance_config_map() -> str:
+    """The instance ConfigMap's name: templates/configmap-instance.yaml, <fullname>-instance."""
+    return f"{RELEASE}-instance"
+
+
+def workspace(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """The grpc_server entries of the chart's workspace.yaml (templates/configmap-workspace.yaml):
+    dagsterWebserver.workspace.servers when enabled (location_name from `name`), else one per
+    code deployment, named after it.
+    """
+    configured = v["dagsterWebserver"].get("workspace") or {}
+    if configured.get("enabled"):
+        return [
+            {"host": s["host"], "port": s["port"], "location_name": s.get("name") or s["host"]}
+            for s in configured["servers"]
+        ]
+    deployments = v["dagster-user-deployments"]["deployments"]
+    return [{"host": d["name"], "port": d["port"], "location_name": d["name"]} for d in deployments]
 
 
 def _postgres(v: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +153,7 @@ def _k8s_run_launcher(v: dict[str, Any]) -> dict[str, Any]:
         "image_pull_policy": k8s["imagePullPolicy"],
         "service_account_name": v["global"]["serviceAccountName"],
         "dagster_home": v["global"]["dagsterHome"],
-        "instance_config_map": f"{RELEASE}-instance",
+        "instance_config_map": instance_config_map(),
         "postgres_password_secret": v["global"]["postgresqlSecretName"],
     }
     if k8s.get("kubeconfigFile"):

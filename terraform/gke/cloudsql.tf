@@ -3,13 +3,19 @@
 # only, over TLS: the server refuses unencrypted connections, so libpq's default (sslmode=prefer)
 # encrypts without any setting in the pods.
 
+# Cloud SQL keeps a deleted instance's name for up to a week, so a fixed name would refuse `up`
+# after `down`: each instance gets a suffix of its own, made again after a destroy.
+resource "random_id" "database_instance" {
+  byte_length = 4
+}
+
 resource "google_sql_database_instance" "dagster" {
   #checkov:skip=CKV_GCP_6:ENCRYPTED_ONLY already refuses unencrypted connections; client certificates would have to reach every pod, on a private address only
   #checkov:skip=CKV_GCP_79:PostgreSQL 15, as docker-compose.yml and the tests run it; raise them together
   #checkov:skip=CKV_GCP_108:log_hostname makes a reverse DNS lookup per connection, and private addresses have no names; log_connections records the address
   #checkov:skip=CKV_GCP_110:pgAudit logs every statement of Dagster's event log and the trips loads: the log bill of a course project for no reader
   #checkov:skip=CKV2_GCP_13:log_duration logs every statement's duration (thousands per run); the slow ones are what log_min_duration_statement would be for
-  name                = "${var.cluster_name}-postgres"
+  name                = "${var.cluster_name}-postgres-${random_id.database_instance.hex}"
   region              = var.region
   database_version    = "POSTGRES_15"
   deletion_protection = var.deletion_protection
@@ -77,8 +83,12 @@ resource "random_password" "database" {
   special = false
 }
 
+# PostgreSQL will not drop a role that still owns objects (Dagster's tables, the trips tables):
+# deleting the user would stop `terraform destroy` ("role cannot be dropped because some objects
+# depend on it"). The instance is deleted right after, with the role and everything it owns.
 resource "google_sql_user" "dagster" {
-  name     = var.database_user
-  instance = google_sql_database_instance.dagster.name
-  password = random_password.database.result
+  name            = var.database_user
+  instance        = google_sql_database_instance.dagster.name
+  password        = random_password.database.result
+  deletion_policy = "ABANDON"
 }

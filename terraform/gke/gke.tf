@@ -66,4 +66,11 @@ resource "google_container_cluster" "dagster" {
   release_channel {
     channel = "REGULAR"
   }
+
+  # The first nodes come up with the cluster (Autopilot's system pods): their account may already
+  # write logs and metrics and pull the image. Nothing else orders the grants before the cluster.
+  depends_on = [
+    google_project_iam_member.nodes_default,
+    google_artifact_registry_repository_iam_member.nodes_pull_image,
+  ]
 }

@@ -3,6 +3,7 @@
 
 data "google_service_account" "pipeline" {
   account_id = var.pipeline_service_account
+  depends_on = [google_project_service.apis]
 }
 
 # Workload Identity: the pods' Kubernetes service account may act as the pipeline's service
@@ -34,6 +35,7 @@ resource "google_storage_bucket_iam_member" "pipeline_reads_logs_bucket" {
 resource "google_service_account" "nodes" {
   account_id   = "${var.cluster_name}-nodes"
   display_name = "taxi-assets GKE nodes"
+  depends_on   = [google_project_service.apis]
 }
 
 # What a node needs to report its own logs and metrics (Google's minimal node role).

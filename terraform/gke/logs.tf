@@ -11,6 +11,7 @@ resource "google_storage_bucket" "dagster_logs" {
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
   force_destroy               = true
+  depends_on                  = [google_project_service.apis]
 
   lifecycle_rule {
     condition {

@@ -8,9 +8,10 @@ terraform {
   required_providers {
     google = {
       source = "hashicorp/google"
-      # 5.12: the service-networking connection's deletion_policy (network.tf). A new major release
-      # may remove or rename arguments used here, so it is taken on purpose, not by `terraform init`.
-      version = ">= 5.12, < 8.0"
+      # 5.42: the service-networking connection's update_on_creation_fail (network.tf), the newest
+      # argument used here. A new major release may remove or rename arguments used here, so it is
+      # taken on purpose, not by `terraform init`.
+      version = ">= 5.42, < 8.0"
     }
     random = {
       source  = "hashicorp/random"
@@ -19,7 +20,10 @@ terraform {
   }
 }
 
+# The deployed project is every request's quota project, as in ../main.tf (which says why).
 provider "google" {
-  project = var.project
-  region  = var.region
+  project               = var.project
+  region                = var.region
+  billing_project       = var.project
+  user_project_override = true
 }

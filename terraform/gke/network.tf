@@ -5,6 +5,7 @@ resource "google_compute_network" "dagster" {
   #checkov:skip=CKV2_GCP_18:a VPC's implied rules deny all ingress and GKE adds the control plane's own; a rule of ours could only open something
   name                    = "${var.cluster_name}-net"
   auto_create_subnetworks = false
+  depends_on              = [google_project_service.apis]
 }
 
 resource "google_compute_subnetwork" "dagster" {
@@ -60,10 +61,14 @@ resource "google_compute_global_address" "private_services" {
 # be restored), and the API refuses to delete the connection meanwhile: `terraform destroy` would
 # stop here. ABANDON forgets it instead. The VPC peering it made may still be left on the network;
 # if the network's deletion is refused for it, deploy/gke.sh down removes the peering and destroys
-# again.
+# again. (Provider 8.1's deletion_policy REMOVE_PEERING does that itself; this module stays below 8
+# until its arguments are checked against 8.0's removals.) Service Networking still knows the
+# abandoned connection when `up` makes the network again: creating it fails, and
+# update_on_creation_fail updates the existing one to this network's range instead.
 resource "google_service_networking_connection" "private_services" {
   network                 = google_compute_network.dagster.id
   service                 = "servicenetworking.googleapis.com"
   reserved_peering_ranges = [google_compute_global_address.private_services.name]
   deletion_policy         = "ABANDON"
+  update_on_creation_fail = true
 }

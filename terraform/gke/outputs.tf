@@ -57,3 +57,8 @@ output "network" {
   description = "The deployment's VPC network: deploy/gke.sh down removes its service peering if destroy leaves it."
   value       = google_compute_network.dagster.name
 }
+
+output "max_concurrent_runs" {
+  description = "The queue's limit on runs at once: deploy/helm/gke_values.py writes it, and the backfill limit that follows from it, into values.gke.yaml."
+  value       = var.max_concurrent_runs
+}

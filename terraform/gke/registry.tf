@@ -6,4 +6,5 @@ resource "google_artifact_registry_repository" "images" {
   repository_id = var.image_repository
   format        = "DOCKER"
   description   = "taxi-assets: the code server, web server, daemon and run image"
+  depends_on    = [google_project_service.apis]
 }
