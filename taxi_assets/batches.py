@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.fs as pafs
 
 T = TypeVar("T")
 # Rows per batch: big enough that per-batch work is negligible, small enough that a batch and the
@@ -135,35 +133,6 @@ def read_ahead(batches: Iterable[T]) -> Iterator[T]:
     finally:
         stop.set()
         reader.join()
-
-
-# Column chunks read as asked for, not the whole row group's up front.
-_PARQUET = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
-
-
-def parquet_file(path: str, filesystem: pafs.FileSystem) -> ds.ParquetFileFragment:
-    """A parquet file to read a row group at a time; its footer (schema, row groups) is read now.
-
-    A dataset fragment, not ``pq.ParquetFile``: that one holds the GIL while it opens a file on
-    GCS, which deadlocks against a server in the same process (the tests' emulator).
-    """
-    fragment = _PARQUET.make_fragment(path, filesystem=filesystem)
-    fragment.ensure_complete_metadata()
-    return fragment
-
-
-def parquet_batches(
-    fragment: ds.ParquetFileFragment, columns: Sequence[str] | None = None
-) -> Iterator[pa.RecordBatch]:
-    """A parquet file's rows, a row group at a time, in batches of at most ``BATCH_ROWS``.
-
-    Not ``ParquetFile.iter_batches``: over a whole file it holds on to memory as it goes (a 15M-row
-    file peaked at 450 MB where a row group at a time peaks at 235 MB, as a 1.37M-row file does).
-    """
-    for group in fragment.split_by_row_group():
-        yield from group.to_batches(
-            batch_size=BATCH_ROWS, columns=columns, batch_readahead=0, fragment_readahead=0
-        )
 
 
 class Seen:

@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from taxi_assets.batches import Batches, parquet_batches, parquet_file, read_ahead
+from taxi_assets.batches import Batches, read_ahead
 from taxi_assets.resources.lake_files import LakeError, LakeLocation, Staged
+from taxi_assets.trip_files import parquet_batches, parquet_file
 
 PART_FILE = "part-0.parquet"
 _EPOCH = dt.date(1970, 1, 1)

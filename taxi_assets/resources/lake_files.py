@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from taxi_assets.batches import Batches, parquet_batches, parquet_file, read_ahead
+from taxi_assets.batches import Batches, read_ahead
 from taxi_assets.errors import TaxiError
 from taxi_assets.transform import to_pandas
+from taxi_assets.trip_files import parquet_batches, parquet_file
 
 # zstd writes as fast as snappy here and its files are smaller and quicker to read back.
 _COMPRESSION = "zstd"
