@@ -48,6 +48,16 @@ class Batches:
         """Each batch through ``change``, which keeps the columns (a filter, say)."""
         return Batches(self.schema, lambda: (change(batch) for batch in self.read()))
 
+    def typed_as(self, schema: pa.Schema) -> Batches:
+        """The same rows with ``schema``'s type for each column it has (a table's ``BIGINT`` read
+        back as the lake's ``int32``, say); the other columns as they are.
+        """
+        wanted = {f.name: f.type for f in schema}
+        typed = pa.schema(f.with_type(wanted.get(f.name, f.type)) for f in self.schema)
+        if typed == self.schema:
+            return self
+        return Batches(typed, lambda: (batch.cast(typed) for batch in self.read()), self.num_rows)
+
     def reader(self) -> pa.RecordBatchReader:
         """The rows as Arrow's stream, which DuckDB consumes a batch at a time, read one ahead."""
         return pa.RecordBatchReader.from_batches(self.schema, read_ahead(self))

@@ -23,6 +23,7 @@ from taxi_assets_tests.support.materialize import failure_message, materialize_m
 from taxi_assets_tests.support.sinks import Sinks, read_lake_days, snapshot, with_warehouse
 from taxi_assets_tests.support.source_server import SourceServer
 from taxi_assets_tests.support.stores import Store
+from taxi_dev.month_tables import whole
 
 NEW = ["request_source", "wait_minutes"]
 DESCRIBED = "Published from 2025-06, not in the data dictionary."
@@ -141,7 +142,7 @@ def test_discard_loads_the_month_without_the_new_columns_and_says_so(
     cleaned = pq.read_table(sinks.lake_dir / "yellow" / CLEANED / "2025-06.parquet")
     assert cleaned.schema.remove_metadata() == YELLOW.cleaned_arrow_schema
     first, end = dt.date(2025, 6, 1), dt.date(2025, 7, 1)
-    in_postgres = sinks.postgres.read_days(postgres_table("yellow"), "pickup_date", first, end)
+    in_postgres = whole(sinks.postgres.read_days(postgres_table("yellow"), "pickup_date", first, end))
     assert in_postgres.column_names == YELLOW.cleaned_arrow_schema.names
     assert in_postgres.num_rows == cleaned.num_rows
 

@@ -23,6 +23,7 @@ from taxi_assets_tests.support.materialize import failure_message, materialize_d
 from taxi_assets_tests.support.sinks import Sinks, rows, with_warehouse
 from taxi_assets_tests.support.source_files import ROWS, as_the_era_has_it
 from taxi_assets_tests.support.source_server import SourceServer
+from taxi_dev.month_tables import whole
 
 LAYOUTS = [(schema, layout) for schema in SCHEMAS.values() for layout in schema.layouts]
 
@@ -86,12 +87,12 @@ def test_a_month_in_each_layout_lands_the_same_rows_in_every_sink(
     assert cleaned.equals(expected_cleaned(schema, layout, month))
 
     first, end = span(days_of(month))
-    in_postgres = sinks.postgres.read_days(postgres_table(service), PICKUP_DATE, first, end)
+    in_postgres = whole(sinks.postgres.read_days(postgres_table(service), PICKUP_DATE, first, end))
     assert rows(in_postgres, schema) == rows(cleaned, schema)
 
     days = materialize_days(resources, service, str(first), str(end - dt.timedelta(days=1)))
     assert days.success, failure_message(days)
-    in_duckdb = resources["warehouse"].read_days(warehouse_table(service), PICKUP_DATE, first, end)
+    in_duckdb = whole(resources["warehouse"].read_days(warehouse_table(service), PICKUP_DATE, first, end))
     assert rows(in_duckdb, schema) == rows(cleaned, schema)
 
 
@@ -108,7 +109,7 @@ def test_the_newest_layout_lands_the_same_rows_in_bigquery(
     days = materialize_days(resources, service, "2025-02-01", "2025-02-28")
     assert days.success, failure_message(days)
     first, end = span(days_of("2025-02"))
-    in_bigquery = warehouse.read_days(warehouse_table(service), PICKUP_DATE, first, end)
+    in_bigquery = whole(warehouse.read_days(warehouse_table(service), PICKUP_DATE, first, end))
     assert rows(in_bigquery, schema) == rows(expected_cleaned(schema, layout, "2025-02"), schema)
     table = bigquery.client().get_table(f"{bigquery.project}.{bigquery.dataset}.{warehouse_table(service)}")
     assert [f.name for f in table.schema] == schema.cleaned_arrow_schema.names

@@ -21,6 +21,7 @@ from taxi_assets_tests.support.cli import dagster_postgres_env
 from taxi_assets_tests.support.materialize import DEFINITIONS, failure_message, materialize_month
 from taxi_assets_tests.support.sinks import Sinks, postgres_months, read_lake_month
 from taxi_assets_tests.support.source_server import SourceServer
+from taxi_dev.month_tables import whole
 
 EXPECTED_TYPES = {
     "vendor_id": "bigint",
@@ -218,8 +219,10 @@ def test_a_month_reads_back_from_the_table(source_server: SourceServer, sinks: S
     """What a downstream query reads: the month's days, every row the lake's cleaned month has."""
     source_server.publish("green", "2021-01")
     materialize_month(sinks.resources, "green", "2021-01")
-    trips = sinks.postgres.read_days(
-        postgres_table("green"), "pickup_date", dt.date(2021, 1, 1), dt.date(2021, 2, 1)
+    trips = whole(
+        sinks.postgres.read_days(
+            postgres_table("green"), "pickup_date", dt.date(2021, 1, 1), dt.date(2021, 2, 1)
+        )
     )
     per_day = trips.to_pandas().groupby("pickup_date").size()
     cleaned = read_lake_month(sinks.lake_dir, CLEANED, "green", "2021-01")

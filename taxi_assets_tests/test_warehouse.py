@@ -26,6 +26,7 @@ from taxi_assets_tests.support.materialize import failure_message, materialize_d
 from taxi_assets_tests.support.oracle import oracle_per_day
 from taxi_assets_tests.support.sinks import Sinks, warehouse_rows_per_day, with_warehouse
 from taxi_assets_tests.support.source_server import SourceServer
+from taxi_dev.month_tables import whole
 
 # The variables BigQueryWarehouse's fields default to (taxi_assets/resources/bigquery_warehouse.py).
 BIGQUERY_SETTINGS = {
@@ -172,7 +173,9 @@ def test_a_day_reads_back_as_arrow(source_server: SourceServer, sinks: Sinks, wa
     """What a downstream model reads: a day of the table, with the lake's columns and types."""
     loaded(warehouse, source_server, sinks, "yellow", "2021-01-14", "2021-01-16")
     day = dt.date(2021, 1, 15)
-    trips = warehouse.resource.read_days("yellow_trips", "pickup_date", day, day + dt.timedelta(days=1))
+    trips = whole(
+        warehouse.resource.read_days("yellow_trips", "pickup_date", day, day + dt.timedelta(days=1))
+    )
     assert len(trips) == warehouse.rows_per_day("yellow")["2021-01-15"]
     assert sorted(trips.column_names) == sorted(YELLOW.cleaned_arrow_schema.names)
     pickups = trips.column("tpep_pickup_datetime").to_pandas()

@@ -1,8 +1,16 @@
-"""The PostgreSQL tables' IO manager: each month of a service's cleaned trips replaced whole."""
+"""The PostgreSQL tables' IO manager: each month of a service's cleaned trips replaced whole, and
+read back a month at a time.
+
+An IO manager rather than an asset that writes through the resource: the table is a store of the
+cleaned months that other assets may read, as the lake's are, so it stores and loads them the same
+way (``Months``, a batch at a time).
+"""
+
+from collections.abc import Iterator
 
 import dagster as dg
 
-from taxi_assets.batches import Seen
+from taxi_assets.batches import Batches, Seen
 from taxi_assets.constants import postgres_table
 from taxi_assets.errors import reported
 from taxi_assets.keys import service_of
@@ -10,7 +18,7 @@ from taxi_assets.metadata import rows_metadata, table_descriptions
 from taxi_assets.months import Months, teller
 from taxi_assets.partitions import month_bounds
 from taxi_assets.resources.postgres import PostgresResource
-from taxi_assets.schema import PICKUP_DATE
+from taxi_assets.schema import PICKUP_DATE, SCHEMAS
 
 
 class PostgresIOManager(dg.ConfigurableIOManager):
@@ -40,5 +48,16 @@ class PostgresIOManager(dg.ConfigurableIOManager):
                 },
             )
 
-    def load_input(self, context: dg.InputContext) -> None:
-        raise NotImplementedError("nothing reads the PostgreSQL tables back through Dagster")
+    @reported
+    def load_input(self, context: dg.InputContext) -> Months:
+        # Each month's query made when its turn comes, its rows streamed a batch at a time, typed
+        # as the lake's cleaned months (a missing table fails here, naming it).
+        service = service_of(context.asset_key)
+        table, lake_types = postgres_table(service), SCHEMAS[service].cleaned_arrow_schema
+
+        def each() -> Iterator[tuple[str, Batches]]:
+            for month in context.asset_partition_keys:
+                first, end = (bound.date() for bound in month_bounds(month))
+                yield month, self.postgres.read_days(table, PICKUP_DATE, first, end).typed_as(lake_types)
+
+        return Months(each)

@@ -1,16 +1,16 @@
-"""The warehouse table's IO manager: a window of days replaced month by month."""
+"""The warehouse table's IO manager: a window of days replaced month by month, and read back so."""
 
 import dagster as dg
 
 from taxi_assets.batches import Seen
-from taxi_assets.chunks import MonthChunks
+from taxi_assets.chunks import MonthChunk, MonthChunks
 from taxi_assets.constants import warehouse_table
 from taxi_assets.errors import reported
 from taxi_assets.keys import service_of
 from taxi_assets.metadata import run_rows, table_descriptions
-from taxi_assets.partitions import span
+from taxi_assets.partitions import by_month, days_in, span
 from taxi_assets.resources.warehouse import Warehouse
-from taxi_assets.schema import PICKUP_DATE
+from taxi_assets.schema import PICKUP_DATE, SCHEMAS
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
@@ -42,5 +42,18 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             }
         )
 
-    def load_input(self, context: dg.InputContext) -> None:
-        raise NotImplementedError("nothing reads the warehouse table back through Dagster")
+    @reported
+    def load_input(self, context: dg.InputContext) -> MonthChunks:
+        # The window's days month by month, as the lake's daily dataset is loaded: each month's rows
+        # streamed a batch at a time when asked for, typed as the lake's.
+        service = service_of(context.asset_key)
+        table, lake_types = warehouse_table(service), SCHEMAS[service].cleaned_arrow_schema
+        return MonthChunks(
+            tuple(
+                MonthChunk(
+                    tuple(month),
+                    self.warehouse.read_days(table, PICKUP_DATE, *span(month)).typed_as(lake_types),
+                )
+                for month in by_month(days_in(context.asset_partitions_time_window))
+            )
+        )

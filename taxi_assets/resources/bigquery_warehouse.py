@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -301,8 +301,15 @@ class BigQueryWarehouse(Warehouse):
             return {}  # no table yet: no rows on any day
         return per_day(counted)
 
-    def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
-        rows = self._read(
-            f"SELECT * FROM `{self.table_name(table)}` WHERE {days_between(f'`{day_column}`', first, end)}"
-        )
-        return with_timestamps(rows, None)
+    def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> Batches:
+        window = days_between(f"`{day_column}`", first, end)
+        query = f"SELECT * FROM `{self.table_name(table)}` WHERE {window}"
+        schema = with_timestamps(self._read(f"{query} LIMIT 0"), None).schema
+
+        def read() -> Iterator[pa.RecordBatch]:
+            # Page by page over the REST API: the Storage Read API hands whole streams, and has no
+            # emulator endpoint.
+            for batch in self.query(query).result().to_arrow_iterable():
+                yield batch.cast(schema)
+
+        return Batches(schema, read)

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from taxi_assets.batches import Batches
+from taxi_assets.batches import BATCH_ROWS, Batches
 from taxi_assets.constants import DEFAULT_DUCKDB_PATH, DEFAULT_WAREHOUSE_SCHEMA
 from taxi_assets.errors import TaxiError
 from taxi_assets.resources.column_types import duckdb_type
@@ -156,11 +156,17 @@ class DuckDBWarehouse(Warehouse):
         query = per_day_query(self.table_name(table), day_column, first, end, "strftime({}, '%Y-%m-%d')")
         return per_day(self._select(table, query))
 
-    def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
+    def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> Batches:
         window = days_between(quote_ident(day_column), first, end)
-        rows = self._select(table, f"SELECT * FROM {self.table_name(table)} WHERE {window}")
-        if rows is None:
+        query = f"SELECT * FROM {self.table_name(table)} WHERE {window}"
+        columns = self._select(table, f"{query} LIMIT 0")
+        if columns is None:
             raise WarehouseError(
                 f"{self.database}: no table {self.schema_name}.{table}: materialise it first"
             )
-        return rows
+
+        def read() -> Iterator[pa.RecordBatch]:
+            with self.connect() as con:
+                yield from con.execute(query).to_arrow_reader(BATCH_ROWS)
+
+        return Batches(columns.schema, read)

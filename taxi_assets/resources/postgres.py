@@ -195,11 +195,18 @@ class PostgresResource(dg.ConfigurableResource):
         query = per_day_query(self.table(name), day_column, first, end, "to_char({}, 'YYYY-MM-DD')")
         return per_day(self._select(name, query))
 
-    def read_days(self, name: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
-        rows = self._select(
-            name,
-            f"SELECT * FROM {self.table(name)} WHERE {days_between(quote_ident(day_column), first, end)}",
-        )
-        if rows is None:
+    def read_days(self, name: str, day_column: str, first: dt.date, end: dt.date) -> Batches:
+        """The rows of ``[first, end)``, streamed a batch at a time each time they are read; the
+        table must exist now (its columns are the batches' schema).
+        """
+        query = f"SELECT * FROM {self.table(name)} WHERE {days_between(quote_ident(day_column), first, end)}"
+        columns = self._select(name, f"{query} LIMIT 0")
+        if columns is None:
             raise PostgresError(f"no table {self.schema_name}.{name} ({self.where}): materialise it first")
-        return rows
+
+        def read() -> Iterator[pa.RecordBatch]:
+            with self.connect() as conn, conn.cursor() as cur:
+                cur.execute(query)
+                yield from cur.fetch_record_batch()
+
+        return Batches(columns.schema, read)

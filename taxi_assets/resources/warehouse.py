@@ -56,5 +56,7 @@ class Warehouse(dg.ConfigurableResource):
         """Rows per day (``2021-01-15``) of ``[first, end)``, counted by the warehouse; none if no table."""
 
     @abstractmethod
-    def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> pa.Table:
-        """The rows of ``[first, end)``, with the lake's types."""
+    def read_days(self, table: str, day_column: str, first: dt.date, end: dt.date) -> Batches:
+        """The rows of ``[first, end)``, read a batch at a time each time they are iterated; the
+        table must exist now.
+        """

@@ -20,6 +20,7 @@ from taxi_assets.schema import PICKUP_DATE
 from taxi_assets_tests.support.google import BigQueryEmulator
 from taxi_assets_tests.support.materialize import failure_message, materialize_days, materialize_month
 from taxi_assets_tests.support.sinks import Sinks
+from taxi_dev.month_tables import whole
 
 
 @dataclass
@@ -64,7 +65,7 @@ def _postgres(pg: PostgresResource) -> Store:
         "postgres",
         table,
         create_old,
-        lambda month: pg.read_days(table, PICKUP_DATE, *span(days_of(month))),
+        lambda month: whole(pg.read_days(table, PICKUP_DATE, *span(days_of(month)))),
         lambda: [
             n
             for (n,) in sql(
@@ -91,7 +92,7 @@ def _warehouse(name: str, resource: Any, columns: Callable, description: Callabl
         name,
         table,
         create_old,
-        lambda month: resource.read_days(table, PICKUP_DATE, *span(days_of(month))),
+        lambda month: whole(resource.read_days(table, PICKUP_DATE, *span(days_of(month)))),
         columns,
         description,
         _load_days,
