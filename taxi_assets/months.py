@@ -1,24 +1,37 @@
-"""A run's months, each with its rows: what the monthly assets hand their IO managers.
+"""A run's months, each with its rows: what the assets hand each other and their IO managers.
 
 A backfill takes several months to a run (``partitions.MONTHS_PER_RUN``), so that a history pays a
 run worker's start and the code location's load once per few months; a run from the UI, a schedule
 or the new-month sensor holds one. Each month is still its own download, file, table partition and
-materialisation, with metadata of its own.
+materialisation, with metadata of its own. A range of days runs as the months it touches, each with
+the range's days of it (:meth:`Months.within`), so a range of any length holds one month's batch in
+memory at a time, and each writer replaces that month's days at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-import dagster as dg
-
 from taxi_assets.batches import Batches
-from taxi_assets.keys import shown
+from taxi_assets.partitions import days_of, span
+from taxi_assets.transform import rows_in_window
 
-# Metadata that belongs to one month's materialisation.
-Tell = Callable[[str, Mapping[str, object]], None]
+
+@dataclass(frozen=True)
+class MonthRows:
+    """One month of a run, its rows, and the days of it they hold: every day, or a window's."""
+
+    month: str
+    rows: Batches
+    days: tuple[dt.date, ...]
+
+    @classmethod
+    def whole(cls, month: str, rows: Batches) -> MonthRows:
+        """Every day of ``month``."""
+        return cls(month, rows, tuple(days_of(month)))
 
 
 @dataclass(frozen=True)
@@ -27,30 +40,23 @@ class Months:
     download opened, a file read) and let go before the next month's.
     """
 
-    each: Callable[[], Iterable[tuple[str, Batches]]]
-    # Where a writer says what it stored of each month (its rows, its file): Dagster gives every
-    # partition of a range run's output the same metadata, and only the asset's context can add
-    # metadata to one partition's materialisation.
-    tell: Tell | None = None
+    each: Callable[[], Iterable[MonthRows]]
 
-    def __iter__(self) -> Iterator[tuple[str, Batches]]:
+    def __iter__(self) -> Iterator[MonthRows]:
         return iter(self.each())
 
-    def told_by(self, context: dg.AssetExecutionContext, key: dg.AssetKey) -> Months:
-        """The same months, whose writer tells each month's metadata to ``key``'s materialisation."""
-        return dataclasses.replace(
-            self, tell=lambda month, metadata: context.add_asset_metadata(metadata, key, month)
-        )
+    def map(self, change: Callable[[MonthRows], Batches]) -> Months:
+        """Each month's rows through ``change``, which is given the month and its rows."""
+        return Months(lambda: (dataclasses.replace(m, rows=change(m)) for m in self.each()))
 
-    def map(self, change: Callable[[str, Batches], Batches]) -> Months:
-        """Each month's rows through ``change``, which is given the month too."""
-        return dataclasses.replace(self, each=lambda: ((m, change(m, rows)) for m, rows in self.each()))
+    def within(self, days: Iterable[dt.date]) -> Months:
+        """Only ``days`` of each month, rows and all: a window of days, month by month."""
+        keep = set(days)
 
+        def restricted(month: MonthRows) -> MonthRows:
+            own = tuple(d for d in month.days if d in keep)
+            first, end = span(own)
+            rows = month.rows.map(lambda batch: rows_in_window(batch, first, end))
+            return MonthRows(month.month, rows, own)
 
-def teller(context: dg.OutputContext, months: Months) -> Tell:
-    """Where an IO manager tells each month's metadata: the asset's context, which alone can add
-    metadata to one partition's materialisation.
-    """
-    if months.tell is None:
-        raise TypeError(f"{shown(context.asset_key)}: its months reach the IO manager without Months.told_by")
-    return months.tell
+        return Months(lambda: (restricted(m) for m in self.each() if keep.intersection(m.days)))

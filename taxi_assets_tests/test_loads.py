@@ -46,9 +46,8 @@ def _loaded(resources: dict[str, Any], upstream: dg.AssetKey, daily: bool, first
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def reads(trips: Any) -> dg.MaterializeResult:
-        # Months (month, rows) or a window of days (chunks of days and rows): read here, in the run.
-        parts = [chunk.rows for chunk in trips] if daily else [month_rows for _, month_rows in trips]
-        got.append(pa.concat_tables(whole(part) for part in parts))
+        # The months of the window, each read here, in the run.
+        got.append(pa.concat_tables(whole(month.rows) for month in trips))
         return dg.MaterializeResult()
 
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}

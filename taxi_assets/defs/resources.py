@@ -15,11 +15,10 @@ import dagster as dg
 from taxi_assets.io_managers import (
     LAKE_DAYS_IO_MANAGER,
     LAKE_FILES_IO_MANAGER,
-    LAKE_MONTHS,
     POSTGRES_IO_MANAGER,
     WAREHOUSE_IO_MANAGER,
 )
-from taxi_assets.io_managers.lake import LakeDaysIOManager, LakeFilesIOManager, lake_months
+from taxi_assets.io_managers.lake import LakeDaysIOManager, LakeFilesIOManager
 from taxi_assets.io_managers.postgres import PostgresIOManager
 from taxi_assets.io_managers.warehouse import WarehouseIOManager
 from taxi_assets.resources.contract import SchemaContract
@@ -61,7 +60,6 @@ def io_managers(lake: Lake, warehouse: Warehouse, postgres: PostgresResource) ->
     return {
         LAKE_FILES_IO_MANAGER: LakeFilesIOManager(lake=lake),
         LAKE_DAYS_IO_MANAGER: LakeDaysIOManager(lake=lake),
-        LAKE_MONTHS: lake_months,
         WAREHOUSE_IO_MANAGER: WarehouseIOManager(warehouse=warehouse),
         POSTGRES_IO_MANAGER: PostgresIOManager(postgres=postgres),
     }

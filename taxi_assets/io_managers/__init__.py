@@ -3,6 +3,5 @@
 # The keys the assets name their IO managers by.
 LAKE_FILES_IO_MANAGER = "io_manager"
 LAKE_DAYS_IO_MANAGER = "lake_days_io_manager"
-LAKE_MONTHS = "lake_months"
 WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
 POSTGRES_IO_MANAGER = "postgres_io_manager"

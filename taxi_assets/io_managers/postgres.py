@@ -6,17 +6,15 @@ cleaned months that other assets may read, as the lake's are, so it stores and l
 way (``Months``, a batch at a time).
 """
 
-from collections.abc import Iterator
-
 import dagster as dg
 
-from taxi_assets.batches import Batches, Seen
+from taxi_assets.batches import Seen
 from taxi_assets.constants import postgres_table
 from taxi_assets.errors import reported
 from taxi_assets.keys import service_of
-from taxi_assets.metadata import rows_metadata, table_descriptions
-from taxi_assets.months import Months, teller
-from taxi_assets.partitions import month_bounds
+from taxi_assets.metadata import add_partition_metadata, rows_metadata, table_descriptions
+from taxi_assets.months import MonthRows, Months
+from taxi_assets.partitions import days_of, span
 from taxi_assets.resources.postgres import PostgresResource
 from taxi_assets.schema import PICKUP_DATE, SCHEMAS
 
@@ -32,16 +30,16 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     @reported
     def handle_output(self, context: dg.OutputContext, months: Months) -> None:
         pg, service = self.postgres, service_of(context.asset_key)
-        tell = teller(context, months)
         table = postgres_table(service)
-        for month, rows in months:
-            first, end = (bound.date() for bound in month_bounds(month))
-            seen = Seen(rows)
+        for month in months:
+            first, end = span(month.days)
+            seen = Seen(month.rows)
             descriptions = table_descriptions(service, seen.rows.schema)
             pg.evolve_table(table, seen.rows.schema, PICKUP_DATE, descriptions)
             pg.replace_month(table, PICKUP_DATE, seen.batches(), first, end)
-            tell(
-                month,
+            add_partition_metadata(
+                context.asset_key,
+                month.month,
                 {
                     **rows_metadata(seen, descriptions),
                     "postgres": f"{pg.where} table {pg.schema_name}.{table}",
@@ -50,14 +48,14 @@ class PostgresIOManager(dg.ConfigurableIOManager):
 
     @reported
     def load_input(self, context: dg.InputContext) -> Months:
-        # Each month's query made when its turn comes, its rows streamed a batch at a time, typed
-        # as the lake's cleaned months (a missing table fails here, naming it).
+        # Each month's rows streamed a batch at a time when asked for, typed as the lake's cleaned
+        # months (a missing table fails here, naming it).
         service = service_of(context.asset_key)
         table, lake_types = postgres_table(service), SCHEMAS[service].cleaned_arrow_schema
-
-        def each() -> Iterator[tuple[str, Batches]]:
-            for month in context.asset_partition_keys:
-                first, end = (bound.date() for bound in month_bounds(month))
-                yield month, self.postgres.read_days(table, PICKUP_DATE, first, end).typed_as(lake_types)
-
-        return Months(each)
+        found = [
+            MonthRows.whole(
+                month, self.postgres.read_days(table, PICKUP_DATE, *span(days_of(month))).typed_as(lake_types)
+            )
+            for month in context.asset_partition_keys
+        ]
+        return Months(lambda: found)

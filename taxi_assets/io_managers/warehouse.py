@@ -3,11 +3,11 @@
 import dagster as dg
 
 from taxi_assets.batches import Seen
-from taxi_assets.chunks import MonthChunk, MonthChunks
 from taxi_assets.constants import warehouse_table
 from taxi_assets.errors import reported
 from taxi_assets.keys import service_of
 from taxi_assets.metadata import run_rows, table_descriptions
+from taxi_assets.months import MonthRows, Months
 from taxi_assets.partitions import by_month, days_in, span
 from taxi_assets.resources.warehouse import Warehouse
 from taxi_assets.schema import PICKUP_DATE, SCHEMAS
@@ -22,18 +22,18 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     warehouse: dg.ResourceDependency[Warehouse]
 
     @reported
-    def handle_output(self, context: dg.OutputContext, obj: MonthChunks) -> None:
+    def handle_output(self, context: dg.OutputContext, window: Months) -> None:
         service = service_of(context.asset_key)
         table, rows, evolved = warehouse_table(service), 0, None
-        for chunk in obj:
+        for month in window:
             # Months may differ in columns (one a load added under evolve): the table gains each
             # month's, once per layout seen.
-            if chunk.rows.schema != evolved:
-                described = table_descriptions(service, chunk.rows.schema)
-                self.warehouse.evolve_table(table, chunk.rows.schema, PICKUP_DATE, described)
-                evolved = chunk.rows.schema
-            seen = Seen(chunk.rows)
-            self.warehouse.replace_days(table, PICKUP_DATE, seen.batches(), *span(chunk.days))
+            if month.rows.schema != evolved:
+                described = table_descriptions(service, month.rows.schema)
+                self.warehouse.evolve_table(table, month.rows.schema, PICKUP_DATE, described)
+                evolved = month.rows.schema
+            seen = Seen(month.rows)
+            self.warehouse.replace_days(table, PICKUP_DATE, seen.batches(), *span(month.days))
             rows += seen.count
         context.add_output_metadata(
             {
@@ -43,17 +43,17 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         )
 
     @reported
-    def load_input(self, context: dg.InputContext) -> MonthChunks:
+    def load_input(self, context: dg.InputContext) -> Months:
         # The window's days month by month, as the lake's daily dataset is loaded: each month's rows
         # streamed a batch at a time when asked for, typed as the lake's.
         service = service_of(context.asset_key)
         table, lake_types = warehouse_table(service), SCHEMAS[service].cleaned_arrow_schema
-        return MonthChunks(
-            tuple(
-                MonthChunk(
-                    tuple(month),
-                    self.warehouse.read_days(table, PICKUP_DATE, *span(month)).typed_as(lake_types),
-                )
-                for month in by_month(days_in(context.asset_partitions_time_window))
+        found = [
+            MonthRows(
+                f"{days[0]:%Y-%m}",
+                self.warehouse.read_days(table, PICKUP_DATE, *span(days)).typed_as(lake_types),
+                days,
             )
-        )
+            for days in by_month(days_in(context.asset_partitions_time_window))
+        ]
+        return Months(lambda: found)

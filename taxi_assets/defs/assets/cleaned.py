@@ -12,10 +12,10 @@ from taxi_assets.batches import Batches
 from taxi_assets.defs.assets import for_every_service
 from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key, op_name
 from taxi_assets.metadata import column_schema
-from taxi_assets.months import Months
+from taxi_assets.months import MonthRows, Months
 from taxi_assets.partitions import MONTHLY_BACKFILL, month_bounds, monthly_partitions
 from taxi_assets.schema import PASSENGER_COUNT, REJECT_REASON, TRIP_DISTANCE, VENDOR_ID, VENDORS, TripSchema
-from taxi_assets.transform import CleanedBatches, picked_up_inside, reject_reasons
+from taxi_assets.transform import CleanedBatches, PickupTally, reject_reasons
 
 
 def _count_false(mask: pa.Array | pa.ChunkedArray) -> int:
@@ -31,8 +31,9 @@ class _CheckTally:
     """What the checks ask of the cleaned rows, counted batch by batch as they are written."""
 
     def __init__(self, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> None:
-        self.schema, self.start, self.end = schema, start, end
-        self.rows = self.not_positive = self.outside = self.unknown_vendors = 0
+        # The pickups inside the month, counted as the raw asset counts them in the published file.
+        self.pickups = PickupTally(schema.pickup_snake, start, end)
+        self.not_positive = self.unknown_vendors = 0
         self.unknown_ids: set[int] = set()
         self._known = (
             pa.array(sorted(VENDORS), schema.cleaned_arrow_schema.field(VENDOR_ID).type)
@@ -41,9 +42,7 @@ class _CheckTally:
         )
 
     def see(self, cleaned: pa.RecordBatch) -> pa.RecordBatch:
-        self.rows += cleaned.num_rows
-        pickups = cleaned.column(self.schema.pickup_snake)
-        self.outside += _count_false(picked_up_inside(pickups, self.start, self.end))
+        self.pickups.see(cleaned)
         if self._known is not None:
             # Missing values fail each test, as they did when the checks were pandas comparisons.
             positive = pc.and_(
@@ -56,6 +55,15 @@ class _CheckTally:
             self.unknown_vendors += len(unknown)
             self.unknown_ids.update(pc.unique(unknown).to_pylist())
         return cleaned
+
+    @property
+    def rows(self) -> int:
+        return self.pickups.rows
+
+    @property
+    def outside(self) -> int:
+        """Cleaned rows picked up outside the month (none, if cleaning did its work)."""
+        return self.pickups.rows - self.pickups.inside
 
     @property
     def metered(self) -> bool:
@@ -113,7 +121,7 @@ def _check_results(key: dg.AssetKey, months: Mapping[str, _MonthCleaned]) -> Ite
         lambda m: m.tally.outside,
         {
             "rows_failing": sum(t.outside for t in tallies),
-            "window": f"[{tallies[0].start}, {tallies[-1].end})",
+            "window": f"[{tallies[0].pickups.start}, {tallies[-1].pickups.end})",
         },
     )
     # Every month of a service has the same reasons, each counted from 0.
@@ -140,6 +148,65 @@ def _check_results(key: dg.AssetKey, months: Mapping[str, _MonthCleaned]) -> Ite
             },
             dg.AssetCheckSeverity.WARN,
         )
+
+
+class _CleaningRun:
+    """A run's months through cleaning, in the order its outputs depend on one another: the cleaned
+    rows (a pass over each raw month; the checks count as they are written), then the rejected rows
+    (a second pass, counting each reason), then the checks, which need both counts.
+
+    Dagster has the IO manager store each output the asset yields before it asks the asset for the
+    next (``core_dagster_event_sequence_for_step`` in ``dagster/_core/execution/plan/execute_step.py``);
+    each stage here asks that the one before it was written, so yielding them in another order fails
+    at once instead of reporting counts of rows not yet read.
+    """
+
+    def __init__(self, schema: TripSchema, raw: Months) -> None:
+        self._schema, self._raw = schema, raw
+        self._months: dict[str, _MonthCleaned] = {}
+        self._written: set[str] = set()
+
+    def cleaned(self) -> Months:
+        """Each raw month's kept rows, counted for the checks as the IO manager writes them."""
+
+        def clean(month: MonthRows) -> Batches:
+            start, end = month_bounds(month.month)
+            rows = month.rows
+            # The service's layout plus any column the raw month's load added under evolve.
+            cleaning = CleanedBatches(rows, self._schema.as_stored(rows.schema, snake=False), start, end)
+            self._months[month.month] = _MonthCleaned(rows, cleaning, _CheckTally(self._schema, start, end))
+            return cleaning.cleaned.map(self._months[month.month].tally.see)
+
+        return self._written_as("cleaned", self._raw.map(clean))
+
+    def rejected(self) -> Months:
+        """Each month's dropped rows, once the kept ones are written."""
+        self._after("cleaned", "rejected")
+        months = self._months
+        return self._written_as(
+            "rejected", Months(lambda: [MonthRows.whole(m, c.cleaning.rejected) for m, c in months.items()])
+        )
+
+    def check_results(self, key: dg.AssetKey) -> Iterator[dg.AssetCheckResult]:
+        """The checks' answers, once the kept and the dropped rows are written and counted."""
+        self._after("rejected", "checks")
+        return _check_results(key, self._months)
+
+    def _written_as(self, stage: str, months: Months) -> Months:
+        """``months``, ``stage`` noted as written once the IO manager has read every month of it."""
+
+        def each() -> Iterator[MonthRows]:
+            yield from months
+            self._written.add(stage)
+
+        return Months(each)
+
+    def _after(self, stage: str, later: str) -> None:
+        if stage not in self._written:
+            raise RuntimeError(
+                f"{self._schema.service}: the {later} need the {stage} rows written first; yield the "
+                f"{stage} output before the {later}"
+            )
 
 
 def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
@@ -213,23 +280,11 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def clean_trips_asset(context: dg.AssetExecutionContext, raw: Months) -> Iterator:
-        # Each output is written (by its IO manager) before the next is yielded: the kept rows of
-        # each month, then the dropped ones, each a pass over the raw month, and the checks count
-        # as they go.
-        months: dict[str, _MonthCleaned] = {}
-
-        def clean(month: str, rows: Batches) -> Batches:
-            start, end = month_bounds(month)
-            # The service's layout plus any column the raw month's load added under evolve.
-            cleaning = CleanedBatches(rows, schema.as_stored(rows.schema, snake=False), start, end)
-            months[month] = _MonthCleaned(rows, cleaning, _CheckTally(schema, start, end))
-            return cleaning.cleaned.map(months[month].tally.see)
-
-        yield dg.Output(raw.map(clean).told_by(context, key), output_name="cleaned")
-        rejected = Months(lambda: [(month, m.cleaning.rejected) for month, m in months.items()])
-        yield dg.Output(rejected.told_by(context, rejected_key), output_name="rejected")
-        yield from _check_results(key, months)
+    def clean_trips_asset(raw: Months) -> Iterator:
+        run = _CleaningRun(schema, raw)
+        yield dg.Output(run.cleaned(), output_name="cleaned")
+        yield dg.Output(run.rejected(), output_name="rejected")
+        yield from run.check_results(key)
 
     return clean_trips_asset
 

@@ -11,7 +11,7 @@ from taxi_assets.defs.assets import for_every_service
 from taxi_assets.errors import reported
 from taxi_assets.keys import RAW, asset_key, op_name
 from taxi_assets.metadata import column_schema
-from taxi_assets.months import Months
+from taxi_assets.months import MonthRows, Months
 from taxi_assets.partitions import MONTHLY_BACKFILL, month_bounds, monthly_partitions
 from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.schema import DISCARD, TripSchema
@@ -56,14 +56,14 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
     ) -> dg.Output[Months]:
         contract = schema_contract.for_service(service)
 
-        def each_month() -> Iterator[tuple[str, Batches]]:
+        def each_month() -> Iterator[MonthRows]:
             # Yielded inside the download's block: the IO manager streams the file into the lake
             # before the next month is asked for and the download is removed.
             for month in context.partition_keys:
                 with taxi_source.fetch(service, month) as source:
-                    yield month, _month_of(context, config, schema, month, source, contract)
+                    yield MonthRows.whole(month, _month_of(context, config, schema, month, source, contract))
 
-        return dg.Output(Months(each_month).told_by(context, key))
+        return dg.Output(Months(each_month))
 
     return raw_trips
 

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from taxi_assets.chunks import MonthChunks
 from taxi_assets.constants import warehouse_table
 from taxi_assets.defs.assets import downstream_of_cleaned, for_every_service, matches_lake
 from taxi_assets.defs.resources import warehouse_kind
 from taxi_assets.io_managers import WAREHOUSE_IO_MANAGER
 from taxi_assets.keys import DAILY, WAREHOUSE, asset_key
+from taxi_assets.months import Months
 from taxi_assets.partitions import days_in
 from taxi_assets.resources.lake import Lake
 from taxi_assets.resources.warehouse import Warehouse
@@ -28,7 +28,7 @@ def build_warehouse_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.A
         pool="warehouse",
         kinds={warehouse_kind(), "pyarrow"},
     )
-    def warehouse_trips(daily: MonthChunks) -> MonthChunks:
+    def warehouse_trips(daily: Months) -> Months:
         return daily
 
     def counts(warehouse: Warehouse, lake: Lake, window: dg.TimeWindow) -> tuple[dict, dict]:
