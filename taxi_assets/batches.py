@@ -145,7 +145,7 @@ def read_ahead(batches: Iterable[T]) -> Iterator[T]:
         reader.join()
 
 
-class Seen:
+class CountedRows:
     """Counts the rows that pass through and keeps the first few, for a written asset's metadata."""
 
     def __init__(self, rows: Batches) -> None:

@@ -4,7 +4,7 @@ Every error the project raises on bad input or bad settings derives from :class:
 first line names the setting, file, column or row at fault, and what to do. Dagster shows an
 exception raised in an asset or IO manager under a line of its own ("Error occurred while
 executing op …"), except :class:`dagster.Failure`, whose description it shows first: the
-``reported`` decorator turns the one into the other where Dagster calls the project's code.
+``as_dagster_failure`` decorator turns the one into the other where Dagster calls the project's code.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class TaxiError(Exception):
     """Bad input or bad settings, worded so that the first line says what to fix."""
 
 
-def reported(fn: Callable[P, R]) -> Callable[P, R]:
+def as_dagster_failure(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn``, with a :class:`TaxiError` raised as the failure a user sees first; for a generator
     (an asset that yields), raised while it runs as well.
     """

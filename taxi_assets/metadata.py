@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from taxi_assets.batches import Seen
+from taxi_assets.batches import CountedRows
 from taxi_assets.schema import SCHEMAS, added_descriptions
 from taxi_assets.transform import to_pandas
 
@@ -22,22 +22,22 @@ def column_schema(schema: pa.Schema, descriptions: Mapping[str, str]) -> dg.Tabl
     )
 
 
-def preview_metadata(seen: Seen, descriptions: Mapping[str, str]) -> dict[str, object]:
+def preview_metadata(counted: CountedRows, descriptions: Mapping[str, str]) -> dict[str, object]:
     """Of rows a writer has just stored: which columns, a few of them, what their reader summed up."""
-    head: pd.DataFrame = to_pandas(seen.head)
+    head: pd.DataFrame = to_pandas(counted.head)
     return {
         "dagster/column_schema": column_schema(
-            seen.rows.schema, {**descriptions, **added_descriptions(seen.rows.schema)}
+            counted.rows.schema, {**descriptions, **added_descriptions(counted.rows.schema)}
         ),
         "preview": dg.MetadataValue.md(head.to_markdown(index=False)),
     }
 
 
-def rows_metadata(seen: Seen, descriptions: Mapping[str, str]) -> dict[str, object]:
+def rows_metadata(counted: CountedRows, descriptions: Mapping[str, str]) -> dict[str, object]:
     """What a user looks at first, of one partition a writer has just stored: how many rows, which
     columns, a few.
     """
-    return {**run_rows(seen.count, 1), **preview_metadata(seen, descriptions)}
+    return {**run_rows(counted.count, 1), **preview_metadata(counted, descriptions)}
 
 
 def add_partition_metadata(key: dg.AssetKey, partition: str, metadata: Mapping[str, object]) -> None:

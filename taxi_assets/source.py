@@ -20,7 +20,7 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from taxi_assets import scratch
+from taxi_assets import temp_folders
 from taxi_assets.errors import TaxiError
 from taxi_assets.publishers import configured_publisher
 from taxi_assets.redact import redact_http_logs, redacted, shown_url, url_secrets
@@ -190,8 +190,8 @@ def download(
         raise SourceError(f"unsupported source URL scheme {scheme!r} in {shown} (use http, https or file)")
 
     deadline = _Deadline(deadline_seconds, shown)
-    scratch.remove_stale_folders()
-    with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as tmp:
+    temp_folders.remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=temp_folders.folder_prefix()) as tmp:
         path = Path(tmp) / Path(urllib.parse.urlparse(url).path).name
         session = _session(retries, backoff_seconds, token)
         # urllib3 retries what fails before the body; a body cut short is retried here.

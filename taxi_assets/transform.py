@@ -37,8 +37,8 @@ TRIP_TIME_NEGATIVE = "trip_time_negative"
 
 
 @dataclass(frozen=True)
-class Month:
-    """The raw month being cleaned and its bounds: what every reject rule looks at."""
+class RawBatch:
+    """A batch of a raw month being cleaned, and the month's bounds: what every reject rule looks at."""
 
     raw: pa.Table
     schema: TripSchema
@@ -59,39 +59,39 @@ def picked_up_inside(pickup: pa.ChunkedArray, start: dt.datetime, end: dt.dateti
     return pc.fill_null(inside, False)
 
 
-def _pickup_outside(month: Month) -> pa.ChunkedArray:
+def _pickup_outside(batch: RawBatch) -> pa.ChunkedArray:
     # A missing pickup is outside every month, as pandas' comparisons with NaT said before.
-    return pc.invert(picked_up_inside(month.raw.column(month.schema.pickup_column), month.start, month.end))
+    return pc.invert(picked_up_inside(batch.raw.column(batch.schema.pickup_column), batch.start, batch.end))
 
 
-def _passengers_missing(month: Month) -> pa.ChunkedArray:
-    return pc.is_null(month.raw.column(PASSENGER_COUNT))
+def _passengers_missing(batch: RawBatch) -> pa.ChunkedArray:
+    return pc.is_null(batch.raw.column(PASSENGER_COUNT))
 
 
-def _passengers_not_positive(month: Month) -> pa.ChunkedArray:
-    return pc.fill_null(pc.less_equal(month.raw.column(PASSENGER_COUNT), 0), False)
+def _passengers_not_positive(batch: RawBatch) -> pa.ChunkedArray:
+    return pc.fill_null(pc.less_equal(batch.raw.column(PASSENGER_COUNT), 0), False)
 
 
-def _distance_not_positive(month: Month) -> pa.ChunkedArray:
+def _distance_not_positive(batch: RawBatch) -> pa.ChunkedArray:
     # A missing or NaN distance is not positive.
-    return _true_where_null(pc.invert(pc.greater(month.raw.column(TRIP_DISTANCE), 0.0)))
+    return _true_where_null(pc.invert(pc.greater(batch.raw.column(TRIP_DISTANCE), 0.0)))
 
 
-def _dropoff_before_pickup(month: Month) -> pa.ChunkedArray:
+def _dropoff_before_pickup(batch: RawBatch) -> pa.ChunkedArray:
     # Where either time is missing, nothing says the trip is impossible: kept.
-    schema = month.schema
-    before = pc.less(month.raw.column(schema.dropoff_column), month.raw.column(schema.pickup_column))
+    schema = batch.schema
+    before = pc.less(batch.raw.column(schema.dropoff_column), batch.raw.column(schema.pickup_column))
     return pc.fill_null(before, False)
 
 
 def _negative(column: str) -> Rule:
-    def rule(month: Month) -> pa.ChunkedArray:
-        return pc.fill_null(pc.less(month.raw.column(column), 0), False)
+    def rule(batch: RawBatch) -> pa.ChunkedArray:
+        return pc.fill_null(pc.less(batch.raw.column(column), 0), False)
 
     return rule
 
 
-Rule = Callable[[Month], pa.ChunkedArray]
+Rule = Callable[[RawBatch], pa.ChunkedArray]
 _METERED: tuple[tuple[str, Rule], ...] = (
     (PICKUP_OUTSIDE_MONTH, _pickup_outside),
     (PASSENGER_COUNT_MISSING, _passengers_missing),
@@ -130,8 +130,8 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
 
 def _reject_codes(raw: pa.Table, schema: TripSchema, start: dt.datetime, end: dt.datetime) -> pa.Array:
     """Per row, 0 to keep it, n > 0 to reject it for the n-th reason: the first failing rule."""
-    month = Month(raw, schema, start, end)
-    failing = [rule(month) for _, rule in REJECT_RULES[schema.service]]
+    batch = RawBatch(raw, schema, start, end)
+    failing = [rule(batch) for _, rule in REJECT_RULES[schema.service]]
     code = pa.scalar(0, pa.int8())
     for n in range(len(failing), 0, -1):
         code = pc.if_else(failing[n - 1], pa.scalar(n, pa.int8()), code)

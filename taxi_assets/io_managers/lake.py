@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from taxi_assets.batches import Batches, Seen
-from taxi_assets.errors import reported
+from taxi_assets.batches import Batches, CountedRows
+from taxi_assets.errors import as_dagster_failure
 from taxi_assets.metadata import (
     add_partition_metadata,
     descriptions_of,
@@ -28,26 +28,26 @@ class LakeFilesIOManager(dg.ConfigurableIOManager):
 
     lake: dg.ResourceDependency[Lake]
 
-    @reported
+    @as_dagster_failure
     def handle_output(self, context: dg.OutputContext, months: Months) -> None:
-        seen: dict[str, Seen] = {}
+        counted: dict[str, CountedRows] = {}
 
-        def counted() -> Iterator[tuple[str, Batches]]:
+        def each_counted() -> Iterator[tuple[str, Batches]]:
             for month in months:
-                seen[month.month] = Seen(month.rows)
-                yield month.month, seen[month.month].batches()
+                counted[month.month] = CountedRows(month.rows)
+                yield month.month, counted[month.month].batches()
 
-        written = self.lake.write_months(context.asset_key.path, counted())
+        written = self.lake.write_months(context.asset_key.path, each_counted())
         descriptions = descriptions_of(context.definition_metadata)
         where = self.lake.uri(context.asset_key.path)
         for month, (uri, size) in written.items():
             add_partition_metadata(
                 context.asset_key,
                 month,
-                {**rows_metadata(seen[month], descriptions), **written_files(where, {uri: size})},
+                {**rows_metadata(counted[month], descriptions), **written_files(where, {uri: size})},
             )
 
-    @reported
+    @as_dagster_failure
     def load_input(self, context: dg.InputContext) -> Months:
         # Each month's file found now (a missing month fails here, naming it), read when asked for.
         # A range of days downstream is handed the months it touches, whole.
@@ -65,26 +65,26 @@ class LakeDaysIOManager(dg.ConfigurableIOManager):
 
     lake: dg.ResourceDependency[Lake]
 
-    @reported
+    @as_dagster_failure
     def handle_output(self, context: dg.OutputContext, window: Months) -> None:
         parts = context.asset_key.path
         owned = set(days_in(context.asset_partitions_time_window))
         written: dict[str, int] = {}
         rows, shown = 0, None
         for month in window:
-            seen = Seen(month.rows)
+            counted = CountedRows(month.rows)
             written |= self.lake.replace_days(
-                parts, PICKUP_DATE, seen.batches(), [d for d in month.days if d in owned]
+                parts, PICKUP_DATE, counted.batches(), [d for d in month.days if d in owned]
             )
-            rows += seen.count
-            if shown is None or (not shown.count and seen.count):
-                shown = seen  # the preview: the first month with rows
+            rows += counted.count
+            if shown is None or (not shown.count and counted.count):
+                shown = counted  # the preview: the first month with rows
         metadata = preview_metadata(shown, descriptions_of(context.definition_metadata)) if shown else {}
         context.add_output_metadata(
             {**metadata, **run_rows(rows, len(owned)), **written_files(self.lake.uri(parts), written)}
         )
 
-    @reported
+    @as_dagster_failure
     def load_input(self, context: dg.InputContext) -> Months:
         parts = context.asset_key.path
         found = [

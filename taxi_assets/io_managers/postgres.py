@@ -8,9 +8,9 @@ way (``Months``, a batch at a time).
 
 import dagster as dg
 
-from taxi_assets.batches import Seen
+from taxi_assets.batches import CountedRows
 from taxi_assets.constants import postgres_table
-from taxi_assets.errors import reported
+from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import service_of
 from taxi_assets.metadata import add_partition_metadata, rows_metadata, table_descriptions
 from taxi_assets.months import MonthRows, Months
@@ -27,26 +27,26 @@ class PostgresIOManager(dg.ConfigurableIOManager):
 
     postgres: dg.ResourceDependency[PostgresResource]
 
-    @reported
+    @as_dagster_failure
     def handle_output(self, context: dg.OutputContext, months: Months) -> None:
         pg, service = self.postgres, service_of(context.asset_key)
         table = postgres_table(service)
         for month in months:
             first, end = span(month.days)
-            seen = Seen(month.rows)
-            descriptions = table_descriptions(service, seen.rows.schema)
-            pg.evolve_table(table, seen.rows.schema, PICKUP_DATE, descriptions)
-            pg.replace_month(table, PICKUP_DATE, seen.batches(), first, end)
+            counted = CountedRows(month.rows)
+            descriptions = table_descriptions(service, counted.rows.schema)
+            pg.evolve_table(table, counted.rows.schema, PICKUP_DATE, descriptions)
+            pg.replace_month(table, PICKUP_DATE, counted.batches(), first, end)
             add_partition_metadata(
                 context.asset_key,
                 month.month,
                 {
-                    **rows_metadata(seen, descriptions),
+                    **rows_metadata(counted, descriptions),
                     "postgres": f"{pg.where} table {pg.schema_name}.{table}",
                 },
             )
 
-    @reported
+    @as_dagster_failure
     def load_input(self, context: dg.InputContext) -> Months:
         # Each month's rows streamed a batch at a time when asked for, typed as the lake's cleaned
         # months (a missing table fails here, naming it).

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from taxi_assets.batches import Seen
+from taxi_assets.batches import CountedRows
 from taxi_assets.constants import warehouse_table
-from taxi_assets.errors import reported
+from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import service_of
 from taxi_assets.metadata import run_rows, table_descriptions
 from taxi_assets.months import MonthRows, Months
@@ -21,7 +21,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     warehouse: dg.ResourceDependency[Warehouse]
 
-    @reported
+    @as_dagster_failure
     def handle_output(self, context: dg.OutputContext, window: Months) -> None:
         service = service_of(context.asset_key)
         table, rows, evolved = warehouse_table(service), 0, None
@@ -32,9 +32,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
                 described = table_descriptions(service, month.rows.schema)
                 self.warehouse.evolve_table(table, month.rows.schema, PICKUP_DATE, described)
                 evolved = month.rows.schema
-            seen = Seen(month.rows)
-            self.warehouse.replace_days(table, PICKUP_DATE, seen.batches(), *span(month.days))
-            rows += seen.count
+            counted = CountedRows(month.rows)
+            self.warehouse.replace_days(table, PICKUP_DATE, counted.batches(), *span(month.days))
+            rows += counted.count
         context.add_output_metadata(
             {
                 **run_rows(rows, len(context.asset_partition_keys)),
@@ -42,7 +42,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             }
         )
 
-    @reported
+    @as_dagster_failure
     def load_input(self, context: dg.InputContext) -> Months:
         # The window's days month by month, as the lake's daily dataset is loaded: each month's rows
         # streamed a batch at a time when asked for, typed as the lake's.

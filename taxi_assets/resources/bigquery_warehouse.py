@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field, PrivateAttr
 
-from taxi_assets import scratch
+from taxi_assets import temp_folders
 from taxi_assets.batches import Batches, read_ahead
 from taxi_assets.constants import DEFAULT_WAREHOUSE_SCHEMA
 from taxi_assets.errors import TaxiError
@@ -223,8 +223,8 @@ class BigQueryWarehouse(Warehouse):
         loaded = [f for f in schema if f.name in rows.schema.names]
         staging = bigquery.Table(self.table_name(f"_load_{table}_{uuid.uuid4().hex[:12]}"), schema=loaded)
         staging.expires = dt.datetime.now(dt.UTC) + _STAGING_LIFETIME
-        scratch.remove_stale_folders()
-        with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as folder:
+        temp_folders.remove_stale_folders()
+        with tempfile.TemporaryDirectory(prefix=temp_folders.folder_prefix()) as folder:
             # The window's rows staged in a local file a batch at a time, then one load job.
             path = os.path.join(folder, "rows.parquet")
             count = _stage(rows, [f.name for f in loaded], day_column, first, end, table, path)
@@ -277,7 +277,7 @@ class BigQueryWarehouse(Warehouse):
         staging.expires = dt.datetime.now(dt.UTC) + _STAGING_LIFETIME
         client.create_table(staging)
         try:
-            with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as folder:
+            with tempfile.TemporaryDirectory(prefix=temp_folders.folder_prefix()) as folder:
                 path = os.path.join(folder, "rows.parquet")
                 pq.write_table(rows, path)
                 self._load_file(path, staging, fields)

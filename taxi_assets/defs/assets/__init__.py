@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
-from taxi_assets.errors import reported
+from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import asset_key
 from taxi_assets.metadata import column_schema, counts_agree
 from taxi_assets.partitions import DAILY_BACKFILL, MONTHLY_BACKFILL, daily_partitions, monthly_partitions
@@ -81,7 +81,7 @@ def matches_lake(
     @dg.asset_check(
         asset=key, name="matches_lake", description=description, required_resource_keys={store, "lake"}
     )
-    @reported
+    @as_dagster_failure
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         resources = context.resources
         in_store, in_lake = counts(getattr(resources, store), resources.lake, context.partition_time_window)

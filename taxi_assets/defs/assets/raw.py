@@ -8,7 +8,7 @@ from pydantic import Field
 
 from taxi_assets.batches import Batches
 from taxi_assets.defs.assets import for_every_service
-from taxi_assets.errors import reported
+from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import RAW, asset_key, op_name
 from taxi_assets.metadata import column_schema
 from taxi_assets.months import MonthRows, Months
@@ -47,7 +47,7 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
             "dagster/column_schema": column_schema(schema.raw_arrow_schema, schema.descriptions(snake=False))
         },
     )
-    @reported
+    @as_dagster_failure
     def raw_trips(
         context: dg.AssetExecutionContext,
         config: RawTripsConfig,

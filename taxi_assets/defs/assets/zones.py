@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from taxi_assets.constants import ZONES_POSTGRES_TABLE, ZONES_WAREHOUSE_TABLE
 from taxi_assets.defs.assets import chosen_beta_apis
 from taxi_assets.defs.resources import warehouse_kind
-from taxi_assets.errors import reported
+from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import CLEANED, LOOKUP_FILE_KEY, ZONES_GROUP, ZONES_KEY, asset_key
 from taxi_assets.metadata import column_schema
 from taxi_assets.partitions import months_in
@@ -58,7 +58,7 @@ _IDS_LISTED = 20
         "dagster/table_name": ZONES_POSTGRES_TABLE,
     },
 )
-@reported
+@as_dagster_failure
 def taxi_zones(
     context: dg.AssetExecutionContext,
     taxi_source: TaxiSource,
@@ -94,7 +94,7 @@ def build_zone_lookup_file() -> dg.SourceAsset:
         "the SHA-256 of its bytes.",
         metadata={"dagster/column_schema": column_schema(_published_schema(), _published_descriptions())},
     )
-    @reported
+    @as_dagster_failure
     def taxi_zone_lookup_file(taxi_source: TaxiSource) -> dg.ObserveResult:
         with taxi_source.fetch_zones() as source:
             digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
@@ -183,7 +183,7 @@ def build_zone_check(service: str) -> dg.AssetChecksDefinition:
         description="Few trips (at most 1 in 10,000) have a pickup or drop-off zone id that the "
         "TLC's taxi zone lookup lacks (264/265, its unknown zones, are in it); warns otherwise.",
     )
-    @reported
+    @as_dagster_failure
     def zone_ids_known(context: dg.AssetCheckExecutionContext, lake: Lake) -> dg.AssetCheckResult:
         lookup = lake.read_file(ZONES_KEY.path[:-1], ZONES_KEY.path[-1])
         if lookup is None:
