@@ -40,25 +40,10 @@ def rows_metadata(counted: CountedRows, descriptions: Mapping[str, str]) -> dict
     return {**run_rows(counted.count, 1), **preview_metadata(counted, descriptions)}
 
 
-def add_partition_metadata(key: dg.AssetKey, partition: str, metadata: Mapping[str, object]) -> None:
-    """Metadata of one partition's materialisation, added by the IO manager that stores it.
-
-    Dagster 1.13 gives an IO manager no per-partition metadata: ``OutputContext.add_output_metadata``
-    goes into every partition's event of a range run's output alike. Each partition's event is built
-    by ``_get_output_asset_events`` (``dagster/_core/execution/plan/execute_step.py``) from the
-    output's metadata plus ``step_context.get_asset_metadata(asset_key, partition_key)``, which only
-    ``AssetExecutionContext.add_asset_metadata(metadata, asset_key, partition_key)`` fills. That
-    context is the current one while the IO manager stores the output (``_type_check_and_store_output``
-    runs inside ``enter_execution_context``, ``core_dagster_event_sequence_for_step``, same file), so
-    ``AssetExecutionContext.get()`` finds it here: the assets need not hand their context along.
-    """
-    dg.AssetExecutionContext.get().add_asset_metadata(metadata, key, partition)
-
-
 def run_rows(rows: int, partitions: int) -> dict[str, object]:
     """How many rows a run wrote. Every partition of a range run gets the same output metadata
-    (the daily writers count a window, not each day; each month's own goes through
-    :func:`add_partition_metadata`), and Dagster's UI reads ``dagster/partition_row_count`` as each
+    (the daily writers count a window, not each day; a month's own goes through
+    ``partition_metadata.py``), and Dagster's UI reads ``dagster/partition_row_count`` as each
     partition's own: a run over several partitions says how many rows the whole run wrote, under
     names of its own.
     """

@@ -15,7 +15,11 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import dagster as dg
+
 from taxi_assets.batches import Batches
+from taxi_assets.keys import shown
+from taxi_assets.partition_metadata import PartitionMetadata
 from taxi_assets.partitions import days_of, span
 from taxi_assets.transform import rows_in_window
 
@@ -41,13 +45,17 @@ class Months:
     """
 
     each: Callable[[], Iterable[MonthRows]]
+    # Where the IO manager adds each month's own metadata (partition_metadata.py says why).
+    partition_metadata: PartitionMetadata | None = None
 
     def __iter__(self) -> Iterator[MonthRows]:
         return iter(self.each())
 
     def map(self, change: Callable[[MonthRows], Batches]) -> Months:
         """Each month's rows through ``change``, which is given the month and its rows."""
-        return Months(lambda: (dataclasses.replace(m, rows=change(m)) for m in self.each()))
+        return dataclasses.replace(
+            self, each=lambda: (dataclasses.replace(m, rows=change(m)) for m in self.each())
+        )
 
     def within(self, days: Iterable[dt.date]) -> Months:
         """Only ``days`` of each month, rows and all: a window of days, month by month."""
@@ -59,4 +67,21 @@ class Months:
             rows = month.rows.map(lambda batch: rows_in_window(batch, first, end))
             return MonthRows(month.month, rows, own)
 
-        return Months(lambda: (restricted(m) for m in self.each() if keep.intersection(m.days)))
+        return dataclasses.replace(
+            self, each=lambda: (restricted(m) for m in self.each() if keep.intersection(m.days))
+        )
+
+    def with_partition_metadata(self, context: dg.AssetExecutionContext, key: dg.AssetKey) -> Months:
+        """The same months, whose IO manager adds each month's metadata to ``key``'s materialisation
+        of it, through the asset's ``context``.
+        """
+        return dataclasses.replace(self, partition_metadata=PartitionMetadata(context, key))
+
+    def partition_metadata_for(self, context: dg.OutputContext) -> PartitionMetadata:
+        """Where the IO manager storing these months adds each one's metadata."""
+        if self.partition_metadata is None:
+            raise TypeError(
+                f"{shown(context.asset_key)}: its months reach the IO manager without "
+                "Months.with_partition_metadata"
+            )
+        return self.partition_metadata

@@ -8,7 +8,6 @@ import dagster as dg
 from taxi_assets.batches import Batches, CountedRows
 from taxi_assets.errors import as_dagster_failure
 from taxi_assets.metadata import (
-    add_partition_metadata,
     descriptions_of,
     preview_metadata,
     rows_metadata,
@@ -30,6 +29,7 @@ class LakeFilesIOManager(dg.ConfigurableIOManager):
 
     @as_dagster_failure
     def handle_output(self, context: dg.OutputContext, months: Months) -> None:
+        partitions = months.partition_metadata_for(context)
         counted: dict[str, CountedRows] = {}
 
         def each_counted() -> Iterator[tuple[str, Batches]]:
@@ -41,8 +41,7 @@ class LakeFilesIOManager(dg.ConfigurableIOManager):
         descriptions = descriptions_of(context.definition_metadata)
         where = self.lake.uri(context.asset_key.path)
         for month, (uri, size) in written.items():
-            add_partition_metadata(
-                context.asset_key,
+            partitions.add(
                 month,
                 {**rows_metadata(counted[month], descriptions), **written_files(where, {uri: size})},
             )

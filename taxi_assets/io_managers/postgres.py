@@ -12,7 +12,7 @@ from taxi_assets.batches import CountedRows
 from taxi_assets.constants import postgres_table
 from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import service_of
-from taxi_assets.metadata import add_partition_metadata, rows_metadata, table_descriptions
+from taxi_assets.metadata import rows_metadata, table_descriptions
 from taxi_assets.months import MonthRows, Months
 from taxi_assets.partitions import days_of, span
 from taxi_assets.resources.postgres import PostgresResource
@@ -30,15 +30,14 @@ class PostgresIOManager(dg.ConfigurableIOManager):
     @as_dagster_failure
     def handle_output(self, context: dg.OutputContext, months: Months) -> None:
         pg, service = self.postgres, service_of(context.asset_key)
-        table = postgres_table(service)
+        table, partitions = postgres_table(service), months.partition_metadata_for(context)
         for month in months:
             first, end = span(month.days)
             counted = CountedRows(month.rows)
             descriptions = table_descriptions(service, counted.rows.schema)
             pg.evolve_table(table, counted.rows.schema, PICKUP_DATE, descriptions)
             pg.replace_month(table, PICKUP_DATE, counted.batches(), first, end)
-            add_partition_metadata(
-                context.asset_key,
+            partitions.add(
                 month.month,
                 {
                     **rows_metadata(counted, descriptions),

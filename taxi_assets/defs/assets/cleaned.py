@@ -1,5 +1,6 @@
 """Cleaned trips of a month, and the rows cleaning dropped (with the reason), plus their checks."""
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -199,7 +200,7 @@ class _CleaningRun:
             yield from months
             self._written.add(stage)
 
-        return Months(each)
+        return dataclasses.replace(months, each=each)
 
     def _after(self, stage: str, later: str) -> None:
         if stage not in self._written:
@@ -280,10 +281,10 @@ def build_cleaned_trips(schema: TripSchema) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def clean_trips_asset(raw: Months) -> Iterator:
+    def clean_trips_asset(context: dg.AssetExecutionContext, raw: Months) -> Iterator:
         run = _CleaningRun(schema, raw)
-        yield dg.Output(run.cleaned(), output_name="cleaned")
-        yield dg.Output(run.rejected(), output_name="rejected")
+        yield dg.Output(run.cleaned().with_partition_metadata(context, key), output_name="cleaned")
+        yield dg.Output(run.rejected().with_partition_metadata(context, rejected_key), output_name="rejected")
         yield from run.check_results(key)
 
     return clean_trips_asset

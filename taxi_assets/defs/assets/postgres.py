@@ -28,9 +28,9 @@ def build_postgres_trips(schema: TripSchema) -> list[dg.AssetsDefinition | dg.As
         io_manager_key=POSTGRES_IO_MANAGER,
         kinds={"postgres", "pyarrow"},
     )
-    def postgres_trips(cleaned: Months) -> Months:
+    def postgres_trips(context: dg.AssetExecutionContext, cleaned: Months) -> Months:
         # The cleaned months as the lake holds them: the IO manager copies each in a batch at a time.
-        return cleaned
+        return cleaned.with_partition_metadata(context, key)
 
     def counts(postgres: PostgresResource, lake: Lake, window: dg.TimeWindow) -> tuple[dict, dict]:
         in_postgres = postgres.day_counts(table, PICKUP_DATE, window.start.date(), window.end.date())

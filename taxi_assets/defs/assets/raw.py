@@ -63,7 +63,7 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
                 with taxi_source.fetch(service, month) as source:
                     yield MonthRows.whole(month, _month_of(context, config, schema, month, source, contract))
 
-        return dg.Output(Months(each_month))
+        return dg.Output(Months(each_month).with_partition_metadata(context, key))
 
     return raw_trips
 
