@@ -9,8 +9,8 @@ sides, so a trip placed on a vertex lies exactly on the border in State Plane fe
 the same pyproj transformation the placement uses).
 
 Trip positions: most fall at random in a zone's box (so in it, or in its hole), some at random
-over the zones' surroundings (in a zone or in none); some exactly on borders and vertices; some in the hole; some far outside (New Jersey,
-Long Island); some at 0/0 (no GPS fix) and some missing.
+over the zones' surroundings (in a zone or in none); some exactly on borders and vertices, some in
+the hole, some far outside (New Jersey, Long Island), some at 0/0 (no GPS fix), some missing.
 """
 
 from __future__ import annotations
