@@ -18,20 +18,26 @@ Both are counted per end (pickup, drop-off) for the month's metadata.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 
+from taxi_assets.schema import DROPOFF_POINT, DROPOFF_ZONE, PICKUP_POINT, PICKUP_ZONE
 from taxi_assets.zone_shapes import GEOMETRY, LOCATION_ID, STATE_PLANE
 
 NO_POSITION = 264  # the TLC's unknown zone
 OUTSIDE_ZONES = 265  # the TLC's "Outside of NYC"
 _WGS84 = CRS.from_epsg(4326)
 _NONE = np.iinfo(np.int64).max
+# Each end of a trip: the zone column filled, from the (longitude, latitude) columns.
+ENDS = ((PICKUP_ZONE, PICKUP_POINT), (DROPOFF_ZONE, DROPOFF_POINT))
+
+
+def needs_placing(published: dict[str, str]) -> bool:
+    """Whether a file's columns (canonical name → the file's) give positions and no zones."""
+    return PICKUP_POINT[0] in published and PICKUP_ZONE not in published
 
 
 class ZonePlacer:
@@ -68,16 +74,24 @@ class ZonePlacer:
         found[where] = placed
         return found
 
-    def place(self, batch: pa.RecordBatch, ends: Sequence[tuple[str, tuple[str, str]]]) -> pa.RecordBatch:
-        """``batch`` with each end's zone column (name, (longitude, latitude)) filled from its point."""
+    def place(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """``batch`` with each end's zone filled from its position, counting what it could not place."""
         arrays = dict(zip(batch.schema.names, batch.columns, strict=True))
-        for zone_column, (lon, lat) in ends:
-            ids = self.zones(_floats(arrays[lon]), _floats(arrays[lat]))
+        for zone_column, (longitude, latitude) in ENDS:
+            ids = self.zones(_floats(arrays[longitude]), _floats(arrays[latitude]))
             arrays[zone_column] = pa.array(ids, batch.schema.field(zone_column).type)
             counts = self.unplaced.setdefault(zone_column, dict.fromkeys((NO_POSITION, OUTSIDE_ZONES), 0))
             for code in counts:
                 counts[code] += int(np.count_nonzero(ids == code))
         return pa.RecordBatch.from_arrays(list(arrays.values()), schema=batch.schema)
+
+    def metadata(self) -> dict[str, int]:
+        """What the month's materialisation says of the points no zone held, per end."""
+        return {
+            f"{end}_{name}": self.unplaced.get(column, {}).get(code, 0)
+            for end, column in (("pickups", PICKUP_ZONE), ("dropoffs", DROPOFF_ZONE))
+            for name, code in (("without_position_264", NO_POSITION), ("outside_zones_265", OUTSIDE_ZONES))
+        }
 
 
 def _floats(values: pa.Array) -> np.ndarray:

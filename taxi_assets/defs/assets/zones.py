@@ -144,6 +144,9 @@ class ZoneTally:
         self.known = lookup.column(LOCATION_ID).cast(pa.int64())
         self.trips = self.unknown = self.no_pickup_zone = self.no_dropoff_zone = 0
         self.unknown_ids: set[int] = set()
+        # The TLC's ids for no known place, in the lookup: 264 no position, 265 outside NYC (and
+        # what the placement of 2009-2010 positions gives points no zone holds).
+        self.unplaced = {f"{end}_{code}": 0 for end in ("pickups", "dropoffs") for code in (264, 265)}
 
     def see(self, pickup: pa.Array, dropoff: pa.Array) -> None:
         pickup, dropoff = pickup.cast(pa.int64()), dropoff.cast(pa.int64())
@@ -155,6 +158,9 @@ class ZoneTally:
         self.no_dropoff_zone += dropoff.null_count
         for ids, mask in ((pickup, pu_unknown), (dropoff, do_unknown)):
             self.unknown_ids.update(pc.unique(pc.filter(ids, mask)).to_pylist())
+        for end, ids in (("pickups", pickup), ("dropoffs", dropoff)):
+            for code in (264, 265):
+                self.unplaced[f"{end}_{code}"] += pc.sum(pc.equal(ids, code)).as_py() or 0
 
     def result(self) -> dg.AssetCheckResult:
         share = self.unknown / self.trips if self.trips else 0.0
@@ -169,6 +175,7 @@ class ZoneTally:
                 "unknown_ids": sorted(self.unknown_ids)[:_IDS_LISTED],
                 "trips_without_pickup_zone": self.no_pickup_zone,
                 "trips_without_dropoff_zone": self.no_dropoff_zone,
+                **self.unplaced,
             },
         )
 
