@@ -386,7 +386,15 @@ _YELLOW_PICKUP = _yellow(
 _YELLOW_DROPOFF = _yellow(
     "tpep_dropoff_datetime", _TIMESTAMP, aliases=("Trip_Dropoff_DateTime", "dropoff_datetime")
 )
-_YELLOW_VENDOR = replace(_VENDOR, aliases=("vendor_name", "vendor_id"), words=VENDOR_WORDS)
+_YELLOW_VENDOR = replace(
+    _VENDOR,
+    description=_VENDOR.description[:-1]
+    + "; "
+    + ", ".join(f"{n} = {v}" for n, v in LEGACY_VENDORS.items())
+    + ".",
+    aliases=("vendor_name", "vendor_id"),
+    words=VENDOR_WORDS,
+)
 _YELLOW_PASSENGERS = replace(_PASSENGERS, aliases=("Passenger_Count",))
 _YELLOW_DISTANCE = replace(_DISTANCE, aliases=("Trip_Distance",))
 _YELLOW_RATECODE = replace(_RATECODE, aliases=("Rate_Code", "rate_code"))

@@ -90,14 +90,14 @@ _BORDERS = [(-73.96, 40.71), (-73.96, 40.72), (-73.98, 40.74), (-73.94, 40.74), 
 _FAR = [(-74.45, 40.90), (-73.40, 40.80), (-74.05, 40.55)]  # New Jersey, Long Island, the bay
 
 
-def write_zone_shapes(path: Path) -> Path:
-    """The synthetic zones as the TLC publishes its shapes: ``taxi_zones.zip`` holding a shapefile."""
+def write_zone_shapes(path: Path, zones: tuple[SyntheticZone, ...] = ZONES) -> Path:
+    """``zones`` as the TLC publishes its shapes: ``taxi_zones.zip`` holding a shapefile."""
     shp, shx, dbf = io.BytesIO(), io.BytesIO(), io.BytesIO()
     with shapefile.Writer(shp=shp, shx=shx, dbf=dbf, shapeType=shapefile.POLYGON) as writer:
         writer.field("LocationID", "N", 9, 0)
         writer.field("zone", "C", 80)
         writer.field("borough", "C", 40)
-        for zone in ZONES:
+        for zone in zones:
             rings = [box.ring(clockwise=True) for box in zone.parts]
             rings += [box.ring(clockwise=False) for box in zone.holes]
             writer.poly([_in_feet(ring) for ring in rings])
