@@ -398,13 +398,17 @@ def in_layout(canonical: pa.Table, schema: TripSchema, layout: Layout) -> pa.Tab
         values = canonical.column(column.name)
         if pa.types.is_null(field.type):
             arrays.append(pa.nulls(len(values)))
-        elif pa.types.is_string(field.type) and not pa.types.is_string(column.type):
+        elif _is_text(field.type) and not _is_text(column.type):
             arrays.append(_as_text(values, column.name, layout.name))
-        elif pa.types.is_string(column.type) and not pa.types.is_string(field.type):
+        elif _is_text(column.type) and not _is_text(field.type):
             arrays.append(_as_numbers(values, field.type))
         else:
             arrays.append(pc.cast(values, field.type))
     return pa.Table.from_arrays(arrays, schema=layout.arrow_schema)
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_)
 
 
 # The words yellow's 2009 and 2010 files write for codes, two spellings each as the files mix them
