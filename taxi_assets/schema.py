@@ -110,6 +110,8 @@ class Column:
     words: Mapping[str, int] | None = field(default=None, compare=False)
     # Text published as numbers (2009's store_and_forward, a double): each number's text.
     numbers_as_text: Mapping[int, str] | None = field(default=None, compare=False)
+    # A time or number some layout publishes as text (2009-2010's times, 2010's rate code): parsed.
+    from_text: bool = field(default=False, compare=False)
 
     @property
     def snake_name(self) -> str:
@@ -129,11 +131,12 @@ class Column:
 
     def takes(self, published: pa.DataType) -> bool:
         """Whether a column published as ``published`` converts to this one: as :func:`accepts`
-        says, and from text for timestamps (parsed) and integers (numbers, or this column's words),
-        and from numbers for text this column gives as numbers (each value checked when read).
+        says, and from text where a layout publishes this column as text (times and numbers parsed,
+        words looked up), and from numbers where it publishes text as numbers (each value checked
+        when read). Text anywhere else fails the month, as a type no layout uses.
         """
         text = pa.types.is_string(published) or pa.types.is_large_string(published)
-        if text and (self.is_integer or pa.types.is_timestamp(self.type)):
+        if text and (self.from_text or self.words is not None):
             return True
         numeric = pa.types.is_integer(published) or pa.types.is_floating(published)
         if numeric and self.numbers_as_text is not None:
@@ -380,11 +383,13 @@ _yellow = _described("yellow")
 # The TLC's files spell it both ways: airport_fee up to 2022, Airport_fee from 2023.
 _AIRPORT_FEE = _yellow("airport_fee", _FLOAT, aliases=("Airport_fee",))
 # Yellow's columns as the 2009 and 2010 files also spell them (2009 first).
-_YELLOW_PICKUP = _yellow(
-    "tpep_pickup_datetime", _TIMESTAMP, aliases=("Trip_Pickup_DateTime", "pickup_datetime")
+_YELLOW_PICKUP = replace(
+    _yellow("tpep_pickup_datetime", _TIMESTAMP, aliases=("Trip_Pickup_DateTime", "pickup_datetime")),
+    from_text=True,
 )
-_YELLOW_DROPOFF = _yellow(
-    "tpep_dropoff_datetime", _TIMESTAMP, aliases=("Trip_Dropoff_DateTime", "dropoff_datetime")
+_YELLOW_DROPOFF = replace(
+    _yellow("tpep_dropoff_datetime", _TIMESTAMP, aliases=("Trip_Dropoff_DateTime", "dropoff_datetime")),
+    from_text=True,
 )
 _YELLOW_VENDOR = replace(
     _VENDOR,
@@ -397,7 +402,7 @@ _YELLOW_VENDOR = replace(
 )
 _YELLOW_PASSENGERS = replace(_PASSENGERS, aliases=("Passenger_Count",))
 _YELLOW_DISTANCE = replace(_DISTANCE, aliases=("Trip_Distance",))
-_YELLOW_RATECODE = replace(_RATECODE, aliases=("Rate_Code", "rate_code"))
+_YELLOW_RATECODE = replace(_RATECODE, aliases=("Rate_Code", "rate_code"), from_text=True)
 _YELLOW_STORE_FWD = replace(
     _STORE_FWD, aliases=("store_and_forward",), numbers_as_text=STORE_AND_FORWARD_NUMBERS
 )

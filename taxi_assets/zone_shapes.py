@@ -34,6 +34,24 @@ SHAPE_DESCRIPTIONS = {
 }
 # The shapefile's attribute names, and the stored column each becomes.
 _ATTRIBUTES = {"LocationID": LOCATION_ID, "zone": ZONE, "borough": BOROUGH}
+# The published file as the UI shows it: its attributes and each record's polygon.
+PUBLISHED_DESCRIPTIONS = {
+    "LocationID": SHAPE_DESCRIPTIONS[LOCATION_ID],
+    "zone": SHAPE_DESCRIPTIONS[ZONE],
+    "borough": SHAPE_DESCRIPTIONS[BOROUGH],
+    "shape": "The record's polygon, in New York State Plane feet (the .prj: EPSG:2263).",
+}
+
+
+def published_shapes_schema() -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("LocationID", pa.int64()),
+            pa.field("zone", pa.string()),
+            pa.field("borough", pa.string()),
+            pa.field("shape", pa.binary()),
+        ]
+    )
 
 
 def shapes_arrow_schema() -> pa.Schema:

@@ -17,7 +17,13 @@ from taxi_assets.keys import SHAPES_FILE_KEY, SHAPES_KEY, ZONES_GROUP
 from taxi_assets.metadata import column_schema
 from taxi_assets.resources.lake import Lake
 from taxi_assets.source import TaxiSource
-from taxi_assets.zone_shapes import SHAPE_DESCRIPTIONS, read_zone_shapes, shapes_arrow_schema
+from taxi_assets.zone_shapes import (
+    PUBLISHED_DESCRIPTIONS,
+    SHAPE_DESCRIPTIONS,
+    published_shapes_schema,
+    read_zone_shapes,
+    shapes_arrow_schema,
+)
 
 
 @dg.asset(
@@ -58,6 +64,7 @@ def build_zone_shapes_file() -> dg.SourceAsset:
         group_name=ZONES_GROUP,
         description="The TLC's taxi_zones.zip as published (TAXI_ZONE_SHAPES_URL); its data version is the "
         "SHA-256 of its bytes.",
+        metadata={"dagster/column_schema": column_schema(published_shapes_schema(), PUBLISHED_DESCRIPTIONS)},
     )
     @reported
     def taxi_zone_shapes_file(taxi_source: TaxiSource) -> dg.ObserveResult:
