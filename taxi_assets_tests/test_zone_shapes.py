@@ -11,13 +11,10 @@ import pyarrow.parquet as pq
 import shapely
 from pyproj import Transformer
 
-from taxi_assets.defs.assets.zone_shapes import (
-    build_zone_shapes_file,
-    observe_zone_shapes_job,
-    taxi_zone_shapes,
-)
-from taxi_assets.keys import SHAPES_FILE_KEY, SHAPES_KEY
+from taxi_assets.defs.assets.zone_shapes import SHAPES_FILE, taxi_zone_shapes
+from taxi_assets.keys import SHAPES_KEY
 from taxi_assets.placement import ZonePlacer
+from taxi_assets_tests.support.automation import loaded_again_when_changed_and_only_then
 from taxi_assets_tests.support.materialize import (
     DEFINITIONS,
     failure_message,
@@ -88,42 +85,13 @@ def test_a_2009_month_before_the_shapes_are_loaded_fails_saying_so(
 def test_the_shapes_load_again_when_the_published_file_changes_and_only_then(
     tlc_server: SourceServer, sinks: Sinks
 ) -> None:
-    resources = from_server(sinks, tlc_server)
-    defs = dg.Definitions(
-        assets=[build_zone_shapes_file(), taxi_zone_shapes],
-        jobs=[observe_zone_shapes_job],
-        resources=resources,
+    loaded_again_when_changed_and_only_then(
+        SHAPES_FILE,
+        taxi_zone_shapes,
+        from_server(sinks, tlc_server),
+        publish=tlc_server.publish_zone_shapes,
+        change=lambda: tlc_server.publish_zone_shapes(ZONES[:3]),
     )
-    instance = dg.DagsterInstance.ephemeral()
-
-    def observe() -> str:
-        result = defs.resolve_job_def(observe_zone_shapes_job.name).execute_in_process(instance=instance)
-        assert result.success
-        record = instance.get_latest_data_version_record(SHAPES_FILE_KEY)
-        assert record is not None and record.asset_observation is not None
-        return record.asset_observation.data_version
-
-    def tick(cursor: Any) -> tuple[int, Any]:
-        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
-        return result.get_num_requested(SHAPES_KEY), result.cursor
-
-    tlc_server.publish_zone_shapes()
-    requested, cursor = tick(None)
-    assert requested == 0, "the file never observed: nothing to load from yet"
-    first = observe()
-    requested, cursor = tick(cursor)
-    assert requested == 1, "observed, and the shapes missing: loaded"
-    dg.materialize([taxi_zone_shapes], instance=instance, resources=resources)
-    requested, cursor = tick(cursor)
-    assert requested == 0
-    assert observe() == first
-    requested, cursor = tick(cursor)
-    assert requested == 0, "observed again, unchanged: nothing to do"
-
-    tlc_server.publish_zone_shapes(ZONES[:3])
-    assert observe() != first
-    requested, cursor = tick(cursor)
-    assert requested == 1, "changed: loaded again"
 
 
 def test_points_are_placed_as_documented(tlc_server: SourceServer, sinks: Sinks) -> None:
