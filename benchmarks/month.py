@@ -193,6 +193,7 @@ def environment(source: Path, work: Path, schema: str) -> dict[str, str]:
     """What a part runs with: the tests' settings (test_cli.env_for, test_dg.dg_env), the venv
     activated for ``dg``, and nothing of this shell's own TAXI_*, DUCKDB_* or DAGSTER_* settings.
     """
+    from taxi_assets.zone_shapes import SHAPES_FILE
     from taxi_dev.synthetic import source_file_name
 
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TAXI_", "DUCKDB_", "DAGSTER_"))}
@@ -204,6 +205,7 @@ def environment(source: Path, work: Path, schema: str) -> dict[str, str]:
         SERVICE_SETTING: service,
         MONTH_SETTING: month,
         "TAXI_SOURCE_URL_TEMPLATE": f"{source.parent.as_uri()}/{file_name}",
+        "TAXI_ZONE_SHAPES_URL": f"{source.parent.as_uri()}/{SHAPES_FILE}",
         "TAXI_LAKE_URI": str(work / "lake"),
         "TAXI_WAREHOUSE": "duckdb",
         "DUCKDB_DATABASE": str(work / "warehouse.duckdb"),
@@ -627,6 +629,7 @@ def run_way(name: str, source: Path, work: Path) -> dict[str, Any]:
     home = dagster_home(work)
     env = {**environment(source, work, schema), "DAGSTER_HOME": str(home)}
     try:
+        load_zone_shapes(service, month, env, work)
         if name in CLI_WAYS:
             commands = [
                 measured(command, env, work / f"command{i}")
@@ -652,6 +655,34 @@ def run_way(name: str, source: Path, work: Path) -> dict[str, Any]:
     }
 
 
+def load_zone_shapes(service: str, month: str, env: dict[str, str], work: Path) -> None:
+    """The zone shapes into a way's lake before a month that is placed in them (yellow 2009-2010),
+    as a deployment has them loaded: not part of the month's figures.
+    """
+    from taxi_assets.keys import SHAPES_KEY
+    from taxi_assets.placement import needs_placing
+    from taxi_assets.publishers import TLC
+    from taxi_assets.schema import SCHEMAS
+
+    schema = SCHEMAS[service]
+    layout = next((era for era in schema.layouts if era.publisher == TLC and era.covers(month)), None)
+    if layout is None or not needs_placing({schema.published_as(f.name).name: f.name for f in layout.fields}):
+        return
+    command = [
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        MODULE,
+        "--select",
+        SHAPES_KEY.to_user_string(),
+    ]
+    with (work / "zone_shapes.log").open("w") as log:
+        # An instance of its own (ephemeral): the way's instance records the month's two runs alone.
+        alone = {k: v for k, v in env.items() if k != "DAGSTER_HOME"}
+        subprocess.run(command, env=alone, cwd=work, check=True, stdout=log, stderr=subprocess.STDOUT)
+
+
 def run_other(
     name: str, source: Path, work: Path, cleaned: Path | None, service: str, month: str
 ) -> dict[str, Any]:
@@ -674,18 +705,23 @@ def run_other(
 
 
 # --- one month: generate, run every part, summarise --------------------------------------------
-def generate(rows: int, folder: Path, service: str) -> Path:
+def generate(rows: int, folder: Path, service: str, month: str) -> Path:
     """The service's month as its publisher writes it: the mirror's CSV.gz where the mirror has the
     service (the course's approach and the floor's gzip -dc read that), else the TLC's parquet
     (high-volume FHV); written by the project's generator in a process of its own, so this one
     stays small (the generator itself streams: about 400 MB whatever the month's size).
     """
     from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
+    from taxi_assets.zone_shapes import SHAPES_FILE
     from taxi_dev.synthetic import source_file_name
+    from taxi_dev.synthetic_zones import write_zone_shapes
 
-    month = MONTHS[service]
-    publisher = PUBLISHERS[MIRROR if service in PUBLISHERS[MIRROR].services else TLC]
+    mirror = PUBLISHERS[MIRROR]
+    in_mirror = service in mirror.services and mirror.first_month(service) <= month <= mirror.newest_month()
+    publisher = PUBLISHERS[MIRROR if in_mirror else TLC]
     out = folder / "source"
+    # Yellow's 2009-2010 months are placed in these zones (TAXI_ZONE_SHAPES_URL, see environment()).
+    write_zone_shapes(out / SHAPES_FILE)
     command = [str(BIN / "taxi-synthetic"), "--out", str(out), "--service", service, "--month", month]
     subprocess.run(
         [*command, "--rows", str(rows), "--publisher", publisher.name], check=True, stdout=subprocess.DEVNULL
@@ -884,11 +920,10 @@ def print_others(course: dict | None, machine: dict | None) -> None:
         )
 
 
-def bench(rows: int, repeat: int, parts: list[str], folder: Path, service: str) -> dict[str, Any]:
+def bench(rows: int, repeat: int, parts: list[str], folder: Path, service: str, month: str) -> dict[str, Any]:
     """One month: every part ``repeat`` times; its tables printed; its figures returned."""
     os.chmod(folder, 0o755)  # the PostgreSQL server process reads the machine part's CSV itself
-    source = generate(rows, folder, service)
-    month = MONTHS[service]
+    source = generate(rows, folder, service, month)
     print(
         f"\n## {service} {month}, {rows:,} source rows ({source.name}, "
         f"{source.stat().st_size / 1e6:.0f} MB), medians of {repeat} runs\n"
@@ -1007,6 +1042,12 @@ def main() -> None:
         default=DEFAULT_SERVICE,
         help="whose month: " + ", ".join(f"{s} {m}" for s, m in MONTHS.items()),
     )
+    parser.add_argument(
+        "--month",
+        help="which month (YYYY-MM) in its publisher's layout: the mirror's CSV.gz where it has the month, "
+        "else the TLC's parquet (yellow 2009-2010: positions placed in zones); default: the service's "
+        "month above",
+    )
     parser.add_argument("--rows", type=int, default=YELLOW_2021_01, help="source rows (2021-01: 1,369,765)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
@@ -1028,6 +1069,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cleaned", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.month = args.month or MONTHS[args.service]
     if args.rows_big == 0:
         args.rows_big = BIG_ROWS.get(args.service, BIG_MONTH)
     if args.part:
@@ -1050,7 +1092,7 @@ def main() -> None:
     report: dict[str, Any] = {
         "argv": sys.argv[1:],
         "service": args.service,
-        "month": MONTHS[args.service],
+        "month": args.month,
         "commit": commit(),
         "cores": os.cpu_count(),
         "started": when.isoformat(),
@@ -1071,7 +1113,7 @@ def main() -> None:
         sizes.append((args.rows_big, args.repeat_big, args.big_parts))
     for rows, repeat, parts in sizes:
         with tempfile.TemporaryDirectory(prefix="month-bench-") as tmp:
-            report["months"].append(bench(rows, repeat, parts, Path(tmp), args.service))
+            report["months"].append(bench(rows, repeat, parts, Path(tmp), args.service, args.month))
     if args.rows_big:
         report["rss"] = [asdict(f) for f in rss_figures(*report["months"])]
         print(f"\n## peak RSS: {args.rows_big:,} rows beside {args.rows:,}\n")

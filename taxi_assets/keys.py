@@ -23,6 +23,8 @@ DAILY_STAGES = (DAILY, WAREHOUSE)
 ZONES_GROUP = "zones"
 LOOKUP_FILE_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zone_lookup_file"])
 ZONES_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zones"])
+SHAPES_FILE_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zone_shapes_file"])
+SHAPES_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zone_shapes"])
 
 
 def asset_key(service: str, stage: str) -> dg.AssetKey:

@@ -78,13 +78,13 @@ PUBLISHERS: dict[str, Publisher] = {
         Publisher(
             name=TLC,
             url_template="https://d37ci6vzurychx.cloudfront.net/trip-data/{service}_tripdata_{month}.parquet",
-            # Yellow files exist from 2009-01, but 2009-2010 use an older layout: coordinates
-            # instead of taxi zones, other column names (vendor_name, Trip_Pickup_DateTime, …).
-            # Without zone ids they cannot join the other months, so yellow starts in 2011.
+            # Yellow files exist from 2009-01; 2009-2010 use an older layout (coordinates instead
+            # of taxi zones, words for vendors and payments, times as text), read into the same
+            # layout, each coordinate placed in its taxi zone (schema.py, placement.py).
             # Green taxis began street hails in August 2013; FHV trip records start in 2015;
             # high-volume FHV in February 2019, when Local Law 149 of 2018 took effect (the TLC's
             # data dictionary of high-volume FHV trip records).
-            first_months={"yellow": "2011-01", "green": "2013-08", "fhv": "2015-01", "fhvhv": "2019-02"},
+            first_months={"yellow": "2009-01", "green": "2013-08", "fhv": "2015-01", "fhvhv": "2019-02"},
             last_month=None,
             description="the TLC's own parquet files (d37ci6vzurychx.cloudfront.net), current",
         ),

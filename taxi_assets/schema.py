@@ -105,6 +105,13 @@ class Column:
     snake: str | None = None
     # Set on a column no layout has, which a load added under evolve: the month it was seen in.
     published_from: str | None = None
+    # Codes published as words (2009-2010 vendors and payments): the word, trimmed and upper-case,
+    # to the code. A word not here fails the month, naming it: a new fact to learn, not to hide.
+    words: Mapping[str, int] | None = field(default=None, compare=False)
+    # Text published as numbers (2009's store_and_forward, a double): each number's text.
+    numbers_as_text: Mapping[int, str] | None = field(default=None, compare=False)
+    # A time or number some layout publishes as text (2009-2010's times, 2010's rate code): parsed.
+    from_text: bool = field(default=False, compare=False)
 
     @property
     def snake_name(self) -> str:
@@ -121,6 +128,20 @@ class Column:
     @property
     def is_integer(self) -> bool:
         return pa.types.is_integer(self.type)
+
+    def takes(self, published: pa.DataType) -> bool:
+        """Whether a column published as ``published`` converts to this one: as :func:`accepts`
+        says, and from text where a layout publishes this column as text (times and numbers parsed,
+        words looked up), and from numbers where it publishes text as numbers (each value checked
+        when read). Text anywhere else fails the month, as a type no layout uses.
+        """
+        text = pa.types.is_string(published) or pa.types.is_large_string(published)
+        if text and (self.from_text or self.words is not None):
+            return True
+        numeric = pa.types.is_integer(published) or pa.types.is_floating(published)
+        if numeric and self.numbers_as_text is not None:
+            return True
+        return accepts(self.type, published)
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -152,6 +173,28 @@ VENDORS: dict[int, str] = {
     6: "Myle Technologies",
     7: "Helix",
 }
+
+# The vendors of the 2009 and 2010 files, published as words: CMT and VTS (VeriFone Transportation
+# Systems) are the TLC's 1 and 2; Digital Dispatch Systems (DDS) stopped before the TLC numbered its
+# vendors, so it has no TLC code: 9 here (as gdq12/pipeline-performance-analysis chose), outside the
+# TLC's numbers (1, 2, 6, 7 so far).
+LEGACY_VENDORS: dict[int, str] = {9: "Digital Dispatch Systems (2009-2010 files only; not a TLC code)"}
+VENDOR_WORDS: dict[str, int] = {"CMT": 1, "VTS": 2, "DDS": 9}
+# The payment words of the 2009 and 2010 files (every spelling seen, compared trimmed and in upper
+# case) and the TLC's codes for them: 2009 spells them out (CASH, Cash, Credit, CREDIT, No Charge,
+# Dispute), 2010 abbreviates (CAS, CSH, CRE, CRD, NOC, DIS, UNK, NA).
+PAYMENT_WORDS: dict[str, int] = {
+    **dict.fromkeys(("CREDIT", "CRE", "CRD"), 1),
+    **dict.fromkeys(("CASH", "CAS", "CSH"), 2),
+    **dict.fromkeys(("NO CHARGE", "NOC", "NO"), 3),
+    **dict.fromkeys(("DISPUTE", "DIS"), 4),
+    **dict.fromkeys(("UNK", "UNKNOWN", "NA"), 5),
+}
+# 2009's store_and_forward is a double: 0 not held, 1 held in the meter's memory.
+STORE_AND_FORWARD_NUMBERS: dict[int, str] = {0: "N", 1: "Y"}
+# Columns a file may carry that are no trip data: pandas' index, written by the tool that made
+# yellow 2010-02 and 2010-03 (the footer printout below; toddwschneider/nyc-taxi-data drops it too).
+IGNORED_COLUMNS = frozenset({"__index_level_0__"})
 
 # What each column means is prose, kept as the data dictionaries keep it: by service, in a file.
 DATA_DICTIONARY: dict[str, dict[str, str]] = yaml.safe_load(
@@ -339,32 +382,123 @@ _TAXI_TLC_2023 = {
 _yellow = _described("yellow")
 # The TLC's files spell it both ways: airport_fee up to 2022, Airport_fee from 2023.
 _AIRPORT_FEE = _yellow("airport_fee", _FLOAT, aliases=("Airport_fee",))
-_YELLOW_PICKUP = _yellow("tpep_pickup_datetime", _TIMESTAMP)
-_YELLOW_DROPOFF = _yellow("tpep_dropoff_datetime", _TIMESTAMP)
-_YELLOW_COLUMNS = (
+# Yellow's columns as the 2009 and 2010 files also spell them (2009 first).
+_YELLOW_PICKUP = replace(
+    _yellow("tpep_pickup_datetime", _TIMESTAMP, aliases=("Trip_Pickup_DateTime", "pickup_datetime")),
+    from_text=True,
+)
+_YELLOW_DROPOFF = replace(
+    _yellow("tpep_dropoff_datetime", _TIMESTAMP, aliases=("Trip_Dropoff_DateTime", "dropoff_datetime")),
+    from_text=True,
+)
+_YELLOW_VENDOR = replace(
     _VENDOR,
+    description=_VENDOR.description[:-1]
+    + "; "
+    + ", ".join(f"{n} = {v}" for n, v in LEGACY_VENDORS.items())
+    + ".",
+    aliases=("vendor_name", "vendor_id"),
+    words=VENDOR_WORDS,
+)
+_YELLOW_PASSENGERS = replace(_PASSENGERS, aliases=("Passenger_Count",))
+_YELLOW_DISTANCE = replace(_DISTANCE, aliases=("Trip_Distance",))
+_YELLOW_RATECODE = replace(_RATECODE, aliases=("Rate_Code", "rate_code"), from_text=True)
+_YELLOW_STORE_FWD = replace(
+    _STORE_FWD, aliases=("store_and_forward",), numbers_as_text=STORE_AND_FORWARD_NUMBERS
+)
+_YELLOW_PAYMENT = replace(_PAYMENT, aliases=("Payment_Type",), words=PAYMENT_WORDS)
+_YELLOW_FARE = replace(_FARE, aliases=("Fare_Amt",))
+_YELLOW_EXTRA = replace(_EXTRA, aliases=("surcharge",))  # the surcharge of 2009-2010 is extra's
+_YELLOW_TIP = replace(_TIP, aliases=("Tip_Amt",))
+_YELLOW_TOLLS = replace(_TOLLS, aliases=("Tolls_Amt",))
+_YELLOW_TOTAL = replace(_TOTAL, aliases=("Total_Amt",))
+_PICKUP_LONGITUDE = _yellow("pickup_longitude", _FLOAT, aliases=("Start_Lon",))
+_PICKUP_LATITUDE = _yellow("pickup_latitude", _FLOAT, aliases=("Start_Lat",))
+_DROPOFF_LONGITUDE = _yellow("dropoff_longitude", _FLOAT, aliases=("End_Lon",))
+_DROPOFF_LATITUDE = _yellow("dropoff_latitude", _FLOAT, aliases=("End_Lat",))
+_YELLOW_COLUMNS = (
+    _YELLOW_VENDOR,
     _YELLOW_PICKUP,
     _YELLOW_DROPOFF,
-    _PASSENGERS,
-    _DISTANCE,
-    _RATECODE,
-    _STORE_FWD,
+    _YELLOW_PASSENGERS,
+    _YELLOW_DISTANCE,
+    _YELLOW_RATECODE,
+    _YELLOW_STORE_FWD,
     _PU_LOCATION,
     _DO_LOCATION,
-    _PAYMENT,
-    _FARE,
-    _EXTRA,
+    _YELLOW_PAYMENT,
+    _YELLOW_FARE,
+    _YELLOW_EXTRA,
     _MTA_TAX,
-    _TIP,
-    _TOLLS,
+    _YELLOW_TIP,
+    _YELLOW_TOLLS,
     _IMPROVEMENT,
-    _TOTAL,
+    _YELLOW_TOTAL,
     _CONGESTION,
     _AIRPORT_FEE,
     _CBD_FEE,
+    # Last, so every stage of the months before keeps its column order: null from 2011.
+    _PICKUP_LONGITUDE,
+    _PICKUP_LATITUDE,
+    _DROPOFF_LONGITUDE,
+    _DROPOFF_LATITUDE,
 )
 _YELLOW_2019 = _YELLOW_COLUMNS[:18]  # the mirror's CSV: no airport_fee, no cbd_congestion_fee
 _YELLOW_TLC = _YELLOW_COLUMNS[:19]  # the TLC's parquet up to 2024: no cbd_congestion_fee
+_YELLOW_TLC_2025 = _YELLOW_COLUMNS[:20]  # with cbd_congestion_fee; zones, not coordinates
+# The 2009 and 2010 files, in their order: coordinates instead of zones, no extra fees yet.
+_YELLOW_TLC_2009 = (
+    _YELLOW_VENDOR,
+    _YELLOW_PICKUP,
+    _YELLOW_DROPOFF,
+    _YELLOW_PASSENGERS,
+    _YELLOW_DISTANCE,
+    _PICKUP_LONGITUDE,
+    _PICKUP_LATITUDE,
+    _YELLOW_RATECODE,
+    _YELLOW_STORE_FWD,
+    _DROPOFF_LONGITUDE,
+    _DROPOFF_LATITUDE,
+    _YELLOW_PAYMENT,
+    _YELLOW_FARE,
+    _YELLOW_EXTRA,
+    _MTA_TAX,
+    _YELLOW_TIP,
+    _YELLOW_TOLLS,
+    _YELLOW_TOTAL,
+)
+_WORDS_AND_TIMES = _all(
+    ("VendorID", "tpep_pickup_datetime", "tpep_dropoff_datetime", "payment_type"), _STRING
+)
+_YELLOW_2009_TYPES = {**_WORDS_AND_TIMES, "RatecodeID": _FLOAT, "store_and_fwd_flag": _FLOAT}
+_YELLOW_2009_SPELLING = {
+    "VendorID": "vendor_name",
+    "tpep_pickup_datetime": "Trip_Pickup_DateTime",
+    "tpep_dropoff_datetime": "Trip_Dropoff_DateTime",
+    "passenger_count": "Passenger_Count",
+    "trip_distance": "Trip_Distance",
+    "pickup_longitude": "Start_Lon",
+    "pickup_latitude": "Start_Lat",
+    "RatecodeID": "Rate_Code",
+    "store_and_fwd_flag": "store_and_forward",
+    "dropoff_longitude": "End_Lon",
+    "dropoff_latitude": "End_Lat",
+    "payment_type": "Payment_Type",
+    "fare_amount": "Fare_Amt",
+    "extra": "surcharge",
+    "tip_amount": "Tip_Amt",
+    "tolls_amount": "Tolls_Amt",
+    "total_amount": "Total_Amt",
+}
+# 2010: snake names, the rate code as text (int64 in 2010-02 and 2010-03, which the reader takes).
+_YELLOW_2010_TYPES = {**_WORDS_AND_TIMES, "RatecodeID": _STRING, "store_and_fwd_flag": _STRING}
+_YELLOW_2010_SPELLING = {
+    "VendorID": "vendor_id",
+    "tpep_pickup_datetime": "pickup_datetime",
+    "tpep_dropoff_datetime": "dropoff_datetime",
+    "RatecodeID": "rate_code",
+    "extra": "surcharge",
+}
 _YELLOW_TLC_OLD = _all(("passenger_count", "RatecodeID"), _FLOAT)  # VendorID, zones, payment int64
 _EMPTY_FEES = _all(("congestion_surcharge", "airport_fee"), pa.null())
 _YELLOW_TLC_2019 = {**_YELLOW_TLC_OLD, "airport_fee": pa.null()}
@@ -373,6 +507,24 @@ _AIRPORT_FEE_2023 = {"airport_fee": "Airport_fee"}
 _YELLOW_TIMES = ("tpep_pickup_datetime", "tpep_dropoff_datetime")  # pickup, dropoff
 _YELLOW_LAYOUTS = (
     *_mirror_layouts(_YELLOW_2019, ("VendorID", "passenger_count", "RatecodeID", "payment_type")),
+    _layout(
+        "tlc-2009",
+        TLC,
+        "2009-01",
+        "2009-12",
+        _YELLOW_TLC_2009,
+        types=_YELLOW_2009_TYPES,
+        spelled=_YELLOW_2009_SPELLING,
+    ),
+    _layout(
+        "tlc-2010",
+        TLC,
+        "2010-01",
+        "2010-12",
+        _YELLOW_TLC_2009,
+        types=_YELLOW_2010_TYPES,
+        spelled=_YELLOW_2010_SPELLING,
+    ),
     _layout("tlc-2011", TLC, "2011-01", "2018-06", _YELLOW_TLC, types=_EMPTY_FEES),
     _layout("tlc-2018-07", TLC, "2018-07", "2018-12", _YELLOW_TLC, types=_YELLOW_TLC_OLD | _EMPTY_FEES),
     _layout("tlc-2019", TLC, "2019-01", "2020-07", _YELLOW_TLC, types=_YELLOW_TLC_2019),
@@ -381,7 +533,7 @@ _YELLOW_LAYOUTS = (
         "tlc-2023", TLC, "2023-02", "2024-12", _YELLOW_TLC, types=_TAXI_TLC_2023, spelled=_AIRPORT_FEE_2023
     ),
     _layout(
-        "tlc-2025", TLC, "2025-01", None, _YELLOW_COLUMNS, types=_TAXI_TLC_2023, spelled=_AIRPORT_FEE_2023
+        "tlc-2025", TLC, "2025-01", None, _YELLOW_TLC_2025, types=_TAXI_TLC_2023, spelled=_AIRPORT_FEE_2023
     ),
 )
 YELLOW = TripSchema("yellow", "Yellow-cab trips", _YELLOW_COLUMNS, *_YELLOW_TIMES, _YELLOW_LAYOUTS)
@@ -538,6 +690,12 @@ TRIP_TIME = "trip_time"
 PASSENGER_COUNT = _PASSENGERS.name
 TRIP_DISTANCE = _DISTANCE.name
 VENDOR_ID = _VENDOR.snake_name
+# The vendor codes the cleaned months may hold: the TLC's, and those of the 2009-2010 words.
+KNOWN_VENDORS: dict[int, str] = {**VENDORS, **LEGACY_VENDORS}
+# Where the 2009 and 2010 trips were picked up and dropped off: (longitude, latitude) per end.
+PICKUP_POINT = (_PICKUP_LONGITUDE.name, _PICKUP_LATITUDE.name)
+DROPOFF_POINT = (_DROPOFF_LONGITUDE.name, _DROPOFF_LATITUDE.name)
+PICKUP_ZONE, DROPOFF_ZONE = _PU_LOCATION.name, _DO_LOCATION.name
 
 
 def is_added(field: pa.Field) -> bool:

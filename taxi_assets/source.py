@@ -262,6 +262,12 @@ class TaxiSource(dg.ConfigurableResource):
         "https://d37ci6vzurychx.cloudfront.net/misc/taxi_zone_lookup.csv",
         "URL of the TLC's taxi zone lookup (CSV); http(s):// or file://.",
     )
+    zone_shapes_url: str = setting(
+        "TAXI_ZONE_SHAPES_URL",
+        "https://d37ci6vzurychx.cloudfront.net/misc/taxi_zones.zip",
+        "URL of the TLC's taxi zone shapes (a zipped shapefile); http(s):// or file://. Yellow 2009-2010 "
+        "trips are placed in these zones.",
+    )
     deadline_seconds: int = setting(
         "TAXI_SOURCE_DEADLINE_SECONDS",
         DEFAULT_DEADLINE_SECONDS,
@@ -305,16 +311,21 @@ class TaxiSource(dg.ConfigurableResource):
         _raise_for_status(response, shown_url(url), self.retries, "HEAD")
         return True
 
-    @contextmanager
-    def fetch_zones(self) -> Iterator[SourceFile]:
+    def fetch_zones(self) -> AbstractContextManager[SourceFile]:
         """The taxi zone lookup, downloaded as a month's file is."""
+        return self._fetch_setting("TAXI_ZONES_URL", self.zones_url)
+
+    def fetch_zone_shapes(self) -> AbstractContextManager[SourceFile]:
+        """The taxi zone shapes, downloaded as a month's file is."""
+        return self._fetch_setting("TAXI_ZONE_SHAPES_URL", self.zone_shapes_url)
+
+    @contextmanager
+    def _fetch_setting(self, setting_name: str, url: str) -> Iterator[SourceFile]:
         try:
-            with self._download(self.zones_url) as source:
+            with self._download(url) as source:
                 yield source
         except MonthNotPublished as exc:
-            raise SourceError(
-                f"TAXI_ZONES_URL {shown_url(self.zones_url)!r}: no file there ({exc})"
-            ) from None
+            raise SourceError(f"{setting_name} {shown_url(url)!r}: no file there ({exc})") from None
 
     @contextmanager
     def fetch(self, service: str, month: str) -> Iterator[SourceFile]:

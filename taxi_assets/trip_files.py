@@ -28,9 +28,11 @@ import pyarrow.parquet as pq
 from isal import igzip, isal_zlib
 
 from taxi_assets import batches
+from taxi_assets.published_text import Unreadable, converted
 from taxi_assets.schema import (
     EVOLVE,
     FREEZE,
+    IGNORED_COLUMNS,
     PICKUP_DATE,
     REJECT_REASON,
     Column,
@@ -76,7 +78,8 @@ def read_plan(source: SourceFile, schema: TripSchema, contract: str = FREEZE) ->
     """
     if source.format == "parquet":
         footer = _footer(source).schema_arrow
-        return plan_columns(source, schema, [(f.name, f.type) for f in footer], contract)
+        columns = [(f.name, f.type) for f in footer if f.name not in IGNORED_COLUMNS]
+        return plan_columns(source, schema, columns, contract)
     header = read_header(source)
     unknown = [name for name in header if schema.published_as(name) is None]
     inferred = _csv_types(source, header, unknown) if unknown and contract == EVOLVE else {}
@@ -149,7 +152,7 @@ def plan_columns(
         )
     for name, type_ in types.items():
         column = schema.column(name)
-        if not accepts(column.type, type_):
+        if not column.takes(type_):
             raise SourceError(
                 f"{where}: column {published[name]!r} is {type_} in this file, where {service} "
                 f"needs {column.type} (published as {_accepted(column)}); {_FIX_THE_FILE}"
@@ -212,6 +215,15 @@ def to_canonical(batch: pa.RecordBatch, plan: Plan, source: SourceFile, first_ro
 def _convert(values: pa.Array, column: Column, name: str, source: SourceFile, first_row: int) -> pa.Array:
     if pa.types.is_null(values.type):
         return pa.nulls(len(values), column.type)
+    if not accepts(column.type, values.type):
+        # Text where the canonical type is not (the 2009-2010 files), or numbers where it is.
+        try:
+            return converted(values, column)
+        except Unreadable as exc:
+            raise SourceError(
+                f"{source.where}: column {name!r}, data row {first_row + exc.index + 1}: {exc}; "
+                f"{_FIX_THE_FILE}"
+            ) from None
     if column.is_integer and pa.types.is_floating(values.type):
         # Whole doubles (1.0) are integers written as floats; a NaN is a missing value.
         values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)

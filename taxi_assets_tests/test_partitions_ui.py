@@ -67,7 +67,7 @@ def test_the_ui_lists_the_publisher_s_months_per_service(
         assert listed["fhv/raw_trips"][0] == "2019-01" and listed["fhv/raw_trips"][-1] == "2021-07"
         assert len(listed["yellow/raw_trips"]) == 31
     else:
-        assert listed["yellow/raw_trips"][0] == "2011-01"
+        assert listed["yellow/raw_trips"][0] == "2009-01"
         assert listed["green/raw_trips"][0] == "2013-08"
         assert listed["fhv/raw_trips"][0] == "2015-01"
         assert listed["fhvhv/raw_trips"][0] == "2019-02"

@@ -14,15 +14,14 @@ import pytest
 
 from taxi_assets.constants import ZONES_POSTGRES_TABLE, ZONES_WAREHOUSE_TABLE
 from taxi_assets.defs.assets.zones import (
-    LOOKUP_FILE_KEY,
+    LOOKUP_FILE,
     UNKNOWN_ZONE_SHARE_WARN,
     ZONE_CHECK,
     ZONES_KEY,
-    build_zone_lookup_file,
-    observe_zone_lookup_job,
     taxi_zones,
 )
 from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
+from taxi_assets_tests.support.automation import loaded_again_when_changed_and_only_then
 from taxi_assets_tests.support.google import BigQueryEmulator
 from taxi_assets_tests.support.materialize import DEFINITIONS, failure_message, load_zones, materialize_month
 from taxi_assets_tests.support.sinks import Sinks, with_warehouse
@@ -148,40 +147,10 @@ def test_the_zone_check_warns_that_the_lookup_is_not_loaded(tlc_server: SourceSe
 def test_the_zones_load_again_when_the_published_lookup_changes_and_only_then(
     tlc_server: SourceServer, sinks: Sinks
 ) -> None:
-    """Dagster's own evaluation of the zones' automation condition, tick by tick, against real
-    observations of the file the local server publishes.
-    """
-    resources = from_server(sinks, tlc_server)
-    defs = dg.Definitions(
-        assets=[build_zone_lookup_file(), taxi_zones], jobs=[observe_zone_lookup_job], resources=resources
+    loaded_again_when_changed_and_only_then(
+        LOOKUP_FILE,
+        taxi_zones,
+        from_server(sinks, tlc_server),
+        publish=tlc_server.publish_zones,
+        change=lambda: tlc_server.publish_zones(zones=262),
     )
-    instance = dg.DagsterInstance.ephemeral()
-
-    def observe() -> str:
-        result = defs.resolve_job_def(observe_zone_lookup_job.name).execute_in_process(instance=instance)
-        assert result.success
-        record = instance.get_latest_data_version_record(LOOKUP_FILE_KEY)
-        assert record is not None and record.asset_observation is not None
-        return record.asset_observation.data_version
-
-    def tick(cursor: Any) -> tuple[int, Any]:
-        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
-        return result.get_num_requested(ZONES_KEY), result.cursor
-
-    tlc_server.publish_zones()
-    requested, cursor = tick(None)
-    assert requested == 0, "the file never observed: nothing to load from yet"
-    first = observe()
-    requested, cursor = tick(cursor)
-    assert requested == 1, "observed, and the zones missing: loaded"
-    dg.materialize([taxi_zones], instance=instance, resources=resources)
-    requested, cursor = tick(cursor)
-    assert requested == 0
-    assert observe() == first
-    requested, cursor = tick(cursor)
-    assert requested == 0, "observed again, unchanged: nothing to do"
-
-    tlc_server.publish_zones(zones=262)
-    assert observe() != first
-    requested, cursor = tick(cursor)
-    assert requested == 1, "changed: loaded again"

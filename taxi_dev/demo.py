@@ -30,10 +30,12 @@ from taxi_assets.defs.jobs import monthly_job_name
 from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, ZONES_KEY, asset_key
 from taxi_assets.partitions import daily_partitions
 from taxi_assets.publishers import configured_publisher
+from taxi_assets.zone_shapes import SHAPES_FILE
 from taxi_assets.zones import ZONES_FILE
 from taxi_dev.local_postgres import start_local_postgres
 from taxi_dev.supervise import run_until_stopped, stop_group
 from taxi_dev.synthetic import write_month, write_zone_lookup
+from taxi_dev.synthetic_zones import write_zone_shapes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO_ROOT / "workspace.yaml"
@@ -61,6 +63,7 @@ def demo_environment(data_dir: Path) -> dict[str, str]:
         # The publisher's file names, in a local folder: its months and layouts, offline.
         "TAXI_SOURCE_URL_TEMPLATE": source.as_uri() + "/" + configured_publisher().file_name,
         "TAXI_ZONES_URL": (source / ZONES_FILE).as_uri(),
+        "TAXI_ZONE_SHAPES_URL": (source / SHAPES_FILE).as_uri(),
         "TAXI_LAKE_URI": str((data_dir / "lake").resolve()),
         "DUCKDB_DATABASE": str((data_dir / "warehouse.duckdb").resolve()),
     }
@@ -231,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     publisher = configured_publisher()
     path = write_zone_lookup(args.data_dir / "source" / ZONES_FILE)
     print(f"synthetic zone lookup: {path}")
+    path = write_zone_shapes(args.data_dir / "source" / SHAPES_FILE)
+    print(f"synthetic zone shapes: {path}")
     for service in publisher.services:
         rows = args.fhvhv_rows if service == "fhvhv" else args.rows
         path = write_month(args.data_dir / "source", service, args.month, rows, publisher=publisher.name)

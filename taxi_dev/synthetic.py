@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from taxi_assets.constants import SERVICES, SOURCE_FILE_STEM
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets.schema import SCHEMAS, Layout, TripSchema
+from taxi_dev.synthetic_zones import trip_positions
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,36 @@ def _metered_columns(
     refunds = pick(quirks.negative_amounts)
     for name in _AMOUNT_COLUMNS:
         data[name][refunds] = -data[name][refunds]
+    _positions(rng, service, month, rows, data, nulls)
+
+
+# Yellow's files carry positions instead of zones until this month.
+_ZONES_FROM = "2011-01"
+_POSITIONS = (("pickup_longitude", "pickup_latitude"), ("dropoff_longitude", "dropoff_latitude"))
+
+
+def _positions(
+    rng: np.random.Generator,
+    service: str,
+    month: str,
+    rows: int,
+    data: dict[str, np.ndarray],
+    nulls: dict[str, np.ndarray],
+) -> None:
+    """Yellow before 2011: where each trip began and ended, among the synthetic zones, and Digital
+    Dispatch Systems (vendor 9 here) as a third vendor; from 2011 no positions (drawn after every
+    other column, so the months from 2011 keep the rows they always had).
+    """
+    for ends in _POSITIONS:
+        for name in ends:
+            data[name] = np.full(rows, np.nan)
+            nulls[name] = np.ones(rows, dtype=bool)
+    if service != "yellow" or month >= _ZONES_FROM:
+        return
+    for longitude, latitude in _POSITIONS:
+        data[longitude], data[latitude], missing = trip_positions(rng, rows)
+        nulls[longitude], nulls[latitude] = missing, missing.copy()
+    data["VendorID"][rng.random(rows) < 0.03] = 9
 
 
 def _fhv_columns(
@@ -367,9 +398,57 @@ def in_layout(canonical: pa.Table, schema: TripSchema, layout: Layout) -> pa.Tab
         values = canonical.column(column.name)
         if pa.types.is_null(field.type):
             arrays.append(pa.nulls(len(values)))
+        elif _is_text(field.type) and not _is_text(column.type):
+            arrays.append(_as_text(values, column.name, layout.name))
+        elif _is_text(column.type) and not _is_text(field.type):
+            arrays.append(_as_numbers(values, field.type))
         else:
             arrays.append(pc.cast(values, field.type))
     return pa.Table.from_arrays(arrays, schema=layout.arrow_schema)
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_)
+
+
+# The words yellow's 2009 and 2010 files write for codes, two spellings each as the files mix them
+# (rows alternate). Written out here, apart from schema.py's mapping, as the files' text.
+_WORDS = {
+    "tlc-2009": {
+        "VendorID": {1: ("CMT", "CMT"), 2: ("VTS", "VTS"), 9: ("DDS", "DDS")},
+        "payment_type": {
+            1: ("Credit", "CREDIT"),
+            2: ("CASH", "Cash"),
+            3: ("No Charge", "No Charge"),
+            4: ("Dispute", "Dispute"),
+        },
+    },
+    "tlc-2010": {
+        "VendorID": {1: ("CMT", "CMT"), 2: ("VTS", "VTS"), 9: ("DDS", "DDS")},
+        "payment_type": {1: ("CRE", "Crd"), 2: ("CAS", "CSH"), 3: ("NOC", "No "), 4: ("DIS", "Dis")},
+    },
+}
+
+
+def _as_text(values: pa.ChunkedArray, name: str, layout: str) -> pa.ChunkedArray:
+    """Times as ``YYYY-MM-DD HH:MM:SS``, coded columns as their words, other numbers as digits."""
+    if pa.types.is_timestamp(values.type):
+        return pc.strftime(pc.cast(values, pa.timestamp("s")), "%Y-%m-%d %H:%M:%S")
+    words = _WORDS.get(layout, {}).get(name)
+    if words is None:
+        return pc.cast(values, pa.string())
+    codes = values.to_numpy(zero_copy_only=False)
+    text = np.full(len(codes), None, dtype=object)
+    odd = np.arange(len(codes)) % 2 == 1
+    for code, (even_word, odd_word) in words.items():
+        text[codes == code] = np.where(odd[codes == code], odd_word, even_word)
+    return pa.chunked_array([pa.array(text, pa.string())])
+
+
+def _as_numbers(values: pa.ChunkedArray, type_: pa.DataType) -> pa.ChunkedArray:
+    """2009's store-and-forward flag: N as 0, Y as 1."""
+    numbers = pc.if_else(pc.equal(values, "Y"), 1.0, pc.if_else(pc.equal(values, "N"), 0.0, None))
+    return pc.cast(numbers, type_)
 
 
 def write_trips_parquet(tables: Iterable[pa.Table], path: Path, row_group_size: int = 131_072) -> Path:

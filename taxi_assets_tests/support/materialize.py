@@ -5,7 +5,17 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.definitions import defs
-from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, ZONES_KEY, asset_keys
+from taxi_assets.keys import (
+    CLEANED,
+    DAILY,
+    POSTGRES,
+    RAW,
+    REJECTED,
+    SHAPES_KEY,
+    WAREHOUSE,
+    ZONES_KEY,
+    asset_keys,
+)
 
 _LOCATION = defs()
 
@@ -16,6 +26,13 @@ DEFINITIONS = [*_LOCATION.assets, *_LOCATION.asset_checks]
 def load_zones(resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
     """The taxi zone lookup (served by the test's source server) into the lake and every store."""
     result = dg.materialize(DEFINITIONS, selection=dg.AssetSelection.assets(ZONES_KEY), resources=resources)
+    assert result.success, failure_message(result)
+    return result
+
+
+def load_zone_shapes(resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
+    """The taxi zone shapes (served by the test's source server) into the lake."""
+    result = dg.materialize(DEFINITIONS, selection=dg.AssetSelection.assets(SHAPES_KEY), resources=resources)
     assert result.success, failure_message(result)
     return result
 

@@ -1,8 +1,15 @@
-"""The course's approach as an independent oracle: pandas over the published file."""
+"""The course's approach as an independent oracle: pandas over the published file; for yellow's
+2009-2010 months, each trip's zone by a loop over trips with shapely."""
 
+import io
+import math
+import zipfile
 from pathlib import Path
 
 import pandas as pd
+import shapefile
+import shapely.geometry
+from pyproj import Transformer
 
 from taxi_assets.schema import SCHEMAS
 
@@ -38,3 +45,73 @@ def rows_per_pickup_day(trips: pd.DataFrame, service: str) -> dict[str, int]:
 def oracle_per_day(published: Path, service: str, month: str) -> dict[str, int]:
     """Rows per pickup day the course's cleaning keeps of a published month."""
     return rows_per_pickup_day(course_cleaning(published, service, month), service)
+
+
+# --- yellow 2009-2010: positions placed in zones, by hand ------------------------------------------
+# The payment words by what they begin with, as a reader of the TLC's files would read them.
+_PAYMENT_BY_PREFIX = {"CR": 1, "CA": 2, "CS": 2, "NO": 3, "DI": 4, "UN": 5, "NA": 5}
+_VENDOR_BY_WORD = {"CMT": 1, "VTS": 2, "DDS": 9}
+
+
+def _zone_polygons(shapes_zip: Path) -> list[tuple[int, object]]:
+    """(LocationID, shapely geometry) of each record of the zipped shapefile, read with pyshp."""
+
+    with zipfile.ZipFile(shapes_zip) as archive:
+        stem = next(n for n in archive.namelist() if n.endswith(".shp"))[:-4]
+        parts = {ext: io.BytesIO(archive.read(f"{stem}.{ext}")) for ext in ("shp", "shx", "dbf")}
+    reader = shapefile.Reader(**parts)
+    return [
+        (int(r.record["LocationID"]), shapely.geometry.shape(r.shape.__geo_interface__))
+        for r in reader.iterShapeRecords()
+    ]
+
+
+def oracle_zone(polygons: list[tuple[int, object]], to_feet: object, lon: float, lat: float) -> int:
+    """The zone of one position, as documented: 264 without one (missing or 0), the lowest id of the
+    zones that cover it (a border is covered by both sides), else 265.
+    """
+    if lon is None or lat is None or math.isnan(lon) or math.isnan(lat) or lon == 0 or lat == 0:
+        return 264
+    point = shapely.geometry.Point(*to_feet.transform(lon, lat))
+    covering = [location for location, polygon in polygons if polygon.covers(point)]
+    return min(covering) if covering else 265
+
+
+def placed_2009_2010(published: Path, shapes_zip: Path, month: str) -> pd.DataFrame:
+    """A published 2009 or 2010 yellow month by pandas and a loop over trips with shapely: every
+    trip with canonical names, codes for words, each end's zone, and ``kept`` where the course's
+    cleaning keeps it (pickup in the month, passengers and distance positive).
+    """
+
+    frame = pd.read_parquet(published)
+    spelled = {
+        "vendor_name": "vendor", "vendor_id": "vendor",
+        "Trip_Pickup_DateTime": "pickup", "pickup_datetime": "pickup",
+        "Trip_Dropoff_DateTime": "dropoff", "dropoff_datetime": "dropoff",
+        "Passenger_Count": "passenger_count", "Trip_Distance": "trip_distance",
+        "Start_Lon": "pickup_longitude", "Start_Lat": "pickup_latitude",
+        "End_Lon": "dropoff_longitude", "End_Lat": "dropoff_latitude",
+        "Payment_Type": "payment", "payment_type": "payment",
+        "Total_Amt": "total_amount", "Fare_Amt": "fare_amount",
+    }  # fmt: skip
+    frame = frame.rename(columns=spelled)
+    frame["pickup"] = pd.to_datetime(frame["pickup"])
+    frame["dropoff"] = pd.to_datetime(frame["dropoff"])
+    frame["vendor_id"] = frame["vendor"].map(_VENDOR_BY_WORD).astype("Int64")
+    frame["payment_type"] = (
+        frame["payment"].str.strip().str.upper().str[:2].map(_PAYMENT_BY_PREFIX).astype("Int64")
+    )
+    polygons = _zone_polygons(shapes_zip)
+    to_feet = Transformer.from_crs("EPSG:4326", "EPSG:2263", always_xy=True)
+    for end, zone in (("pickup", "pu_location_id"), ("dropoff", "do_location_id")):
+        frame[zone] = [
+            oracle_zone(polygons, to_feet, lon, lat)
+            for lon, lat in zip(frame[f"{end}_longitude"], frame[f"{end}_latitude"], strict=True)
+        ]
+    start = pd.Timestamp(f"{month}-01")
+    end_ = start + pd.offsets.MonthBegin(1)
+    keep = (frame["pickup"] >= start) & (frame["pickup"] < end_)
+    keep &= (frame["passenger_count"] > 0) & (frame["trip_distance"] > 0)
+    frame["kept"] = keep
+    frame["pickup_date"] = frame["pickup"].dt.date.astype(str)
+    return frame

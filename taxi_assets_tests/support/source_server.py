@@ -13,8 +13,10 @@ import pytest
 
 from taxi_assets.publishers import MIRROR, PUBLISHERS, TLC
 from taxi_assets.source import TaxiSource
+from taxi_assets.zone_shapes import SHAPES_FILE
 from taxi_assets.zones import ZONES_FILE
 from taxi_dev.synthetic import source_file_name, write_month, write_zone_lookup
+from taxi_dev.synthetic_zones import ZONES, SyntheticZone, write_zone_shapes
 
 MONTH_ROWS = 4_000
 
@@ -147,12 +149,19 @@ class SourceServer:
     def source(self) -> TaxiSource:
         """The source resource a run gets when it reads from this server."""
         return TaxiSource(
-            url_template=self.url_template, zones_url=f"{self.base_url}/{ZONES_FILE}", backoff_seconds=0.01
+            url_template=self.url_template,
+            zones_url=f"{self.base_url}/{ZONES_FILE}",
+            zone_shapes_url=f"{self.base_url}/{SHAPES_FILE}",
+            backoff_seconds=0.01,
         )
 
     def publish_zones(self, zones: int = 263) -> Path:
         """Publish a taxi zone lookup: ``zones`` zones, then the unknown ones (264, 265)."""
         return write_zone_lookup(self.root / ZONES_FILE, zones)
+
+    def publish_zone_shapes(self, zones: tuple[SyntheticZone, ...] = ZONES) -> Path:
+        """Publish synthetic taxi zone shapes (a zipped shapefile in State Plane feet)."""
+        return write_zone_shapes(self.root / SHAPES_FILE, zones)
 
     def publish(self, service: str, month: str, rows: int = MONTH_ROWS, seed: int = 0, **layout: Any) -> Path:
         """Publish a synthetic month in this publisher's layout of that month (or ``layout=``)."""

@@ -15,7 +15,14 @@ from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_key, op_name
 from taxi_assets.metadata import column_schema
 from taxi_assets.months import MonthRows, Months
 from taxi_assets.partitions import MONTHLY_BACKFILL, month_bounds, monthly_partitions
-from taxi_assets.schema import PASSENGER_COUNT, REJECT_REASON, TRIP_DISTANCE, VENDOR_ID, VENDORS, TripSchema
+from taxi_assets.schema import (
+    KNOWN_VENDORS,
+    PASSENGER_COUNT,
+    REJECT_REASON,
+    TRIP_DISTANCE,
+    VENDOR_ID,
+    TripSchema,
+)
 from taxi_assets.transform import CleanedBatches, PickupTally, reject_reasons
 
 
@@ -37,7 +44,7 @@ class _CheckTally:
         self.not_positive = self.unknown_vendors = 0
         self.unknown_ids: set[int] = set()
         self._known = (
-            pa.array(sorted(VENDORS), schema.cleaned_arrow_schema.field(VENDOR_ID).type)
+            pa.array(sorted(KNOWN_VENDORS), schema.cleaned_arrow_schema.field(VENDOR_ID).type)
             if _metered(schema)
             else None
         )

@@ -9,12 +9,14 @@ from pydantic import Field
 from taxi_assets.batches import Batches
 from taxi_assets.defs.assets import for_every_service
 from taxi_assets.errors import as_dagster_failure
-from taxi_assets.keys import RAW, asset_key, op_name
+from taxi_assets.keys import RAW, SHAPES_KEY, asset_key, op_name
 from taxi_assets.metadata import column_schema
 from taxi_assets.months import MonthRows, Months
 from taxi_assets.partitions import MONTHLY_BACKFILL, month_bounds, monthly_partitions
+from taxi_assets.placement import ZonePlacer, needs_placing
 from taxi_assets.resources.contract import SchemaContract
-from taxi_assets.schema import DISCARD, TripSchema
+from taxi_assets.resources.lake import Lake
+from taxi_assets.schema import DISCARD, PICKUP_POINT, TripSchema
 from taxi_assets.source import SourceError, SourceFile, TaxiSource
 from taxi_assets.transform import PickupTally
 from taxi_assets.trip_files import Plan, canonical_batches, read_plan
@@ -43,6 +45,8 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
         backfill_policy=MONTHLY_BACKFILL,
         group_name=service,
         kinds={"csv", "pyarrow", "parquet"},
+        # Yellow's 2009-2010 months are placed in the zones' shapes.
+        deps=[SHAPES_KEY] if schema.has(PICKUP_POINT[0]) else [],
         metadata={
             "dagster/column_schema": column_schema(schema.raw_arrow_schema, schema.descriptions(snake=False))
         },
@@ -53,6 +57,7 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
         config: RawTripsConfig,
         taxi_source: TaxiSource,
         schema_contract: SchemaContract,
+        lake: Lake,
     ) -> dg.Output[Months]:
         contract = schema_contract.for_service(service)
 
@@ -61,7 +66,9 @@ def build_raw_trips(schema: TripSchema) -> dg.AssetsDefinition:
             # before the next month is asked for and the download is removed.
             for month in context.partition_keys:
                 with taxi_source.fetch(service, month) as source:
-                    yield MonthRows.whole(month, _month_of(context, config, schema, month, source, contract))
+                    yield MonthRows.whole(
+                        month, _month_of(context, config, schema, month, source, contract, lake)
+                    )
 
         return dg.Output(Months(each_month).with_partition_metadata(context, key))
 
@@ -75,6 +82,7 @@ def _month_of(
     month: str,
     source: SourceFile,
     contract: str,
+    lake: Lake,
 ) -> Batches:
     """The downloaded month's rows, typed as the layout its header matches, checked as they are
     read; what its materialisation says of the file.
@@ -99,8 +107,13 @@ def _month_of(
         month,
     )
 
+    placer = _zone_placer(lake, source) if needs_placing(plan.published) else None
+
     def batches() -> Iterator[pa.RecordBatch]:
-        yield from map(tally.see, canonical_batches(source, plan))
+        rows = canonical_batches(source, plan)
+        yield from map(tally.see, map(placer.place, rows) if placer else rows)
+        if placer:
+            context.add_asset_metadata(placer.metadata(), key, month)
         # Whether the file can be this month is known once it is read; the lake's IO manager
         # writes the run's months under temporary names, so failing here leaves the lake (and
         # everything downstream) as it was.
@@ -115,6 +128,18 @@ def _month_of(
             context.log.warning(f"{service} {month}: {problem}; loaded as asked (accept_implausible_month)")
 
     return Batches(plan.schema.raw_arrow_schema, batches)
+
+
+def _zone_placer(lake: Lake, source: SourceFile) -> ZonePlacer:
+    """The zones' shapes from the lake, to place a month that gives positions instead of zones."""
+    shapes = lake.read_file(SHAPES_KEY.path[:-1], SHAPES_KEY.path[-1])
+    if shapes is None:
+        raise SourceError(
+            f"{source.where}: the file gives positions, not zones, and the taxi zone shapes are not loaded: "
+            f"materialise {'/'.join(SHAPES_KEY.path)} (TAXI_ZONE_SHAPES_URL), then this month; "
+            "nothing was written"
+        )
+    return ZonePlacer(shapes)
 
 
 def _contract_changes(plan: Plan, contract: str) -> dict[str, list]:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxi_assets.constants import ZONES_POSTGRES_TABLE, ZONES_WAREHOUSE_TABLE
-from taxi_assets.defs.assets import chosen_beta_apis
+from taxi_assets.defs.assets.observed_files import observed_file
 from taxi_assets.defs.resources import warehouse_kind
 from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import CLEANED, LOOKUP_FILE_KEY, ZONES_GROUP, ZONES_KEY, asset_key
@@ -84,28 +84,6 @@ def taxi_zones(
     )
 
 
-def build_zone_lookup_file() -> dg.SourceAsset:
-    """The published lookup file, observed (an observable source asset: beta in Dagster 1.13)."""
-
-    @dg.observable_source_asset(
-        key=LOOKUP_FILE_KEY,
-        group_name=ZONES_GROUP,
-        description="The TLC's taxi_zone_lookup.csv as published (TAXI_ZONES_URL); its data version is "
-        "the SHA-256 of its bytes.",
-        metadata={"dagster/column_schema": column_schema(_published_schema(), _published_descriptions())},
-    )
-    @as_dagster_failure
-    def taxi_zone_lookup_file(taxi_source: TaxiSource) -> dg.ObserveResult:
-        with taxi_source.fetch_zones() as source:
-            digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
-        return dg.ObserveResult(
-            data_version=dg.DataVersion(digest),
-            metadata={"url": dg.MetadataValue.url(source.shown_url), "bytes": source.size_bytes},
-        )
-
-    return taxi_zone_lookup_file
-
-
 def _published_schema() -> pa.Schema:
     return pa.schema([pa.field(c.name, c.type) for c in ZONE_COLUMNS])
 
@@ -114,24 +92,20 @@ def _published_descriptions() -> dict[str, str]:
     return {c.name: c.description for c in ZONE_COLUMNS}
 
 
-observe_zone_lookup_job = dg.define_asset_job(
-    "observe_taxi_zone_lookup",
-    selection=dg.AssetSelection.assets(LOOKUP_FILE_KEY),
-    description="Looks at the published taxi zone lookup: a new data version when its bytes changed.",
-)
-
 load_taxi_zones_job = dg.define_asset_job(
     "load_taxi_zones",
     selection=dg.AssetSelection.assets(ZONES_KEY),
     description="Loads the taxi zone lookup into the lake, PostgreSQL and the warehouse now.",
 )
 
-observe_zone_lookup_schedule = dg.ScheduleDefinition(
-    name="observe_taxi_zone_lookup_daily",
-    job=observe_zone_lookup_job,
+LOOKUP_FILE = observed_file(
+    LOOKUP_FILE_KEY,
+    TaxiSource.fetch_zones,
+    description="The TLC's taxi_zone_lookup.csv as published (TAXI_ZONES_URL); its data version is "
+    "the SHA-256 of its bytes.",
+    metadata={"dagster/column_schema": column_schema(_published_schema(), _published_descriptions())},
+    what="taxi zone lookup",
     cron_schedule="0 6 * * *",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="The zone lookup changes a few times a decade: one 12 KB download a day notices it.",
 )
 
 
@@ -144,6 +118,9 @@ class ZoneTally:
         self.known = lookup.column(LOCATION_ID).cast(pa.int64())
         self.trips = self.unknown = self.no_pickup_zone = self.no_dropoff_zone = 0
         self.unknown_ids: set[int] = set()
+        # The TLC's ids for no known place, in the lookup: 264 no position, 265 outside NYC (and
+        # what the placement of 2009-2010 positions gives points no zone holds).
+        self.unplaced = {f"{end}_{code}": 0 for end in ("pickups", "dropoffs") for code in (264, 265)}
 
     def see(self, pickup: pa.Array, dropoff: pa.Array) -> None:
         pickup, dropoff = pickup.cast(pa.int64()), dropoff.cast(pa.int64())
@@ -155,6 +132,9 @@ class ZoneTally:
         self.no_dropoff_zone += dropoff.null_count
         for ids, mask in ((pickup, pu_unknown), (dropoff, do_unknown)):
             self.unknown_ids.update(pc.unique(pc.filter(ids, mask)).to_pylist())
+        for end, ids in (("pickups", pickup), ("dropoffs", dropoff)):
+            for code in (264, 265):
+                self.unplaced[f"{end}_{code}"] += pc.sum(pc.equal(ids, code)).as_py() or 0
 
     def result(self) -> dg.AssetCheckResult:
         share = self.unknown / self.trips if self.trips else 0.0
@@ -169,6 +149,7 @@ class ZoneTally:
                 "unknown_ids": sorted(self.unknown_ids)[:_IDS_LISTED],
                 "trips_without_pickup_zone": self.no_pickup_zone,
                 "trips_without_dropoff_zone": self.no_dropoff_zone,
+                **self.unplaced,
             },
         )
 
@@ -204,11 +185,9 @@ def build_zone_check(service: str) -> dg.AssetChecksDefinition:
 
 @dg.definitions
 def zones() -> dg.Definitions:
-    with chosen_beta_apis():
-        lookup_file = build_zone_lookup_file()
     return dg.Definitions(
-        assets=[lookup_file, taxi_zones],
+        assets=[LOOKUP_FILE.asset, taxi_zones],
         asset_checks=[build_zone_check(service) for service in configured_services()],
-        jobs=[observe_zone_lookup_job, load_taxi_zones_job],
-        schedules=[observe_zone_lookup_schedule],
+        jobs=[LOOKUP_FILE.job, load_taxi_zones_job],
+        schedules=[LOOKUP_FILE.schedule],
     )
