@@ -35,6 +35,7 @@ passenger_count, RatecodeID and payment_type are empty.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -690,8 +691,15 @@ TRIP_TIME = "trip_time"
 PASSENGER_COUNT = _PASSENGERS.name
 TRIP_DISTANCE = _DISTANCE.name
 VENDOR_ID = _VENDOR.snake_name
-# The vendor codes the cleaned months may hold: the TLC's, and those of the 2009-2010 words.
-KNOWN_VENDORS: dict[int, str] = {**VENDORS, **LEGACY_VENDORS}
+
+
+def known_vendors(month_start: dt.datetime) -> dict[int, str]:
+    """The vendor codes a month's cleaned rows may hold: the TLC's, and DDS's 9 in the 2009 and 2010
+    files, the only ones that name it (a 9 in a later file is a vendor the dictionary does not know).
+    """
+    return {**VENDORS, **LEGACY_VENDORS} if month_start.year <= 2010 else VENDORS
+
+
 # Where the 2009 and 2010 trips were picked up and dropped off: (longitude, latitude) per end.
 PICKUP_POINT = (_PICKUP_LONGITUDE.name, _PICKUP_LATITUDE.name)
 DROPOFF_POINT = (_DROPOFF_LONGITUDE.name, _DROPOFF_LATITUDE.name)

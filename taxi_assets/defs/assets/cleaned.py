@@ -16,12 +16,12 @@ from taxi_assets.metadata import column_schema
 from taxi_assets.months import MonthRows, Months
 from taxi_assets.partitions import MONTHLY_BACKFILL, month_bounds, monthly_partitions
 from taxi_assets.schema import (
-    KNOWN_VENDORS,
     PASSENGER_COUNT,
     REJECT_REASON,
     TRIP_DISTANCE,
     VENDOR_ID,
     TripSchema,
+    known_vendors,
 )
 from taxi_assets.transform import CleanedBatches, PickupTally, reject_reasons
 
@@ -44,7 +44,7 @@ class _CheckTally:
         self.not_positive = self.unknown_vendors = 0
         self.unknown_ids: set[int] = set()
         self._known = (
-            pa.array(sorted(KNOWN_VENDORS), schema.cleaned_arrow_schema.field(VENDOR_ID).type)
+            pa.array(sorted(known_vendors(start)), schema.cleaned_arrow_schema.field(VENDOR_ID).type)
             if _metered(schema)
             else None
         )
