@@ -216,6 +216,24 @@ def _csv_header(source: SourceFile) -> list[str]:
     return read_header(source)
 
 
+def unreadable(source: SourceFile, plan: Plan, exc: Exception) -> Exception:
+    """The error a bad file gets: today's reader run over it again names the file, service and
+    month, the column, the data row and the value (a second read, paid only when the file is bad);
+    if that reader finds nothing wrong, DuckDB's own message (which names the file's line and the
+    column for a CSV), after the file, service and month.
+    """
+    from taxi_assets.source import SourceError
+    from taxi_assets.trip_files import canonical_batches
+
+    try:
+        for _ in canonical_batches(source, plan):
+            pass
+    except SourceError as error:
+        return error
+    first = str(exc).splitlines()[0]
+    return SourceError(f"{source.where}: {first}; nothing was written")
+
+
 def reject_code(schema: TripSchema, start: dt.datetime, end: dt.datetime) -> str:
     """Per row, 0 to keep it, n to reject it for the n-th reason: ``transform.REJECT_RULES`` in SQL."""
     from taxi_assets import transform
@@ -273,6 +291,8 @@ def duckdb_steps(
     source: SourceFile, lake: LakeLocation, schema: TripSchema, contract: str, work: Path, writer: str
 ) -> dict[str, Any]:
     """The same three steps on DuckDB; ``writer`` is ``duckdb`` (COPY) or ``pyarrow`` (the lake's)."""
+    import duckdb
+
     from taxi_assets.keys import CLEANED, DAILY, RAW, REJECTED
     from taxi_assets.partitions import days_of, month_bounds
     from taxi_assets.schema import PICKUP_DATE, REJECT_REASON, VENDOR_ID, VENDORS
@@ -289,10 +309,13 @@ def duckdb_steps(
     plan = read_plan(source, schema, contract)
     raw_path = stage_path(lake, schema.service, RAW, month)
     raw_schema = plan.schema.raw_arrow_schema
-    if writer == "duckdb":
-        copy_to(con, raw_select(plan, source), raw_path)
-    else:
-        arrow_to(con, raw_select(plan, source), lake, raw_path, raw_schema)
+    try:
+        if writer == "duckdb":
+            copy_to(con, raw_select(plan, source), raw_path)
+        else:
+            arrow_to(con, raw_select(plan, source), lake, raw_path, raw_schema)
+    except duckdb.Error as exc:
+        raise unreadable(source, plan, exc) from exc
     pickup = ident(schema.pickup_column)
     in_month = f"{pickup} >= TIMESTAMP '{start}' AND {pickup} < TIMESTAMP '{end}'"
     total, inside = con.execute(
