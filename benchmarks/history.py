@@ -31,7 +31,12 @@ What it does, in a throwaway setting that it removes at the end (also on Ctrl-C 
 - turns off ``follow_upstream``, the automation sensor (so only the benchmark's backfills run), then through
   the GraphQL API the UI uses launches ONE partition backfill of the monthly assets of the
   services over their months, waits for it, then ONE of the daily assets over every day of those
-  months. Asset keys come from ``taxi_assets.keys``; partition keys and table names from the
+  months (``--days backfill``, the default: the UI user's two backfills); with ``--days
+  automation`` it leaves ``follow_upstream`` running, as a deployment does, launches the monthly
+  backfill alone and waits until the sensor has sent every day of every month through the daily
+  lake and the warehouse (each month's days requested as the month lands) and no run is left;
+  the "daily" line is then the automation's runs and its wall time the tail after the months.
+  Asset keys come from ``taxi_assets.keys``; partition keys and table names from the
   asset nodes in GraphQL. Where the API refuses one backfill across services (their partitions
   differ), it says so and launches one per service.
 
