@@ -509,6 +509,7 @@ query ($keys: [AssetKeyInput!]) { assetNodes(assetKeys: $keys) {
   assetKey { path } partitionStats { numMaterialized numFailed numMaterializing } } }
 """
 FINISHED_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
+BACKFILL_TAG = "dagster/backfill"
 
 RUN_FAILURE_QUERY = """
 query ($runId: ID!) { logsForRun(runId: $runId, limit: 10000) { __typename
@@ -773,9 +774,7 @@ def days_by_automation(
     complete = all(latest["stats"][k].get("numMaterialized", 0) >= n for k, n in expected.items())
     succeeded = complete and all(r["status"] == "SUCCESS" for r in runs)
     return {
-        "backfill_ids": sorted(
-            {t["value"] for r in runs for t in r["tags"] if t["key"] == "dagster/backfill"}
-        ),
+        "backfill_ids": sorted({t["value"] for r in runs for t in r["tags"] if t["key"] == BACKFILL_TAG}),
         "note": "the days by the automation sensor (follow_upstream) as each month landed",
         "statuses": ["COMPLETED_SUCCESS" if succeeded else "INCOMPLETE"],
         "errors": [] if complete else [f"days materialised: {latest['stats']}"],
@@ -1087,6 +1086,7 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "months": {s: list(m) for s, m in plan.items()},
         "scale": args.scale,
         "days": args.days,
+        "backfill_limit": args.backfill_limit,
         "generated_rows": {s: sum(m.values()) for s, m in plan.items()},
         "generated_rows_total": generated,
     }
@@ -1117,6 +1117,8 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     home = work / "dagster_home"
     home.mkdir()
     shutil.copyfile(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    if args.backfill_limit:
+        set_backfill_limit(home / "dagster.yaml", args.backfill_limit)
     logs = work / "logs"
     logs.mkdir()
 
@@ -1190,6 +1192,16 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             with contextlib.suppress(Exception), postgres(pg) as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS {quote(database)} WITH (FORCE)")
     return figures
+
+
+def set_backfill_limit(instance: Path, limit: int) -> None:
+    """The queue's limit for backfill runs (tag ``dagster/backfill``) in the copied instance file."""
+    import yaml
+
+    settings = yaml.safe_load(instance.read_text())
+    limits = settings["concurrency"]["runs"]["tag_concurrency_limits"]
+    next(entry for entry in limits if entry["key"] == BACKFILL_TAG)["limit"] = limit
+    instance.write_text(yaml.safe_dump(settings, sort_keys=False))
 
 
 def run_backfills(
@@ -1461,6 +1473,11 @@ def main() -> None:
         default=BACKFILL,
         help="the days by a second backfill once every month landed (the UI user's way), or by the "
         "automation sensor as each month lands (a deployment's)",
+    )
+    parser.add_argument(
+        "--backfill-limit",
+        type=int,
+        help="try another limit for backfill runs at once (deploy/dagster.yaml's dagster/backfill: 2)",
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (source, lake, logs)")
