@@ -280,7 +280,8 @@ def arrow_to(
     from taxi_assets.batches import Batches
 
     def batches() -> Iterator[pa.RecordBatch]:
-        reader = con.execute(query).to_arrow_reader(ROW_GROUP_ROWS)
+        # A relation's reader, not a DB-API result's (that one copies the rows once more).
+        reader = con.sql(query).to_arrow_reader(ROW_GROUP_ROWS)
         for batch in reader:
             yield batch.cast(schema)
 
