@@ -74,11 +74,12 @@ def differences(reference: Path, other: Path) -> list[str]:
         required = sorted(f.name for f in b.schema if not f.nullable and a.schema.field(f.name).nullable)
         if types_a != types_b:
             found.append(f"{name}: columns {set(types_a) ^ set(types_b)}")
-        elif required:
+            continue
+        if required:
             # Parquet's REQUIRED where the project writes OPTIONAL: a later month with a null there
             # no longer has the same schema.
             found.append(f"{name}: {', '.join(required)} written as required (not null)")
-        elif not a.equals(b):
+        if not a.equals(b.cast(a.schema)):
             found.append(f"{name}: rows differ ({a.num_rows:,} against {b.num_rows:,})")
     return found
 
