@@ -38,6 +38,13 @@ month) it measures, each way in processes of its own so that every peak RSS is i
   each tool times; the rows each left in PostgreSQL are counted there and must equal ours' cleaned
   rows. Figures: ours (in-process) / the fastest peer against issue 26's targets (yellow only,
   as the course is).
+- ``steps_streaming``, ``steps_duckdb``, ``steps_duckdb_arrow`` (issue 33's spike; not in the
+  default parts): the raw, cleaned + rejected and daily steps without Dagster, today's code and
+  DuckDB (``engine.py`` says how each is written), each in a process of its own, printed beside
+  ours' same steps in Dagster.
+
+``--publisher tlc`` measures the month as the TLC publishes it (parquet) where the mirror's CSV.gz
+is the default; the course's approach and the peers, written for the CSV.gz, are then left out.
 
 Every way reads the same file through TAXI_SOURCE_URL_TEMPLATE (file://) and writes under a work
 folder of its own (TAXI_LAKE_URI, DUCKDB_DATABASE, TAXI_WAREHOUSE=duckdb), a PostgreSQL schema of
