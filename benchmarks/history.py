@@ -31,7 +31,12 @@ What it does, in a throwaway setting that it removes at the end (also on Ctrl-C 
 - turns off ``follow_upstream``, the automation sensor (so only the benchmark's backfills run), then through
   the GraphQL API the UI uses launches ONE partition backfill of the monthly assets of the
   services over their months, waits for it, then ONE of the daily assets over every day of those
-  months. Asset keys come from ``taxi_assets.keys``; partition keys and table names from the
+  months (``--days backfill``, the default: the UI user's two backfills); with ``--days
+  automation`` it leaves ``follow_upstream`` running, as a deployment does, launches the monthly
+  backfill alone and waits until the sensor has sent every day of every month through the daily
+  lake and the warehouse (each month's days requested as the month lands) and no run is left;
+  the "daily" line is then the automation's runs and its wall time the tail after the months.
+  Asset keys come from ``taxi_assets.keys``; partition keys and table names from the
   asset nodes in GraphQL. Where the API refuses one backfill across services (their partitions
   differ), it says so and launches one per service.
 
@@ -110,6 +115,9 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LOCATION = {"repositoryLocationName": "taxi_assets", "repositoryName": "__repository__"}
 AUTOMATION_SENSOR = "follow_upstream"
+# How the days follow the months (--days): a second backfill, as a UI user launches it, or the
+# automation sensor as each month lands, as a deployment runs it.
+BACKFILL, AUTOMATION = "backfill", "automation"
 T = TypeVar("T")
 
 # Rows per month from 2019-01 to 2021-07 of the DataTalksClub mirror of the TLC's trip files
@@ -496,6 +504,13 @@ query ($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { ... on Run
   stepStats { stepKey startTime endTime } } } } }
 """
 
+PARTITION_STATS_QUERY = """
+query ($keys: [AssetKeyInput!]) { assetNodes(assetKeys: $keys) {
+  assetKey { path } partitionStats { numMaterialized numFailed numMaterializing } } }
+"""
+FINISHED_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
+BACKFILL_TAG = "dagster/backfill"
+
 RUN_FAILURE_QUERY = """
 query ($runId: ID!) { logsForRun(runId: $runId, limit: 10000) { __typename
   ... on EventConnection { events { __typename
@@ -677,11 +692,6 @@ def backfill(dagster: Dagster, name: str, partitions: dict, timeout: float) -> d
     wait_for(f"the {name} backfill", ended, timeout)
     wall, ended_at = time.perf_counter() - start, time.time()
     runs = [run for backfill_id in launched for run in dagster.runs(backfill_id)]
-    spans = [(r["startTime"], r["endTime"] or ended_at) for r in runs if r["startTime"]]
-    failures = {run["runId"]: dagster.failure(run["runId"]) for run in runs if run["status"] != "SUCCESS"}
-    overheads = {r["runId"]: run_overhead(r) for r in runs}
-    starts = [o[0] for o in overheads.values() if o[0] is not None]
-    ends = [o[1] for o in overheads.values() if o[1] is not None]
     return {
         "backfill_ids": launched,
         "note": note,
@@ -690,6 +700,20 @@ def backfill(dagster: Dagster, name: str, partitions: dict, timeout: float) -> d
         "assets": ["/".join(k) for k in partitions],
         "partitions": len(next(iter(partitions.values()))),
         "wall_s": wall,
+        **run_figures(dagster, runs, launched_at, ended_at),
+    }
+
+
+def run_figures(
+    dagster: Dagster, runs: list[dict[str, Any]], launched_at: float, ended_at: float
+) -> dict[str, Any]:
+    """What a set of runs (a backfill's, or the automation's) did, and where their time went."""
+    spans = [(r["startTime"], r["endTime"] or ended_at) for r in runs if r["startTime"]]
+    failures = {run["runId"]: dagster.failure(run["runId"]) for run in runs if run["status"] != "SUCCESS"}
+    overheads = {r["runId"]: run_overhead(r) for r in runs}
+    starts = [o[0] for o in overheads.values() if o[0] is not None]
+    ends = [o[1] for o in overheads.values() if o[1] is not None]
+    return {
         # Where the wall time goes: before the first run starts (backfill and queue daemons), in
         # runs (at most how many at once), after the last run ends (until the backfill is done).
         "first_run_after_s": min((a for a, _ in spans), default=ended_at) - launched_at,
@@ -715,6 +739,49 @@ def backfill(dagster: Dagster, name: str, partitions: dict, timeout: float) -> d
         ],
         "run_statuses": dict(Counter(r["status"] for r in runs)),
         "failures": failures,
+    }
+
+
+def days_by_automation(
+    dagster: Dagster, partitions: dict, monthly: dict[str, Any], launched_at: float, timeout: float
+) -> dict[str, Any]:
+    """The days as a deployment gets them: ``follow_upstream`` (left running) requests each month's
+    days as the month lands, one backfill run per month or per tick. Waits until every day of
+    every daily asset is materialised and no run is queued or running; gathers the runs the
+    automation launched (every run outside the monthly backfill). Its wall time is the tail: the
+    monthly backfill's end to the last day landed.
+    """
+    expected = {key: len(days) for key, days in partitions.items()}
+    start = time.perf_counter()
+    monthly_runs = {r["run_id"] for r in monthly["runs"]}
+    latest: dict[str, Any] = {}
+
+    def landed() -> bool:
+        dagster.check_alive()
+        nodes = dagster.gql(PARTITION_STATS_QUERY, {"keys": [{"path": list(k)} for k in partitions]})
+        stats = {tuple(n["assetKey"]["path"]): n["partitionStats"] or {} for n in nodes["assetNodes"]}
+        runs = [r for r in dagster.gql(RUNS_QUERY, {"tags": []})["runsOrError"]["results"]]
+        latest["runs"] = [r for r in runs if r["runId"] not in monthly_runs]
+        latest["stats"] = stats
+        busy = [r for r in latest["runs"] if r["status"] not in FINISHED_RUN_STATUSES]
+        failed = sum(s.get("numFailed", 0) for s in stats.values())
+        done = all(stats[k].get("numMaterialized", 0) >= n for k, n in expected.items())
+        return (done or failed > 0) and not busy
+
+    wait_for("the automation's days", landed, timeout, every=2.0)
+    ended_at = time.time()
+    runs = latest["runs"]
+    complete = all(latest["stats"][k].get("numMaterialized", 0) >= n for k, n in expected.items())
+    succeeded = complete and all(r["status"] == "SUCCESS" for r in runs)
+    return {
+        "backfill_ids": sorted({t["value"] for r in runs for t in r["tags"] if t["key"] == BACKFILL_TAG}),
+        "note": "the days by the automation sensor (follow_upstream) as each month landed",
+        "statuses": ["COMPLETED_SUCCESS" if succeeded else "INCOMPLETE"],
+        "errors": [] if complete else [f"days materialised: {latest['stats']}"],
+        "assets": ["/".join(k) for k in partitions],
+        "partitions": len(next(iter(partitions.values()))),
+        "wall_s": time.perf_counter() - start,
+        **run_figures(dagster, runs, launched_at, ended_at),
     }
 
 
@@ -1018,6 +1085,8 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "cores": os.cpu_count(),
         "months": {s: list(m) for s, m in plan.items()},
         "scale": args.scale,
+        "days": args.days,
+        "backfill_limit": args.backfill_limit,
         "generated_rows": {s: sum(m.values()) for s, m in plan.items()},
         "generated_rows_total": generated,
     }
@@ -1048,6 +1117,8 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     home = work / "dagster_home"
     home.mkdir()
     shutil.copyfile(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    if args.backfill_limit:
+        set_backfill_limit(home / "dagster.yaml", args.backfill_limit)
     logs = work / "logs"
     logs.mkdir()
 
@@ -1075,10 +1146,11 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             sampler = RssSampler({"webserver": webserver.pid, "daemon": daemon.pid})
             dagster = Dagster(webserver, daemon, logs, GraphQL(port))
             dagster.wait_loaded(LOAD_TIMEOUT)
-            dagster.stop_sensor(AUTOMATION_SENSOR)
+            if args.days == BACKFILL:
+                dagster.stop_sensor(AUTOMATION_SENSOR)
             figures["startup_s"] = time.perf_counter() - started
             print(f"web server and daemon up, location loaded in {figures['startup_s']:.1f} s", flush=True)
-            figures["backfills"] = run_backfills(dagster, plan, args.timeout, figures)
+            figures["backfills"] = run_backfills(dagster, plan, args.timeout, figures, args.days)
         finally:
             if sampler:
                 sampler.stop()
@@ -1122,8 +1194,18 @@ def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return figures
 
 
+def set_backfill_limit(instance: Path, limit: int) -> None:
+    """The queue's limit for backfill runs (tag ``dagster/backfill``) in the copied instance file."""
+    import yaml
+
+    settings = yaml.safe_load(instance.read_text())
+    limits = settings["concurrency"]["runs"]["tag_concurrency_limits"]
+    next(entry for entry in limits if entry["key"] == BACKFILL_TAG)["limit"] = limit
+    instance.write_text(yaml.safe_dump(settings, sort_keys=False))
+
+
 def run_backfills(
-    dagster: Dagster, plan: dict[str, dict[str, int]], timeout: float, figures: dict[str, Any]
+    dagster: Dagster, plan: dict[str, dict[str, int]], timeout: float, figures: dict[str, Any], days: str
 ) -> dict[str, Any]:
     """The monthly backfill, then (if it succeeded) the daily one; their keys and tables from GraphQL."""
     from taxi_assets.keys import DAILY_STAGES, MONTHLY_STAGES, POSTGRES, WAREHOUSE, asset_key
@@ -1141,15 +1223,24 @@ def run_backfills(
     start = time.perf_counter()
     print("monthly backfill …", flush=True)
     monthly_partitions = selected_partitions(monthly_nodes, lambda service, month: month in plan[service])
+    launched_at = time.time()
     monthly = backfill(dagster, "monthly", monthly_partitions, timeout)
     backfills["monthly"] = monthly
     print(f"  {monthly['statuses']} in {monthly['wall_s']:.1f} s, runs {monthly['run_statuses']}", flush=True)
     if monthly["failures"] or set(monthly["statuses"]) - SUCCEEDED:
         print("  the monthly backfill did not succeed: the daily one is not launched", flush=True)
+    elif days == AUTOMATION:
+        print("the days, by the automation sensor …", flush=True)
+        partitions = selected_partitions(daily_nodes, lambda service, day: day[:7] in plan[service])
+        daily = days_by_automation(dagster, partitions, monthly, launched_at, timeout)
+        backfills["daily"] = daily
+        print(
+            f"  {daily['statuses']} {daily['wall_s']:.1f} s after, runs {daily['run_statuses']}", flush=True
+        )
     else:
         print("daily backfill …", flush=True)
-        days = selected_partitions(daily_nodes, lambda service, day: day[:7] in plan[service])
-        daily = backfill(dagster, "daily", days, timeout)
+        partitions = selected_partitions(daily_nodes, lambda service, day: day[:7] in plan[service])
+        daily = backfill(dagster, "daily", partitions, timeout)
         backfills["daily"] = daily
         print(f"  {daily['statuses']} in {daily['wall_s']:.1f} s, runs {daily['run_statuses']}", flush=True)
     figures["wall_s"] = time.perf_counter() - start
@@ -1376,6 +1467,18 @@ def main() -> None:
         "--workers", type=int, default=min(2, os.cpu_count() or 1), help="generator processes"
     )
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds to wait for each backfill")
+    parser.add_argument(
+        "--days",
+        choices=(BACKFILL, AUTOMATION),
+        default=BACKFILL,
+        help="the days by a second backfill once every month landed (the UI user's way), or by the "
+        "automation sensor as each month lands (a deployment's)",
+    )
+    parser.add_argument(
+        "--backfill-limit",
+        type=int,
+        help="try another limit for backfill runs at once (deploy/dagster.yaml's dagster/backfill: 2)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (source, lake, logs)")
     parser.add_argument(

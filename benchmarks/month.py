@@ -38,6 +38,13 @@ month) it measures, each way in processes of its own so that every peak RSS is i
   each tool times; the rows each left in PostgreSQL are counted there and must equal ours' cleaned
   rows. Figures: ours (in-process) / the fastest peer against issue 26's targets (yellow only,
   as the course is).
+- ``steps_streaming``, ``steps_duckdb``, ``steps_duckdb_arrow`` (issue 33's spike; not in the
+  default parts): the raw, cleaned + rejected and daily steps without Dagster, today's code and
+  DuckDB (``engine.py`` says how each is written), each in a process of its own, printed beside
+  ours' same steps in Dagster.
+
+``--publisher tlc`` measures the month as the TLC publishes it (parquet) where the mirror's CSV.gz
+is the default; the course's approach and the peers, written for the CSV.gz, are then left out.
 
 Every way reads the same file through TAXI_SOURCE_URL_TEMPLATE (file://) and writes under a work
 folder of its own (TAXI_LAKE_URI, DUCKDB_DATABASE, TAXI_WAREHOUSE=duckdb), a PostgreSQL schema of
@@ -85,7 +92,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import peers  # beside this file
+import engine  # beside this file
+import peers
 from postgres_env import postgres_settings
 
 if TYPE_CHECKING:
@@ -133,7 +141,10 @@ WAYS = {
 }
 CLI_WAYS = ("asset_materialize", "dg_launch")
 # After our ways (the machine reads what one of them cleaned), each in processes of its own.
-OTHERS = ("machine", *peers.PEERS, "course")
+# Issue 33's spike: the raw, cleaned + rejected and daily steps without Dagster, today's streaming
+# code beside DuckDB (``engine.py`` says how each is written), each in a process of its own.
+STEPS = {f"steps_{name}": name for name in engine.ENGINES}
+OTHERS = ("machine", *peers.PEERS, "course", *STEPS)
 DEFAULT_PARTS = (
     "ours",
     "ours_multiprocess",
@@ -692,6 +703,9 @@ def run_other(
     is_peer = name in peers.PEERS
     if is_peer:
         command = peers.command(name, source, work, month, service)
+    elif name in STEPS:
+        command = [sys.executable, engine.__file__, STEPS[name], "--file", str(source)]
+        command += ["--work", str(work / "steps")]
     else:
         command = part_command(name, source, work, cleaned)
     try:
@@ -705,7 +719,7 @@ def run_other(
 
 
 # --- one month: generate, run every part, summarise --------------------------------------------
-def generate(rows: int, folder: Path, service: str, month: str) -> Path:
+def generate(rows: int, folder: Path, service: str, month: str, publisher_name: str | None = None) -> Path:
     """The service's month as its publisher writes it: the mirror's CSV.gz where the mirror has the
     service (the course's approach and the floor's gzip -dc read that), else the TLC's parquet
     (high-volume FHV); written by the project's generator in a process of its own, so this one
@@ -718,7 +732,7 @@ def generate(rows: int, folder: Path, service: str, month: str) -> Path:
 
     mirror = PUBLISHERS[MIRROR]
     in_mirror = service in mirror.services and mirror.first_month(service) <= month <= mirror.newest_month()
-    publisher = PUBLISHERS[MIRROR if in_mirror else TLC]
+    publisher = PUBLISHERS[publisher_name or (MIRROR if in_mirror else TLC)]
     out = folder / "source"
     # Yellow's 2009-2010 months are placed in these zones (TAXI_ZONE_SHAPES_URL, see environment()).
     write_zone_shapes(out / SHAPES_FILE)
@@ -920,10 +934,41 @@ def print_others(course: dict | None, machine: dict | None) -> None:
         )
 
 
-def bench(rows: int, repeat: int, parts: list[str], folder: Path, service: str, month: str) -> dict[str, Any]:
+def print_steps(ways: dict[str, dict[str, Any]], steps: dict[str, dict[str, Any]], service: str) -> None:
+    """Issue 33's spike: each engine's steps without Dagster, beside ours' same steps in Dagster."""
+    from taxi_assets.keys import CLEANED, DAILY, RAW, asset_key
+
+    in_dagster = ways.get("ours", {}).get("steps_s", {})
+    of_ours = {
+        "raw": asset_key(service, RAW).to_python_identifier(),
+        "cleaned": asset_key(service, CLEANED).to_python_identifier(),
+        "daily": asset_key(service, DAILY).to_python_identifier(),
+    }
+    names = list(steps)
+    print("\n| steps, s | ours in Dagster | " + " | ".join(names) + " |")
+    print("| --- | ---: |" + " ---: |" * len(names))
+    for step, key in of_ours.items():
+        ours = in_dagster.get(key)
+        cells = [f"{steps[n]['steps_s'][step]:.2f}" for n in names]
+        print(f"| {step} | {'' if ours is None else f'{ours:.2f}'} | " + " | ".join(cells) + " |")
+    total = sum(in_dagster.get(k, 0.0) for k in of_ours.values())
+    print(f"| the three | {total:.2f} | " + " | ".join(f"{steps[n]['total_s']:.2f}" for n in names) + " |")
+    print("| process start to exit | | " + " | ".join(f"{steps[n]['wall_s']:.2f}" for n in names) + " |")
+    print("| peak RSS, MB | | " + " | ".join(f"{steps[n]['peak_rss_mb']:,.0f}" for n in names) + " |")
+
+
+def bench(
+    rows: int,
+    repeat: int,
+    parts: list[str],
+    folder: Path,
+    service: str,
+    month: str,
+    publisher: str | None = None,
+) -> dict[str, Any]:
     """One month: every part ``repeat`` times; its tables printed; its figures returned."""
     os.chmod(folder, 0o755)  # the PostgreSQL server process reads the machine part's CSV itself
-    source = generate(rows, folder, service, month)
+    source = generate(rows, folder, service, month, publisher)
     print(
         f"\n## {service} {month}, {rows:,} source rows ({source.name}, "
         f"{source.stat().st_size / 1e6:.0f} MB), medians of {repeat} runs\n"
@@ -952,6 +997,9 @@ def bench(rows: int, repeat: int, parts: list[str], folder: Path, service: str, 
     if ways:
         print_ways(ways)
     print_others(course, machine)
+    steps = {name: summary(runs[name]) for name in STEPS if name in runs}
+    if steps:
+        print_steps(ways, steps, service)
     if peer_results:
         print_peers(ways, course, peer_results)
     month_figures = figures(ways, course, machine, service) + peer_figures(ways, peer_results)
@@ -977,6 +1025,7 @@ def bench(rows: int, repeat: int, parts: list[str], folder: Path, service: str, 
             **({"course": course} if course else {}),
             **({"machine": machine} if machine else {}),
             **peer_results,
+            **steps,
         },
         "runs": runs,
         "figures": [asdict(f) for f in month_figures],
@@ -1063,6 +1112,12 @@ def main() -> None:
     parser.add_argument(
         "--big-parts", type=parts_list, default=list(DEFAULT_BIG_PARTS), help="comma-separated"
     )
+    parser.add_argument(
+        "--publisher",
+        choices=("mirror", "tlc"),
+        help="whose file: the mirror's CSV.gz (the default where the mirror has the service) "
+        "or the TLC's parquet",
+    )
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -1082,11 +1137,14 @@ def main() -> None:
     when = dt.datetime.now(dt.UTC)
     print(f"benchmarks/month.py at {commit()} on {os.cpu_count()} cores, {when:%Y-%m-%d %H:%M} UTC")
     yellow_only = ("course", *peers.PEERS)
-    if args.service != "yellow" and set(yellow_only) & set(args.parts + args.big_parts):
+    if (args.service != "yellow" or args.publisher == "tlc") and set(yellow_only) & set(
+        args.parts + args.big_parts
+    ):
         for parts in (args.parts, args.big_parts):
             parts[:] = [p for p in parts if p not in yellow_only]
         print(
-            f"the course's approach and the peers are left out for {args.service}: they are written for "
+            f"the course's approach and the peers are left out for {args.service} "
+            f"({args.publisher or 'default'} publisher): they are written for "
             "the yellow CSV.gz (its dtypes, columns, passenger filter and tables)"
         )
     report: dict[str, Any] = {
@@ -1113,7 +1171,9 @@ def main() -> None:
         sizes.append((args.rows_big, args.repeat_big, args.big_parts))
     for rows, repeat, parts in sizes:
         with tempfile.TemporaryDirectory(prefix="month-bench-") as tmp:
-            report["months"].append(bench(rows, repeat, parts, Path(tmp), args.service, args.month))
+            report["months"].append(
+                bench(rows, repeat, parts, Path(tmp), args.service, args.month, args.publisher)
+            )
     if args.rows_big:
         report["rss"] = [asdict(f) for f in rss_figures(*report["months"])]
         print(f"\n## peak RSS: {args.rows_big:,} rows beside {args.rows:,}\n")
