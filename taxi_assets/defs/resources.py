@@ -11,7 +11,9 @@ import os
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
+from taxi_assets.analytics_project import ANALYTICS, DBT_EXECUTABLE
 from taxi_assets.io_managers import (
     LAKE_DAYS_IO_MANAGER,
     LAKE_FILES_IO_MANAGER,
@@ -67,6 +69,11 @@ def io_managers(lake: Lake, warehouse: Warehouse, postgres: PostgresResource) ->
     }
 
 
+def analytics_cli() -> DbtCliResource:
+    """dbt on the analytics project; each run passes it the loader's warehouse (``analytics.py``)."""
+    return DbtCliResource(project_dir=ANALYTICS, dbt_executable=DBT_EXECUTABLE)
+
+
 def environment_resources() -> dict[str, Any]:
     """The resources of the current environment, under the keys the assets use."""
     lake, warehouse, postgres = Lake(), warehouse_resource(), PostgresResource()
@@ -76,6 +83,7 @@ def environment_resources() -> dict[str, Any]:
         "lake": lake,
         "warehouse": warehouse,
         "postgres": postgres,
+        "dbt": analytics_cli(),
         **io_managers(lake, warehouse, postgres),
     }
 

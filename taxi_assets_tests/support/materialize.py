@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.definitions import defs
+from taxi_assets.defs.assets.analytics import ANALYTICS_GROUP
 from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, ZONES_KEY, asset_keys
 
 _LOCATION = defs()
@@ -48,3 +49,14 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
             messages.append(error.message)
             error = error.cause
     return "\n".join(messages)
+
+
+def build_analytics(resources: dict[str, Any], month: str, **kwargs: Any) -> dg.ExecuteInProcessResult:
+    """The dbt models of one month (and the zones' dimension) with their tests, as automation would."""
+    return dg.materialize(
+        DEFINITIONS,
+        selection=dg.AssetSelection.groups(ANALYTICS_GROUP),
+        resources=resources,
+        partition_key=month,
+        **kwargs,
+    )

@@ -1,0 +1,123 @@
+"""The dbt project's models as assets, in the group ``analytics``, and its tests as their checks.
+
+``@dbt_assets`` with a translator rather than dg's dbt project component: the models need what
+this project's other assets have in Python (the services' months as partitions, the automation
+condition, the warehouse pool, the target the loader chose), which a translator subclass states
+beside the asset in one module; the component would need the same translator and a YAML file
+besides. dbt's sources name the assets that load them (``meta.dagster.asset_key`` in
+``analytics/models/staging/sources.yml``), so the graph runs from the published file to the marts.
+
+Two definitions: the zones' dimension follows the zone lookup (unpartitioned, like it), and every
+other model is partitioned by month. A month's run passes its window to dbt
+(``--event-time-start/--event-time-end``): the incremental models (dbt's microbatch) replace that
+month's rows and nothing else, and the views and tests read that month through them.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from taxi_assets.analytics_project import prepared
+from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
+from taxi_assets.defs.resources import warehouse_kind
+from taxi_assets.partitions import monthly_partitions
+from taxi_assets.publishers import configured_services
+from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
+from taxi_assets.resources.warehouse import Warehouse
+
+ANALYTICS_GROUP = "analytics"
+ZONES_MODEL = "dim_zones"
+WINDOW_FORMAT = "%Y-%m-%d"
+
+
+def analytics_partitions() -> dg.MonthlyPartitionsDefinition:
+    """The months of the earliest configured service (yellow): the marts' months, of every service."""
+    return monthly_partitions(configured_services()[0])
+
+
+class TaxiDbtTranslator(DagsterDbtTranslator):
+    """The models in their own group, following their sources as the other assets do."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return ANALYTICS_GROUP
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
+        if dbt_resource_props["name"] == ZONES_MODEL:
+            return dg.AutomationCondition.eager()
+        return FOLLOWS_UPSTREAM
+
+    def get_partition_mapping(
+        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
+    ) -> dg.PartitionMapping | None:
+        # A month reads its days of each service's warehouse table; a service that begins later
+        # (green in 2013-08, high-volume FHV in 2019-02) has no days in the earlier months.
+        return dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+
+
+TRANSLATOR = TaxiDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def dbt_target_args(warehouse: Warehouse) -> list[str]:
+    """The loader's warehouse, for dbt: its target, and DuckDB's file as the loader opens it (dbt
+    runs in the project's folder, where the loader's relative path would name another file).
+    """
+    args = ["--target", warehouse_kind()]
+    if isinstance(warehouse, DuckDBWarehouse):
+        args += ["--vars", json.dumps({"duckdb_database": str(Path(warehouse.database).resolve())})]
+    return args
+
+
+def build_analytics() -> list[dg.AssetsDefinition]:
+    project = prepared()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        select=ZONES_MODEL,
+        name="analytics_zones",
+        dagster_dbt_translator=TRANSLATOR,
+        pool="warehouse",
+    )
+    def analytics_zones(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ) -> Iterator:
+        # Its own tests only: a test that also reads a fact table runs with that table's month.
+        args = ["build", "--indirect-selection", "cautious", *dbt_target_args(warehouse)]
+        yield from dbt.cli(args, context=context).stream()
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        exclude=ZONES_MODEL,
+        name="analytics_months",
+        partitions_def=analytics_partitions(),
+        # A range of months is one dbt invocation: dbt replaces it a month at a time.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=TRANSLATOR,
+        # One warehouse run at a time (dagster.yaml's pools): DuckDB has one writer.
+        pool="warehouse",
+    )
+    def analytics_months(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ) -> Iterator:
+        window = context.partition_time_window
+        args = [
+            "build",
+            "--event-time-start",
+            window.start.strftime(WINDOW_FORMAT),
+            "--event-time-end",
+            window.end.strftime(WINDOW_FORMAT),
+            *dbt_target_args(warehouse),
+        ]
+        yield from dbt.cli(args, context=context).stream()
+
+    return [analytics_zones, analytics_months]
+
+
+@dg.definitions
+def analytics() -> dg.Definitions:
+    return dg.Definitions(assets=build_analytics())
