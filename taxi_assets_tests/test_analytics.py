@@ -21,14 +21,22 @@ from taxi_assets_tests.support.source_server import SourceServer
 
 # Every service the TLC publishes: the staging views read each one's table.
 SERVICES = ("yellow", "green", "fhv", "fhvhv")
+REVENUE = "fct_monthly_zone_revenue"
+REVENUE_KEYS = ["pickup_zone", "revenue_month", "service_type"]
 
 
-def loaded(sinks: Sinks, server: SourceServer, months: tuple[str, ...], rows: int = 3_000) -> dict[str, Any]:
+def loaded(
+    sinks: Sinks,
+    server: SourceServer,
+    months: tuple[str, ...],
+    services: tuple[str, ...] = SERVICES,
+    rows: int = 3_000,
+) -> dict[str, Any]:
     """The zones and each service's months through cleaning into the warehouse's days."""
     resources = {**sinks.resources, "taxi_source": server.source()}
     server.publish_zones()
     load_zones(resources)
-    for service in SERVICES:
+    for service in services:
         for month in months:
             server.publish(service, month, rows=rows, seed=hash(month) % 100)
             assert materialize_month(resources, service, month).success
@@ -73,7 +81,7 @@ def test_the_marts_equal_pandas_over_the_cleaned_lake_and_the_zones(
     revenue = warehouse_table(sinks.duckdb_path, "fct_monthly_zone_revenue")
     expected = monthly_zone_revenue({s: cleaned[s] for s in ("yellow", "green")}, zones)
     assert set(revenue["service_type"]) == {"Yellow", "Green"} and len(revenue) > 100
-    same_rows(revenue, expected, ["pickup_zone", "revenue_month", "service_type"])
+    same_rows(revenue, expected, REVENUE_KEYS)
 
     fhvhv = warehouse_table(sinks.duckdb_path, "fct_fhvhv_monthly_zone_trips")
     same_rows(
@@ -81,3 +89,47 @@ def test_the_marts_equal_pandas_over_the_cleaned_lake_and_the_zones(
         fhvhv_monthly_zone_trips(cleaned["fhvhv"], zones),
         ["pickup_zone", "pickup_borough", "trip_month"],
     )
+
+
+def months_of(path: Path) -> dict[str, pd.DataFrame]:
+    """The revenue mart's rows per month, in a fixed order."""
+    rows = warehouse_table(path, "fct_monthly_zone_revenue")
+    return {
+        f"{month:%Y-%m}": group.sort_values(list(group.columns)).reset_index(drop=True)
+        for month, group in rows.groupby("revenue_month")
+    }
+
+
+def test_a_month_run_again_on_new_days_replaces_that_month_alone(
+    tlc_server: SourceServer, sinks: Sinks
+) -> None:
+    taxis, months = ("yellow", "green"), ("2021-01", "2021-02")
+    resources = loaded(sinks, tlc_server, months, services=taxis, rows=1_000)
+    for month in months:
+        assert build_analytics(resources, month, models=(REVENUE,)).success
+    before, trips_before = months_of(sinks.duckdb_path), warehouse_table(sinks.duckdb_path, "fct_trips")
+
+    # February published again with other trips, its days loaded again, its analytics run again.
+    for service in taxis:
+        tlc_server.publish(service, "2021-02", rows=800, seed=7)
+        assert materialize_month(resources, service, "2021-02").success
+        assert materialize_days(resources, service, "2021-02-01", "2021-02-28").success
+    assert build_analytics(resources, "2021-02", models=(REVENUE,)).success
+
+    after, trips_after = months_of(sinks.duckdb_path), warehouse_table(sinks.duckdb_path, "fct_trips")
+    pd.testing.assert_frame_equal(after["2021-01"], before["2021-01"])
+    february = {s: read_lake_month(sinks.lake_dir, "cleaned_trips", s, "2021-02") for s in taxis}
+    same_rows(after["2021-02"], monthly_zone_revenue(february, lake_zones(sinks)), REVENUE_KEYS)
+    in_january = {
+        name: set(trips["trip_id"][trips["pickup_datetime"] < "2021-02-01"])
+        for name, trips in (("before", trips_before), ("after", trips_after))
+    }
+    assert in_january["after"] == in_january["before"]
+    assert trips_after["trip_id"].is_unique
+    assert (trips_after["pickup_datetime"] >= "2021-02-01").sum() == after["2021-02"][
+        "total_monthly_trips"
+    ].sum()
+
+    # The same month run again with nothing new: the same rows.
+    assert build_analytics(resources, "2021-02", models=(REVENUE,)).success
+    assert all(after[m].equals(rows) for m, rows in months_of(sinks.duckdb_path).items())

@@ -20,10 +20,11 @@ from taxi_assets.io_managers import (
     LAKE_MONTHS,
     POSTGRES_IO_MANAGER,
     WAREHOUSE_IO_MANAGER,
+    WAREHOUSE_MODELS_IO_MANAGER,
 )
 from taxi_assets.io_managers.lake import LakeDaysIOManager, LakeFilesIOManager, lake_months
 from taxi_assets.io_managers.postgres import PostgresIOManager
-from taxi_assets.io_managers.warehouse import WarehouseIOManager
+from taxi_assets.io_managers.warehouse import WarehouseIOManager, WarehouseModelIOManager
 from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
@@ -65,6 +66,7 @@ def io_managers(lake: Lake, warehouse: Warehouse, postgres: PostgresResource) ->
         LAKE_DAYS_IO_MANAGER: LakeDaysIOManager(lake=lake),
         LAKE_MONTHS: lake_months,
         WAREHOUSE_IO_MANAGER: WarehouseIOManager(warehouse=warehouse),
+        WAREHOUSE_MODELS_IO_MANAGER: WarehouseModelIOManager(warehouse=warehouse),
         POSTGRES_IO_MANAGER: PostgresIOManager(postgres=postgres),
     }
 

@@ -6,3 +6,4 @@ LAKE_DAYS_IO_MANAGER = "lake_days_io_manager"
 LAKE_MONTHS = "lake_months"
 WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
 POSTGRES_IO_MANAGER = "postgres_io_manager"
+WAREHOUSE_MODELS_IO_MANAGER = "warehouse_models_io_manager"  # the dbt models' tables

@@ -1,6 +1,7 @@
 """The warehouse table's IO manager: a window of days replaced month by month."""
 
 import dagster as dg
+import pyarrow as pa
 
 from taxi_assets.batches import Seen
 from taxi_assets.chunks import MonthChunks
@@ -44,3 +45,19 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> None:
         raise NotImplementedError("nothing reads the warehouse table back through Dagster")
+
+
+class WarehouseModelIOManager(dg.ConfigurableIOManager):
+    """The analytics models' tables (dbt writes them): nothing to store, and each loaded whole by
+    the asset that reads it (a chart of every month), by the name dbt gives it, its key's last part.
+    """
+
+    warehouse: dg.ResourceDependency[Warehouse]
+
+    def handle_output(self, context: dg.OutputContext, obj: None) -> None:
+        # dbt wrote the table in its own run; the output carries no rows.
+        pass
+
+    @reported
+    def load_input(self, context: dg.InputContext) -> pa.Table:
+        return self.warehouse.read_table(context.asset_key.path[-1])

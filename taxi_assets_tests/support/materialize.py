@@ -51,11 +51,21 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "\n".join(messages)
 
 
-def build_analytics(resources: dict[str, Any], month: str, **kwargs: Any) -> dg.ExecuteInProcessResult:
-    """The dbt models of one month (and the zones' dimension) with their tests, as automation would."""
+def build_analytics(
+    resources: dict[str, Any], month: str, models: tuple[str, ...] = (), **kwargs: Any
+) -> dg.ExecuteInProcessResult:
+    """The dbt models of one month (and the zones' dimension) with their tests, as automation would:
+    every model, or ``models`` and what they read.
+    """
+    selection = (
+        dg.AssetSelection.assets(*models).upstream().required_multi_asset_neighbors()
+        & dg.AssetSelection.groups(ANALYTICS_GROUP)
+        if models
+        else dg.AssetSelection.groups(ANALYTICS_GROUP)
+    )
     return dg.materialize(
         DEFINITIONS,
-        selection=dg.AssetSelection.groups(ANALYTICS_GROUP),
+        selection=selection,
         resources=resources,
         partition_key=month,
         **kwargs,

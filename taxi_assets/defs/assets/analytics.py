@@ -24,6 +24,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from taxi_assets.analytics_project import prepared
 from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
 from taxi_assets.defs.resources import warehouse_kind
+from taxi_assets.io_managers import WAREHOUSE_MODELS_IO_MANAGER
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.publishers import configured_services
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
@@ -79,6 +80,7 @@ def build_analytics() -> list[dg.AssetsDefinition]:
         project=project,
         select=ZONES_MODEL,
         name="analytics_zones",
+        io_manager_key=WAREHOUSE_MODELS_IO_MANAGER,
         dagster_dbt_translator=TRANSLATOR,
         pool="warehouse",
     )
@@ -94,6 +96,7 @@ def build_analytics() -> list[dg.AssetsDefinition]:
         project=project,
         exclude=ZONES_MODEL,
         name="analytics_months",
+        io_manager_key=WAREHOUSE_MODELS_IO_MANAGER,
         partitions_def=analytics_partitions(),
         # A range of months is one dbt invocation: dbt replaces it a month at a time.
         backfill_policy=dg.BackfillPolicy.single_run(),
