@@ -14,13 +14,15 @@ month's rows and nothing else, and the views and tests read that month through t
 """
 
 import json
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from taxi_assets import scratch
 from taxi_assets.analytics_project import prepared
 from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
 from taxi_assets.defs.resources import warehouse_kind
@@ -72,6 +74,16 @@ def dbt_target_args(warehouse: Warehouse) -> list[str]:
     return args
 
 
+def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str]) -> Iterator:
+    """``dbt build`` of the run's selection, its events as Dagster's; dbt's artifacts and log in a
+    temporary folder that goes with the run (in the project's target folder they would pile up, a
+    folder per run, in the installed package).
+    """
+    scratch.remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as target:
+        yield from dbt.cli(["build", *args], context=context, target_path=Path(target)).stream()
+
+
 def build_analytics() -> list[dg.AssetsDefinition]:
     project = prepared()
 
@@ -88,8 +100,7 @@ def build_analytics() -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
     ) -> Iterator:
         # Its own tests only: a test that also reads a fact table runs with that table's month.
-        args = ["build", "--indirect-selection", "cautious", *dbt_target_args(warehouse)]
-        yield from dbt.cli(args, context=context).stream()
+        yield from dbt_build(context, dbt, ["--indirect-selection", "cautious", *dbt_target_args(warehouse)])
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -109,14 +120,13 @@ def build_analytics() -> list[dg.AssetsDefinition]:
     ) -> Iterator:
         window = context.partition_time_window
         args = [
-            "build",
             "--event-time-start",
             window.start.strftime(WINDOW_FORMAT),
             "--event-time-end",
             window.end.strftime(WINDOW_FORMAT),
             *dbt_target_args(warehouse),
         ]
-        yield from dbt.cli(args, context=context).stream()
+        yield from dbt_build(context, dbt, args)
 
     return [analytics_zones, analytics_months]
 
