@@ -5,8 +5,11 @@ a month re-run replaces that month alone, and a payment type the tests do not ac
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from taxi_assets_tests.support.materialize import (
     build_analytics,
@@ -133,3 +136,37 @@ def test_a_month_run_again_on_new_days_replaces_that_month_alone(
     # The same month run again with nothing new: the same rows.
     assert build_analytics(resources, "2021-02", models=(REVENUE,)).success
     assert all(after[m].equals(rows) for m, rows in months_of(sinks.duckdb_path).items())
+
+
+PAYMENT_CHECK = "accepted_values_fct_trips_payment_type__False__0__1__2__3__4__5__6"
+
+
+def test_a_payment_type_outside_the_accepted_set_fails_its_check_naming_model_and_value(
+    tlc_server: SourceServer, sinks: Sinks
+) -> None:
+    taxis = ("yellow", "green")
+    resources = {**sinks.resources, "taxi_source": tlc_server.source()}
+    tlc_server.publish_zones()
+    load_zones(resources)
+    for service in taxis:
+        published = tlc_server.publish(service, "2021-01", rows=500)
+        if service == "yellow":
+            # A payment type the TLC has not defined (yet): 9, on three trips.
+            trips = pq.read_table(published)
+            codes = trips.column("payment_type").to_pylist()
+            codes[:3] = [9, 9, 9]
+            column = trips.schema.get_field_index("payment_type")
+            trips = trips.set_column(column, "payment_type", pa.array(codes, trips.schema.field(column).type))
+            pq.write_table(trips, published)
+        assert materialize_month(resources, service, "2021-01").success
+        assert materialize_days(resources, service, "2021-01-01", "2021-01-31").success
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = build_analytics(resources, "2021-01", models=(REVENUE,), raise_on_error=False, instance=instance)
+    assert not result.success
+    failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert set(failed) == {PAYMENT_CHECK}, failed
+    # The check and the run's log name the model and the value.
+    assert failed[PAYMENT_CHECK].metadata["failing_rows"].value == [{"value_field": 9, "n_records": 3}]
+    logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("model fct_trips" in m and '"value_field": 9' in m for m in logged), logged[-5:]

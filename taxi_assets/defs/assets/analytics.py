@@ -74,14 +74,62 @@ def dbt_target_args(warehouse: Warehouse) -> list[str]:
     return args
 
 
+# The failing rows shown for each failed dbt test (its query's answer: the values and their counts).
+FAILING_ROWS_SHOWN = 20
+
+
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str]) -> Iterator:
-    """``dbt build`` of the run's selection, its events as Dagster's; dbt's artifacts and log in a
-    temporary folder that goes with the run (in the project's target folder they would pile up, a
-    folder per run, in the installed package).
+    """``dbt build`` of the run's selection, its events as Dagster's, each failed test's check with
+    the rows its query found (``dbt show``: the values it does not accept, and how many); dbt's
+    artifacts and log in a temporary folder that goes with the run (in the project's target
+    folder they would pile up, a folder per run, in the installed package).
     """
     scratch.remove_stale_folders()
     with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as target:
-        yield from dbt.cli(["build", *args], context=context, target_path=Path(target)).stream()
+        build = dbt.cli(["build", *args], context=context, target_path=Path(target), raise_on_error=False)
+        failed: list[dg.AssetCheckResult] = []
+        for event in build.stream():
+            if isinstance(event, dg.AssetCheckResult) and not event.passed:
+                failed.append(event)  # answered once dbt has let go of the warehouse
+            else:
+                yield event
+        for check in failed:
+            yield explained(context, dbt, check, args, Path(target))
+        if not build.is_successful():
+            raise build.get_error() or dg.Failure(f"dbt build failed: {build.get_error()}")
+
+
+def explained(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    check: dg.AssetCheckResult,
+    args: Sequence[str],
+    target: Path,
+) -> dg.AssetCheckResult:
+    """``check`` with the rows its failed dbt test found, which the run's log names too."""
+    test = str(check.metadata["unique_id"].value).split(".")[2]
+    target_args = list(args[args.index("--target") :])
+    show = dbt.cli(
+        ["show", "--select", test, "--output", "json", "--limit", str(FAILING_ROWS_SHOWN), *target_args],
+        target_path=target / "show",
+        raise_on_error=False,
+    )
+    rows = [
+        json.loads(raw.raw_event["data"]["preview"])
+        for raw in show.stream_raw_events()
+        if raw.raw_event["info"]["name"] == "ShowNode"
+    ]
+    failing = rows[0] if rows else []
+    model = "/".join(check.asset_key.path) if check.asset_key else "?"
+    context.log.error(f"dbt test {test} failed on model {model}: {json.dumps(failing)}")
+    return dg.AssetCheckResult(
+        asset_key=check.asset_key,
+        check_name=check.check_name,
+        passed=False,
+        severity=check.severity,
+        description=f"Failed on {model}: {json.dumps(failing)}",
+        metadata={**check.metadata, "failing_rows": dg.MetadataValue.json(failing)},
+    )
 
 
 def build_analytics() -> list[dg.AssetsDefinition]:
