@@ -2,6 +2,7 @@
 a month re-run replaces that month alone, and a payment type the tests do not accept fails its check.
 """
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from taxi_assets_tests.support.graphql import ask_instance
 from taxi_assets_tests.support.materialize import (
     build_analytics,
     failure_message,
@@ -141,8 +144,9 @@ def test_a_month_run_again_on_new_days_replaces_that_month_alone(
 PAYMENT_CHECK = "accepted_values_fct_trips_payment_type__False__0__1__2__3__4__5__6"
 
 
+@pytest.mark.processes  # the UI's answer, asked of dagster-graphql
 def test_a_payment_type_outside_the_accepted_set_fails_its_check_naming_model_and_value(
-    tlc_server: SourceServer, sinks: Sinks
+    tlc_server: SourceServer, sinks: Sinks, tmp_path: Path
 ) -> None:
     taxis = ("yellow", "green")
     resources = {**sinks.resources, "taxi_source": tlc_server.source()}
@@ -161,7 +165,9 @@ def test_a_payment_type_outside_the_accepted_set_fails_its_check_naming_model_an
         assert materialize_month(resources, service, "2021-01").success
         assert materialize_days(resources, service, "2021-01-01", "2021-01-31").success
 
-    instance = dg.DagsterInstance.ephemeral()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    instance = dg.DagsterInstance.local_temp(str(home))
     result = build_analytics(resources, "2021-01", models=(REVENUE,), raise_on_error=False, instance=instance)
     assert not result.success
     failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
@@ -170,3 +176,15 @@ def test_a_payment_type_outside_the_accepted_set_fails_its_check_naming_model_an
     assert failed[PAYMENT_CHECK].metadata["failing_rows"].value == [{"value_field": 9, "n_records": 3}]
     logged = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert any("model fct_trips" in m and '"value_field": 9' in m for m in logged), logged[-5:]
+
+    # The UI shows it: the check's latest execution failed, in that run, saying on what and why.
+    [execution] = ask_instance(
+        home,
+        dict(os.environ),
+        f'{{ assetCheckExecutions(assetKey: {{path: ["fct_trips"]}}, checkName: "{PAYMENT_CHECK}", limit: 1) '
+        "{ runId status evaluation { success description } } }",
+    )["assetCheckExecutions"]
+    assert execution["runId"] == result.run_id and execution["status"] == "FAILED"
+    assert not execution["evaluation"]["success"]
+    assert "fct_trips" in execution["evaluation"]["description"]
+    assert '"value_field": 9' in execution["evaluation"]["description"]
