@@ -4,8 +4,9 @@ It writes a synthetic taxi zone lookup and a synthetic source month of each serv
 publisher has, as it publishes it (the TLC's parquet layout of that month by default;
 ``TAXI_PUBLISHER=mirror``: the mirror's CSV.gz), and runs them as a deployment does: Dagster's
 daemon starts the runs that ``dagster job launch`` queues (the zones, then each service's monthly
-job), and its automation sends each month's days through the daily lake and the warehouse. Then
-it prints where every result is; ``make dev`` shows the same runs, each in its code location.
+job), and its automation sends each month's days through the daily lake and the warehouse, then
+the month through the dbt models (docs/analytics.md). Then it prints where every result is and the
+first rows of the revenue mart; ``make dev`` shows the same runs, each in its code location.
 Everything lands under ``./data``; nothing reaches the network. With no ``POSTGRES_HOST`` set, a
 throwaway PostgreSQL keeps its data in ``data/postgres``.
 """
