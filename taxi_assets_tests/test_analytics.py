@@ -2,6 +2,7 @@
 a month re-run replaces that month alone, and a payment type the tests do not accept fails its check.
 """
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from taxi_assets.analytics_project import prepared
+from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
+from taxi_assets_tests.support.google import BigQueryEmulator
 from taxi_assets_tests.support.graphql import ask_instance
 from taxi_assets_tests.support.materialize import (
     build_analytics,
@@ -22,7 +26,7 @@ from taxi_assets_tests.support.materialize import (
     materialize_month,
 )
 from taxi_assets_tests.support.oracle import fhvhv_monthly_zone_trips, monthly_zone_revenue
-from taxi_assets_tests.support.sinks import Sinks, read_lake_month
+from taxi_assets_tests.support.sinks import Sinks, read_lake_month, with_warehouse
 from taxi_assets_tests.support.source_server import SourceServer
 
 # Every service the TLC publishes: the staging views read each one's table.
@@ -188,3 +192,42 @@ def test_a_payment_type_outside_the_accepted_set_fails_its_check_naming_model_an
     assert not execution["evaluation"]["success"]
     assert "fct_trips" in execution["evaluation"]["description"]
     assert '"value_field": 9' in execution["evaluation"]["description"]
+
+
+def test_the_models_run_on_bigquery_as_far_as_the_emulator_goes(
+    tlc_server: SourceServer, sinks: Sinks, bigquery: BigQueryEmulator
+) -> None:
+    """bqemulator (DuckDB underneath) runs dbt-bigquery's SQL for every model and test: the first
+    build creates the tables, a second replaces the month (dbt's MERGE). It does not keep or report
+    partitioning and clustering, so those are checked on the configuration dbt-bigquery applies.
+    """
+    warehouse = BigQueryWarehouse(project=bigquery.project, dataset=bigquery.dataset)
+    resources = with_warehouse({**sinks.resources, "taxi_source": tlc_server.source()}, warehouse)
+    tlc_server.publish_zones()
+    load_zones(resources)
+    taxis = ("yellow", "green")
+    for service in taxis:
+        tlc_server.publish(service, "2021-01", rows=300)
+        assert materialize_month(resources, service, "2021-01").success
+        assert materialize_days(resources, service, "2021-01-01", "2021-01-31").success
+
+    def revenue() -> pd.DataFrame:
+        rows = (
+            bigquery.client()
+            .query(f"select * from `{bigquery.dataset}.{REVENUE}`")
+            .to_dataframe(create_bqstorage_client=False)
+        )
+        return rows.assign(revenue_month=pd.to_datetime(rows["revenue_month"]))
+
+    cleaned = {s: read_lake_month(sinks.lake_dir, "cleaned_trips", s, "2021-01") for s in taxis}
+    expected = monthly_zone_revenue(cleaned, lake_zones(sinks))
+    for _ in ("created", "replaced"):
+        result = build_analytics(resources, "2021-01", models=(REVENUE,))
+        assert result.success, failure_message(result)
+        assert all(check.passed for check in result.get_asset_check_evaluations())
+        same_rows(revenue(), expected, REVENUE_KEYS)
+
+    manifest = json.loads(prepared().manifest_path.read_text())
+    trips = next(n for n in manifest["nodes"].values() if n["name"] == "fct_trips")["raw_code"]
+    assert "'field': 'pickup_datetime', 'data_type': 'timestamp', 'granularity': 'month'" in trips
+    assert "cluster_by=(['pickup_location_id', 'service_type'] if target.type == 'bigquery'" in trips

@@ -25,7 +25,6 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from taxi_assets import scratch
 from taxi_assets.analytics_project import prepared
 from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
-from taxi_assets.defs.resources import warehouse_kind
 from taxi_assets.io_managers import WAREHOUSE_MODELS_IO_MANAGER
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.publishers import configured_services
@@ -65,13 +64,20 @@ TRANSLATOR = TaxiDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asse
 
 
 def dbt_target_args(warehouse: Warehouse) -> list[str]:
-    """The loader's warehouse, for dbt: its target, and DuckDB's file as the loader opens it (dbt
-    runs in the project's folder, where the loader's relative path would name another file).
+    """The loader's warehouse, for dbt: its target, and where the resource's settings put it (the
+    run's own configuration included). DuckDB's file as an absolute path: dbt runs in the
+    project's folder, where the loader's relative path would name another file.
     """
-    args = ["--target", warehouse_kind()]
     if isinstance(warehouse, DuckDBWarehouse):
-        args += ["--vars", json.dumps({"duckdb_database": str(Path(warehouse.database).resolve())})]
-    return args
+        target = "duckdb"
+        settings = {
+            "duckdb_database": str(Path(warehouse.database).resolve()),
+            "duckdb_schema": warehouse.schema_name,
+        }
+    else:
+        target = "bigquery"
+        settings = {"bigquery_project": warehouse.project, "bigquery_dataset": warehouse.dataset}
+    return ["--target", target, "--vars", json.dumps(settings)]
 
 
 # The failing rows shown for each failed dbt test (its query's answer: the values and their counts).

@@ -22,6 +22,20 @@ ZONES_MODEL_KEY = dg.AssetKey("dim_zones")
     # Read through the models' IO manager, from the warehouse the loader chose.
     ins={"revenue": dg.AssetIn(REVENUE_KEY), "zones": dg.AssetIn(ZONES_MODEL_KEY)},
     kinds={"matplotlib"},
+    # What the chart draws (its preview's columns).
+    metadata={
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn("month", "string", description="The pickups' month (2021-01)."),
+                dg.TableColumn("service_type", "string", description="Green or Yellow."),
+                dg.TableColumn("borough", "string", description="The pickup zone's borough."),
+                dg.TableColumn("total_monthly_trips", "float", description="Trips."),
+                dg.TableColumn(
+                    "revenue_monthly_total_amount", "float", description="Sum of total_amount, USD."
+                ),
+            ]
+        )
+    },
     # Drawn again whenever the mart changes (each month's analytics run).
     automation_condition=dg.AutomationCondition.eager(),
     pool="warehouse",

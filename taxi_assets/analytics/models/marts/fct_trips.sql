@@ -13,7 +13,7 @@
     batch_size='month',
     begin='2009-01-01',
     lookback=0,
-    partition_by=({'field': 'pickup_datetime', 'data_type': 'timestamp', 'granularity': 'day'} if target.type == 'bigquery' else none),
+    partition_by=({'field': 'pickup_datetime', 'data_type': 'timestamp', 'granularity': 'month'} if target.type == 'bigquery' else none),
     cluster_by=(['pickup_location_id', 'service_type'] if target.type == 'bigquery' else none),
   )
 }}
