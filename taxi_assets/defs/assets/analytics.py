@@ -140,16 +140,17 @@ def explained(
 
 def build_analytics() -> list[dg.AssetsDefinition]:
     project = prepared()
+    # What both definitions share: the project, the models' IO manager, the translator, and one
+    # warehouse run at a time (dagster.yaml's pools: DuckDB has one writer).
+    shared: dict[str, Any] = {
+        "manifest": project.manifest_path,
+        "project": project,
+        "io_manager_key": WAREHOUSE_MODELS_IO_MANAGER,
+        "dagster_dbt_translator": TRANSLATOR,
+        "pool": "warehouse",
+    }
 
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        select=ZONES_MODEL,
-        name="analytics_zones",
-        io_manager_key=WAREHOUSE_MODELS_IO_MANAGER,
-        dagster_dbt_translator=TRANSLATOR,
-        pool="warehouse",
-    )
+    @dbt_assets(**shared, select=ZONES_MODEL, name="analytics_zones")
     def analytics_zones(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
     ) -> Iterator:
@@ -157,17 +158,12 @@ def build_analytics() -> list[dg.AssetsDefinition]:
         yield from dbt_build(context, dbt, ["--indirect-selection", "cautious", *dbt_target_args(warehouse)])
 
     @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
+        **shared,
         exclude=ZONES_MODEL,
         name="analytics_months",
-        io_manager_key=WAREHOUSE_MODELS_IO_MANAGER,
         partitions_def=analytics_partitions(),
         # A range of months is one dbt invocation: dbt replaces it a month at a time.
         backfill_policy=dg.BackfillPolicy.single_run(),
-        dagster_dbt_translator=TRANSLATOR,
-        # One warehouse run at a time (dagster.yaml's pools): DuckDB has one writer.
-        pool="warehouse",
     )
     def analytics_months(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
