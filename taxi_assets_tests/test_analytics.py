@@ -19,6 +19,7 @@ from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
 from taxi_assets_tests.support.google import BigQueryEmulator
 from taxi_assets_tests.support.graphql import ask_instance
 from taxi_assets_tests.support.materialize import (
+    DEFINITIONS,
     build_analytics,
     failure_message,
     load_zones,
@@ -92,6 +93,17 @@ def test_the_marts_equal_pandas_over_the_cleaned_lake_and_the_zones(
     expected = monthly_zone_revenue({s: cleaned[s] for s in ("yellow", "green")}, zones)
     assert set(revenue["service_type"]) == {"Yellow", "Green"} and len(revenue) > 100
     same_rows(revenue, expected, REVENUE_KEYS)
+
+    # The chart reads the mart back through the models' IO manager and draws it.
+    drawn = dg.materialize(
+        DEFINITIONS, selection=dg.AssetSelection.assets("monthly_revenue_chart"), resources=resources
+    )
+    assert drawn.success, failure_message(drawn)
+    [chart] = drawn.asset_materializations_for_node("monthly_revenue_chart")
+    assert chart.metadata["chart"].value.startswith(
+        "![Trips and revenue by borough and service](data:image/png;base64,iVBOR"
+    )
+    assert chart.metadata["months"].value == 1
 
     fhvhv = warehouse_table(sinks.duckdb_path, "fct_fhvhv_monthly_zone_trips")
     same_rows(
