@@ -54,6 +54,10 @@ COPY README.md ./
 COPY taxi_assets ./taxi_assets
 # With the build backend installed above: no download here.
 RUN pip install --no-deps --force-reinstall --no-build-isolation .
+# The dbt project (taxi_assets/analytics) parsed here, once: its manifest lands in the installed
+# package, so a code server reads it and never runs dbt to start (a run's dbt writes its artifacts
+# to a temporary folder of its own).
+RUN python -c "from taxi_assets.analytics_project import prepared; print(prepared().manifest_path)"
 
 COPY deploy/compose/dagster.yaml deploy/compose/workspace.yaml ./
 COPY deploy/healthcheck.py /opt/dagster/healthcheck.py

@@ -4,8 +4,9 @@ It writes a synthetic taxi zone lookup and a synthetic source month of each serv
 publisher has, as it publishes it (the TLC's parquet layout of that month by default;
 ``TAXI_PUBLISHER=mirror``: the mirror's CSV.gz), and runs them as a deployment does: Dagster's
 daemon starts the runs that ``dagster job launch`` queues (the zones, then each service's monthly
-job), and its automation sends each month's days through the daily lake and the warehouse. Then
-it prints where every result is; ``make dev`` shows the same runs, each in its code location.
+job), and its automation sends each month's days through the daily lake and the warehouse, then
+the month through the dbt models (docs/analytics.md). Then it prints where every result is and the
+first rows of the revenue mart; ``make dev`` shows the same runs, each in its code location.
 Everything lands under ``./data``; nothing reaches the network. With no ``POSTGRES_HOST`` set, a
 throwaway PostgreSQL keeps its data in ``data/postgres``.
 """
@@ -26,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from taxi_assets.constants import DEFAULT_DATA_DIR, ZONES_POSTGRES_TABLE, postgres_table, warehouse_table
+from taxi_assets.defs.assets.analytics import analytics_partitions
 from taxi_assets.defs.jobs import monthly_job_name
 from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, ZONES_KEY, asset_key
 from taxi_assets.partitions import daily_partitions
@@ -147,6 +149,31 @@ def days_loaded(services: Sequence[str], month: str) -> Callable[[dg.DagsterInst
     return done
 
 
+# The course's mart, which automation builds once the month's days are in the warehouse.
+REVENUE_MART = dg.AssetKey("fct_monthly_zone_revenue")
+REVENUE_ROWS_SHOWN = 5
+
+
+def analytics_built(month: str) -> Callable[[dg.DagsterInstance], bool]:
+    """Whether the month's revenue mart has been built (dbt, started by automation)."""
+
+    def done(instance: dg.DagsterInstance) -> bool:
+        status = instance.get_status_by_partition(REVENUE_MART, [month], analytics_partitions())
+        return (status or {}).get(month) == dg.AssetPartitionStatus.MATERIALIZED
+
+    return done
+
+
+def revenue_rows(warehouse: duckdb.DuckDBPyConnection) -> str:
+    """The first rows of fct_monthly_zone_revenue, its biggest zones first, as a query prints them."""
+    first = warehouse.execute(
+        "select pickup_zone, revenue_month, service_type, total_monthly_trips, revenue_monthly_total_amount "
+        f"from ny_taxi.{REVENUE_MART.path[-1]} order by revenue_monthly_total_amount desc "
+        f"limit {REVENUE_ROWS_SHOWN}"
+    ).df()
+    return first.to_string(index=False)
+
+
 def postgres_rows(instance: dg.DagsterInstance, service: str) -> int:
     """The rows the month's load put in PostgreSQL, as its materialisation recorded them."""
     loaded = instance.get_latest_materialization_event(asset_key(service, POSTGRES))
@@ -181,6 +208,10 @@ def summary(env: dict[str, str], month: str) -> str:
                 f"    warehouse {env['DUCKDB_DATABASE']} table ny_taxi.{table} "
                 f"({rows:,} rows, {n_days} days)",
             ]
+        lines += [
+            f"  analytics (dbt): {env['DUCKDB_DATABASE']} table ny_taxi.{REVENUE_MART.path[-1]}, first rows:",
+            *("    " + line for line in revenue_rows(warehouse).splitlines()),
+        ]
     zones = lake / "zones" / "taxi_zones.parquet"
     lines.append(f"  zones: lake {zones}, postgres table ny_taxi.{ZONES_POSTGRES_TABLE}")
     lines += ["", "See the runs and assets in the Dagster UI, with the same settings: make dev"]
@@ -261,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             launch(monthly_job_name(service), {"dagster/partition": args.month}, home)
         print("waiting for the months, then for automation to load their days …", flush=True)
         wait_for("every day of the month in the warehouse", days_loaded(publisher.services, args.month), log)
+        print("waiting for automation to build the month's dbt models …", flush=True)
+        wait_for("the month's analytics (dbt)", analytics_built(args.month), log)
         # The daemon stops only once it has finalised the automation's backfills: stopped before,
         # `make dev` would show them successful with a duration still counting until it runs again.
         wait_for("the backfills to be finalised", lambda _: not unfinished_backfills(home), log)

@@ -11,16 +11,19 @@ import os
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
+from taxi_assets.analytics_project import ANALYTICS, DBT_EXECUTABLE
 from taxi_assets.io_managers import (
     LAKE_DAYS_IO_MANAGER,
     LAKE_FILES_IO_MANAGER,
     POSTGRES_IO_MANAGER,
     WAREHOUSE_IO_MANAGER,
+    WAREHOUSE_MODELS_IO_MANAGER,
 )
 from taxi_assets.io_managers.lake import LakeDaysIOManager, LakeFilesIOManager
 from taxi_assets.io_managers.postgres import PostgresIOManager
-from taxi_assets.io_managers.warehouse import WarehouseIOManager
+from taxi_assets.io_managers.warehouse import WarehouseIOManager, WarehouseModelIOManager
 from taxi_assets.resources.contract import SchemaContract
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.lake import Lake
@@ -61,8 +64,14 @@ def io_managers(lake: Lake, warehouse: Warehouse, postgres: PostgresResource) ->
         LAKE_FILES_IO_MANAGER: LakeFilesIOManager(lake=lake),
         LAKE_DAYS_IO_MANAGER: LakeDaysIOManager(lake=lake),
         WAREHOUSE_IO_MANAGER: WarehouseIOManager(warehouse=warehouse),
+        WAREHOUSE_MODELS_IO_MANAGER: WarehouseModelIOManager(warehouse=warehouse),
         POSTGRES_IO_MANAGER: PostgresIOManager(postgres=postgres),
     }
+
+
+def analytics_cli() -> DbtCliResource:
+    """dbt on the analytics project; each run passes it the loader's warehouse (``analytics.py``)."""
+    return DbtCliResource(project_dir=ANALYTICS, dbt_executable=DBT_EXECUTABLE)
 
 
 def environment_resources() -> dict[str, Any]:
@@ -74,6 +83,7 @@ def environment_resources() -> dict[str, Any]:
         "lake": lake,
         "warehouse": warehouse,
         "postgres": postgres,
+        "dbt": analytics_cli(),
         **io_managers(lake, warehouse, postgres),
     }
 

@@ -1,6 +1,7 @@
 """The warehouse table's IO manager: a window of days replaced month by month, and read back so."""
 
 import dagster as dg
+import pyarrow as pa
 
 from taxi_assets.batches import CountedRows
 from taxi_assets.constants import warehouse_table
@@ -57,3 +58,19 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             for days in by_month(days_in(context.asset_partitions_time_window))
         ]
         return Months(lambda: found)
+
+
+class WarehouseModelIOManager(dg.ConfigurableIOManager):
+    """The analytics models' tables (dbt writes them): nothing to store, and each loaded whole by
+    the asset that reads it (a chart of every month), by the name dbt gives it, its key's last part.
+    """
+
+    warehouse: dg.ResourceDependency[Warehouse]
+
+    def handle_output(self, context: dg.OutputContext, obj: None) -> None:
+        # dbt wrote the table in its own run; the output carries no rows.
+        pass
+
+    @as_dagster_failure
+    def load_input(self, context: dg.InputContext) -> pa.Table:
+        return self.warehouse.read_table(context.asset_key.path[-1])

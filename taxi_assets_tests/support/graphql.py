@@ -1,8 +1,12 @@
 """The web server's GraphQL API, asked as the UI asks it."""
 
 import json
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
+from taxi_assets_tests.support import REPO
 from taxi_assets_tests.support.processes import wait_for
 
 # A mutation is sent once (a second backfill is not the same as the first), so its answer is waited
@@ -96,3 +100,46 @@ def loaded_asset_keys(location: dict) -> set[str]:
     assert location["locationOrLoadError"]["__typename"] == "RepositoryLocation", location
     [repository] = location["locationOrLoadError"]["repositories"]
     return {"/".join(n["assetKey"]["path"]) for n in repository["assetNodes"]}
+
+
+def ask_instance(home: Path, env: dict[str, str], query: str) -> dict:
+    """``query`` answered by Dagster's own ``dagster-graphql`` command on the repository's workspace
+    and the instance in ``home``, as the UI would answer it (no web server needed).
+    """
+    asked = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dagster-graphql")),
+            "-w",
+            str(REPO / "workspace.yaml"),
+            "-t",
+            query,
+        ],
+        env={**env, "DAGSTER_HOME": str(home)},
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=GRAPHQL_TIMEOUT_SECONDS * 3,
+    )
+    assert asked.returncode == 0, asked.stderr[-3000:]
+    # The answer is the one JSON line; the code location's load may print before it.
+    [answer] = [json.loads(line) for line in asked.stdout.splitlines() if line.startswith("{")]
+    assert "errors" not in answer, answer["errors"]
+    return answer["data"]
+
+
+# Every asset and the assets it reads, as the UI's lineage graph draws them.
+LINEAGE_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
+
+
+def downstream_of(nodes: list[dict], start: str) -> set[str]:
+    """The assets (``a/b`` keys) reachable from ``start`` along the graph's edges."""
+    readers: dict[str, set[str]] = {}
+    for node in nodes:
+        for dependency in node["dependencyKeys"]:
+            readers.setdefault("/".join(dependency["path"]), set()).add("/".join(node["assetKey"]["path"]))
+    reached, frontier = set(), [start]
+    while frontier:
+        for reader in readers.get(frontier.pop(), set()) - reached:
+            reached.add(reader)
+            frontier.append(reader)
+    return reached

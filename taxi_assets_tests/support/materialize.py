@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.definitions import defs
+from taxi_assets.defs.assets.analytics import ANALYTICS_GROUP
 from taxi_assets.keys import (
     CLEANED,
     DAILY,
@@ -65,3 +66,24 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
             messages.append(error.message)
             error = error.cause
     return "\n".join(messages)
+
+
+def build_analytics(
+    resources: dict[str, Any], month: str, models: tuple[str, ...] = (), **kwargs: Any
+) -> dg.ExecuteInProcessResult:
+    """The dbt models of one month (and the zones' dimension) with their tests, as automation would:
+    every model, or ``models`` and what they read.
+    """
+    selection = (
+        dg.AssetSelection.assets(*models).upstream().required_multi_asset_neighbors()
+        & dg.AssetSelection.groups(ANALYTICS_GROUP)
+        if models
+        else dg.AssetSelection.groups(ANALYTICS_GROUP)
+    )
+    return dg.materialize(
+        DEFINITIONS,
+        selection=selection,
+        resources=resources,
+        partition_key=month,
+        **kwargs,
+    )

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from taxi_assets.constants import postgres_table, warehouse_table
-from taxi_assets.defs.resources import io_managers
+from taxi_assets.defs.resources import analytics_cli, io_managers
 from taxi_assets.io_managers import WAREHOUSE_IO_MANAGER
 from taxi_assets.io_managers.warehouse import WarehouseIOManager
 from taxi_assets.keys import DAILY
@@ -48,6 +48,7 @@ def resources_for(
         "lake": lake,
         "warehouse": warehouse,
         "postgres": postgres,
+        "dbt": analytics_cli(),
         **io_managers(lake, warehouse, postgres),
     }
 

@@ -1,0 +1,55 @@
+"""A chart of the revenue mart, shown with its materialisation (the course ends its module with a
+dashboard; Dagster University's dbt course with a chart asset).
+"""
+
+import base64
+
+import dagster as dg
+import pyarrow as pa
+
+from taxi_assets.charts import by_borough, revenue_chart
+from taxi_assets.defs.assets.analytics import ANALYTICS_GROUP
+
+REVENUE_KEY = dg.AssetKey("fct_monthly_zone_revenue")
+ZONES_MODEL_KEY = dg.AssetKey("dim_zones")
+
+
+@dg.asset(
+    key="monthly_revenue_chart",
+    group_name=ANALYTICS_GROUP,
+    description="The months' trips and revenue by pickup borough and service (fct_monthly_zone_revenue), "
+    "as an image in the materialisation's metadata.",
+    # Read through the models' IO manager, from the warehouse the loader chose.
+    ins={"revenue": dg.AssetIn(REVENUE_KEY), "zones": dg.AssetIn(ZONES_MODEL_KEY)},
+    kinds={"matplotlib"},
+    # What the chart draws (its preview's columns).
+    metadata={
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn("month", "string", description="The pickups' month (2021-01)."),
+                dg.TableColumn("service_type", "string", description="Green or Yellow."),
+                dg.TableColumn("borough", "string", description="The pickup zone's borough."),
+                dg.TableColumn("total_monthly_trips", "float", description="Trips."),
+                dg.TableColumn(
+                    "revenue_monthly_total_amount", "float", description="Sum of total_amount, USD."
+                ),
+            ]
+        )
+    },
+    # Drawn again whenever the mart changes (each month's analytics run).
+    automation_condition=dg.AutomationCondition.eager(),
+    pool="warehouse",
+)
+def monthly_revenue_chart(revenue: pa.Table, zones: pa.Table) -> dg.MaterializeResult:
+    summed = by_borough(revenue.to_pandas(), zones.to_pandas())
+    png = base64.b64encode(revenue_chart(summed)).decode()
+    return dg.MaterializeResult(
+        metadata={
+            "chart": dg.MetadataValue.md(
+                f"![Trips and revenue by borough and service](data:image/png;base64,{png})"
+            ),
+            "months": summed["month"].nunique(),
+            "dagster/row_count": len(summed),
+            "preview": dg.MetadataValue.md(summed.tail(20).to_markdown(index=False)),
+        }
+    )
