@@ -22,7 +22,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from taxi_assets import scratch
+from taxi_assets import temp_folders
 from taxi_assets.analytics_project import prepared
 from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
 from taxi_assets.io_managers import WAREHOUSE_MODELS_IO_MANAGER
@@ -90,8 +90,8 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: Sequ
     artifacts and log in a temporary folder that goes with the run (in the project's target
     folder they would pile up, a folder per run, in the installed package).
     """
-    scratch.remove_stale_folders()
-    with tempfile.TemporaryDirectory(prefix=scratch.folder_prefix()) as target:
+    temp_folders.remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=temp_folders.folder_prefix()) as target:
         build = dbt.cli(["build", *args], context=context, target_path=Path(target), raise_on_error=False)
         failed: list[dg.AssetCheckResult] = []
         for event in build.stream():
