@@ -91,6 +91,10 @@ def check_eras(rows: int, folder: Path) -> list[dict[str, Any]]:
     out = []
     for schema in SCHEMAS.values():
         for layout in schema.layouts:
+            if layout.first < "2011-01":
+                # Yellow 2009-2010 (words to codes, positions placed in zones) came after the spike:
+                # its DuckDB steps do not read them, and the verdict did not adopt them.
+                continue
             fmt = "csv.gz" if layout.publisher == "mirror" else "parquet"
             where = folder / layout.name / schema.service
             source = write_month(
