@@ -24,7 +24,13 @@ Where the layouts come from:
   airport_fee INT32, i.e. Arrow ``null`` (an empty column), until 2020-07 (but for 2011-01 and
   2018-01) and DOUBLE from 2020-08 (but for 2020-10); congestion_surcharge DOUBLE from 2019-01;
   the 2023 layout (``Airport_fee``, int32 ids, int64 counts) from 2023-02, 2023-01 still in the
-  2022 one; timestamps INT64 throughout, a unit no printout found gives as nanoseconds.
+  2022 one; timestamps INT64 from 2011, a unit no printout found gives as nanoseconds; 2009 and
+  2010 with positions instead of zones, times, vendors and payments as text (BYTE_ARRAY), 2009's
+  ``Rate_Code`` and ``store_and_forward`` DOUBLE, 2010's ``rate_code`` text (INT64 in 2010-02 and
+  2010-03, which also carry pandas' ``__index_level_0__``);
+- for the 2009-2010 words: gdq12/pipeline-performance-analysis's dbt model of those files (vendor
+  and payment spellings and their codes), toddwschneider/nyc-taxi-data (positions at 0 are none;
+  ``__index_level_0__`` dropped).
 Era boundaries are as reported, not checked file by file: the reader does not depend on them
 (any month may use any known layout of its service, and any integer, float, timestamp unit or
 ``null`` where the canonical type allows it); the synthetic source does.
