@@ -454,23 +454,13 @@ _YELLOW_TLC = _YELLOW_COLUMNS[:19]  # the TLC's parquet up to 2024: no cbd_conge
 _YELLOW_TLC_2025 = _YELLOW_COLUMNS[:20]  # with cbd_congestion_fee; zones, not coordinates
 # The 2009 and 2010 files, in their order: coordinates instead of zones, no extra fees yet.
 _YELLOW_TLC_2009 = (
-    _YELLOW_VENDOR,
-    _YELLOW_PICKUP,
-    _YELLOW_DROPOFF,
-    _YELLOW_PASSENGERS,
-    _YELLOW_DISTANCE,
+    *_YELLOW_COLUMNS[:5],  # vendor, times, passengers, distance
     _PICKUP_LONGITUDE,
     _PICKUP_LATITUDE,
-    _YELLOW_RATECODE,
-    _YELLOW_STORE_FWD,
+    *_YELLOW_COLUMNS[5:7],  # rate code, store and forward
     _DROPOFF_LONGITUDE,
     _DROPOFF_LATITUDE,
-    _YELLOW_PAYMENT,
-    _YELLOW_FARE,
-    _YELLOW_EXTRA,
-    _MTA_TAX,
-    _YELLOW_TIP,
-    _YELLOW_TOLLS,
+    *_YELLOW_COLUMNS[9:15],  # payment, fare, extra, MTA tax, tip, tolls
     _YELLOW_TOTAL,
 )
 _WORDS_AND_TIMES = _all(
