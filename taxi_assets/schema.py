@@ -24,7 +24,13 @@ Where the layouts come from:
   airport_fee INT32, i.e. Arrow ``null`` (an empty column), until 2020-07 (but for 2011-01 and
   2018-01) and DOUBLE from 2020-08 (but for 2020-10); congestion_surcharge DOUBLE from 2019-01;
   the 2023 layout (``Airport_fee``, int32 ids, int64 counts) from 2023-02, 2023-01 still in the
-  2022 one; timestamps INT64 throughout, a unit no printout found gives as nanoseconds.
+  2022 one; timestamps INT64 from 2011, a unit no printout found gives as nanoseconds; 2009 and
+  2010 with positions instead of zones, times, vendors and payments as text (BYTE_ARRAY), 2009's
+  ``Rate_Code`` and ``store_and_forward`` DOUBLE, 2010's ``rate_code`` text (INT64 in 2010-02 and
+  2010-03, which also carry pandas' ``__index_level_0__``);
+- for the 2009-2010 words: gdq12/pipeline-performance-analysis's dbt model of those files (vendor
+  and payment spellings and their codes), toddwschneider/nyc-taxi-data (positions at 0 are none;
+  ``__index_level_0__`` dropped).
 Era boundaries are as reported, not checked file by file: the reader does not depend on them
 (any month may use any known layout of its service, and any integer, float, timestamp unit or
 ``null`` where the canonical type allows it); the synthetic source does.
@@ -449,23 +455,13 @@ _YELLOW_TLC = _YELLOW_COLUMNS[:19]  # the TLC's parquet up to 2024: no cbd_conge
 _YELLOW_TLC_2025 = _YELLOW_COLUMNS[:20]  # with cbd_congestion_fee; zones, not coordinates
 # The 2009 and 2010 files, in their order: coordinates instead of zones, no extra fees yet.
 _YELLOW_TLC_2009 = (
-    _YELLOW_VENDOR,
-    _YELLOW_PICKUP,
-    _YELLOW_DROPOFF,
-    _YELLOW_PASSENGERS,
-    _YELLOW_DISTANCE,
+    *_YELLOW_COLUMNS[:5],  # vendor, times, passengers, distance
     _PICKUP_LONGITUDE,
     _PICKUP_LATITUDE,
-    _YELLOW_RATECODE,
-    _YELLOW_STORE_FWD,
+    *_YELLOW_COLUMNS[5:7],  # rate code, store and forward
     _DROPOFF_LONGITUDE,
     _DROPOFF_LATITUDE,
-    _YELLOW_PAYMENT,
-    _YELLOW_FARE,
-    _YELLOW_EXTRA,
-    _MTA_TAX,
-    _YELLOW_TIP,
-    _YELLOW_TOLLS,
+    *_YELLOW_COLUMNS[9:15],  # payment, fare, extra, MTA tax, tip, tolls
     _YELLOW_TOTAL,
 )
 _WORDS_AND_TIMES = _all(
@@ -704,6 +700,10 @@ def known_vendors(month_start: dt.datetime) -> dict[int, str]:
 PICKUP_POINT = (_PICKUP_LONGITUDE.name, _PICKUP_LATITUDE.name)
 DROPOFF_POINT = (_DROPOFF_LONGITUDE.name, _DROPOFF_LATITUDE.name)
 PICKUP_ZONE, DROPOFF_ZONE = _PU_LOCATION.name, _DO_LOCATION.name
+# Columns whose values are nearly all distinct (positions to the millionth of a degree), stored
+# without a parquet dictionary: one per column per open file gains nothing, and the daily step's
+# 31 open day files paid about 95 MB of peak memory for them on a 2009 month.
+WITHOUT_DICTIONARY = frozenset((*PICKUP_POINT, *DROPOFF_POINT))
 
 
 def is_added(field: pa.Field) -> bool:

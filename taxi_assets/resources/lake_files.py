@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from taxi_assets.batches import Batches, read_ahead
 from taxi_assets.errors import TaxiError
+from taxi_assets.schema import WITHOUT_DICTIONARY
 from taxi_assets.transform import to_pandas
 from taxi_assets.trip_files import parquet_batches, parquet_file
 
@@ -91,6 +92,7 @@ class LakeLocation:
                 with_pandas_metadata(schema),
                 filesystem=self.fs,
                 compression=_COMPRESSION,
+                use_dictionary=[name for name in schema.names if name not in WITHOUT_DICTIONARY],
             ),
         )
         try:
