@@ -30,10 +30,14 @@ from isal import igzip, isal_zlib
 from taxi_assets import batches
 from taxi_assets.published_text import Unreadable, converted
 from taxi_assets.schema import (
+    DROPOFF_POINT,
+    DROPOFF_ZONE,
     EVOLVE,
     FREEZE,
     IGNORED_COLUMNS,
     PICKUP_DATE,
+    PICKUP_POINT,
+    PICKUP_ZONE,
     REJECT_REASON,
     Column,
     TripSchema,
@@ -145,6 +149,15 @@ def plan_columns(
         if type_ is not None:
             types[column.name] = type_
     missing = [name for name in schema.required if name not in published]
+    # Where each trip began and ended: zone ids from 2011, positions to place in zones before (yellow
+    # 2009-2010); so a zone id is not in every layout, yet a file with neither is broken.
+    for zone, point in ((PICKUP_ZONE, PICKUP_POINT), (DROPOFF_ZONE, DROPOFF_POINT)):
+        unplaced = schema.has(zone) and zone not in published and zone not in missing
+        if unplaced and not all(part in published for part in point):
+            raise SourceError(
+                f"{where}: missing column(s) {zone!r}, and no positions to place the trips in zones "
+                f"({', '.join(repr(part) for part in point)}); {_FIX_THE_FILE}"
+            )
     if missing:
         raise SourceError(
             f"{where}: missing column(s) {', '.join(repr(n) for n in missing)}, which every {service} "

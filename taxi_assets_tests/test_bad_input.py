@@ -55,6 +55,12 @@ def non_numeric(name: str, value: str) -> Callable[[Path], None]:
             r"yellow_tripdata_2021-01\.csv\.gz.*missing column\(s\) 'trip_distance'",
         ),
         (
+            # Yellow 2009-2010 have no zone ids (positions instead), so a zone id is not in every layout;
+            # a file with neither still fails.
+            drop_column("PULocationID"),
+            r"yellow_tripdata_2021-01\.csv\.gz.*missing column\(s\) 'PULocationID'",
+        ),
+        (
             non_numeric("fare_amount", "N/A fare"),
             r"yellow_tripdata_2021-01\.csv\.gz \(yellow 2021-01\): column 'fare_amount', data row \d+: "
             r"cannot read 'N/A fare' as a number",
@@ -64,7 +70,7 @@ def non_numeric(name: str, value: str) -> Callable[[Path], None]:
             r"column 'PULocationID', data row \d+: cannot read 'Midtown'",
         ),
     ],
-    ids=["corrupt-gzip", "missing-column", "non-numeric-amount", "non-numeric-location"],
+    ids=["corrupt-gzip", "missing-column", "missing-zone", "non-numeric-amount", "non-numeric-location"],
 )
 def test_bad_file_fails_clearly_and_changes_no_sink(
     source_server: SourceServer, sinks: Sinks, january_done: dict[str, str], break_file, expected: str

@@ -113,14 +113,14 @@ def test_the_checks_see_a_row_in_the_month_s_last_batch(
     source_server: SourceServer, sinks: Sinks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(batches, "BATCH_ROWS", SMALL)
-    # A trip cleaning keeps, from a vendor the data dictionary does not know (4: not the TLC's 1, 2, 6,
-    # 7, nor the 9 given to 2009-2010's DDS), three rows from the end.
+    # A trip cleaning keeps, from a vendor the data dictionary does not know, three rows from the end:
+    # 9 is not the TLC's (1, 2, 6, 7), and the 9 given to DDS is known only in 2009-2010's months.
     publish_with(
         source_server,
         "yellow",
         "2021-01",
         MONTH_ROWS - 3,
-        VendorID="4",
+        VendorID="9",
         tpep_pickup_datetime="2021-01-31 12:00:00",
         passenger_count="1",
         trip_distance="1.5",
@@ -129,10 +129,10 @@ def test_the_checks_see_a_row_in_the_month_s_last_batch(
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not checks["known_vendor_ids"].passed
     assert checks["known_vendor_ids"].metadata["rows_failing"].value == 1
-    assert checks["known_vendor_ids"].metadata["unknown_ids"].value == [4]
+    assert checks["known_vendor_ids"].metadata["unknown_ids"].value == [9]
     assert checks["reconciles_with_raw"].passed
     kept = pd.read_parquet(sinks.lake_dir / "yellow" / CLEANED / "2021-01.parquet")
-    assert (kept["vendor_id"] == 4).sum() == 1
+    assert (kept["vendor_id"] == 9).sum() == 1
 
 
 def test_a_bad_row_after_many_batches_leaves_every_sink_as_it_was(
