@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 
 from taxi_assets.defs.assets import chosen_beta_apis
 from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import ZONES_GROUP
+from taxi_assets.resources.lake import Lake
 from taxi_assets.source import SourceFile, TaxiSource
 
 Fetch = Callable[[TaxiSource], AbstractContextManager[SourceFile]]
@@ -73,3 +75,25 @@ def observed_file(
         description=f"The {what} changes a few times a decade: one small download a day notices it.",
     )
     return ObservedFile(asset, job, schedule)
+
+
+def loaded_into_lake(
+    context: dg.AssetExecutionContext,
+    fetched: AbstractContextManager[SourceFile],
+    read: Callable[[SourceFile], pa.Table],
+    lake: Lake,
+    key: dg.AssetKey,
+) -> tuple[pa.Table, dict[str, object]]:
+    """A watched file downloaded, read and written to the lake as ``key``: its table, and the metadata
+    every such asset shows (rows, the SHA-256 its observation compares, the lake's file).
+    """
+    with fetched as source:
+        context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
+        table = read(source)
+        digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
+    written = lake.write_file(key.path[:-1], key.path[-1], table)
+    return table, {
+        "dagster/row_count": table.num_rows,
+        "source_sha256": digest,
+        "lake_file": dg.MetadataValue.path(next(iter(written))),
+    }

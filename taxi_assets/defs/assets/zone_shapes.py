@@ -7,11 +7,9 @@ and each time an observation finds new content. Yellow's
 raw months depend on it: a 2009-2010 month reads the shapes from the lake.
 """
 
-import hashlib
-
 import dagster as dg
 
-from taxi_assets.defs.assets.observed_files import observed_file
+from taxi_assets.defs.assets.observed_files import loaded_into_lake, observed_file
 from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import SHAPES_FILE_KEY, SHAPES_KEY, ZONES_GROUP
 from taxi_assets.metadata import column_schema
@@ -41,19 +39,11 @@ from taxi_assets.zone_shapes import (
 def taxi_zone_shapes(
     context: dg.AssetExecutionContext, taxi_source: TaxiSource, lake: Lake
 ) -> dg.MaterializeResult:
-    with taxi_source.fetch_zone_shapes() as source:
-        context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
-        shapes = read_zone_shapes(source)
-        digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
-    written = lake.write_file(SHAPES_KEY.path[:-1], SHAPES_KEY.path[-1], shapes)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": shapes.num_rows,
-            "zones": len(set(shapes.column("location_id").to_pylist())),
-            "source_sha256": digest,
-            "lake_file": dg.MetadataValue.path(next(iter(written))),
-        }
+    shapes, loaded = loaded_into_lake(
+        context, taxi_source.fetch_zone_shapes(), read_zone_shapes, lake, SHAPES_KEY
     )
+    zones = len(set(shapes.column("location_id").to_pylist()))
+    return dg.MaterializeResult(metadata={**loaded, "zones": zones})
 
 
 SHAPES_FILE = observed_file(

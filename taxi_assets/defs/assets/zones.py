@@ -9,14 +9,12 @@ materialises it when it is missing and each time an observation finds new conten
 otherwise.
 """
 
-import hashlib
-
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxi_assets.constants import ZONES_POSTGRES_TABLE, ZONES_WAREHOUSE_TABLE
-from taxi_assets.defs.assets.observed_files import observed_file
+from taxi_assets.defs.assets.observed_files import loaded_into_lake, observed_file
 from taxi_assets.defs.resources import warehouse_kind
 from taxi_assets.errors import as_dagster_failure
 from taxi_assets.keys import CLEANED, LOOKUP_FILE_KEY, ZONES_GROUP, ZONES_KEY, asset_key
@@ -66,18 +64,12 @@ def taxi_zones(
     postgres: PostgresResource,
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
-    with taxi_source.fetch_zones() as source:
-        context.log.info(f"downloaded {source.shown_url} ({source.size_bytes:,} bytes)")
-        zones = read_zone_lookup(source)
-        digest = hashlib.sha256(source.path.read_bytes()).hexdigest()
-    written = lake.write_file(ZONES_KEY.path[:-1], ZONES_KEY.path[-1], zones)
+    zones, loaded = loaded_into_lake(context, taxi_source.fetch_zones(), read_zone_lookup, lake, ZONES_KEY)
     postgres.replace_table(ZONES_POSTGRES_TABLE, zones, zone_descriptions())
     warehouse.replace_table(ZONES_WAREHOUSE_TABLE, zones, zone_descriptions())
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": zones.num_rows,
-            "source_sha256": digest,
-            "lake_file": dg.MetadataValue.path(next(iter(written))),
+            **loaded,
             "postgres": f"{postgres.where} table {postgres.schema_name}.{ZONES_POSTGRES_TABLE}",
             "warehouse": warehouse.table_name(ZONES_WAREHOUSE_TABLE),
         },
