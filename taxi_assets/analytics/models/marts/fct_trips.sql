@@ -7,12 +7,7 @@
 -- delete and an insert in one transaction on DuckDB, the month's partitions replaced on BigQuery.
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='microbatch',
     event_time='pickup_datetime',
-    batch_size='month',
-    begin='2009-01-01',
-    lookback=0,
     partition_by=({'field': 'pickup_datetime', 'data_type': 'timestamp', 'granularity': 'month'} if target.type == 'bigquery' else none),
     cluster_by=(['pickup_location_id', 'service_type'] if target.type == 'bigquery' else none),
   )

@@ -2,12 +2,7 @@
 -- course leaves open beside the taxis' revenue. Replaced a month at a time, as fct_trips.
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='microbatch',
     event_time='trip_month',
-    batch_size='month',
-    begin='2019-02-01',
-    lookback=0,
     partition_by=({'field': 'trip_month', 'data_type': 'date', 'granularity': 'month'} if target.type == 'bigquery' else none),
   )
 }}

@@ -3,12 +3,7 @@
 -- as fct_trips.
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='microbatch',
     event_time='revenue_month',
-    batch_size='month',
-    begin='2009-01-01',
-    lookback=0,
     partition_by=({'field': 'revenue_month', 'data_type': 'date', 'granularity': 'month'} if target.type == 'bigquery' else none),
   )
 }}
