@@ -30,6 +30,9 @@ from taxi_assets_tests.support.oracle import fhvhv_monthly_zone_trips, monthly_z
 from taxi_assets_tests.support.sinks import Sinks, read_lake_month, with_warehouse
 from taxi_assets_tests.support.source_server import SourceServer
 
+# dbt runs as a process of its own (dagster-dbt starts the dbt CLI), a few per test: the processes tier.
+pytestmark = pytest.mark.processes
+
 # Every service the TLC publishes: the staging views read each one's table.
 SERVICES = ("yellow", "green", "fhv", "fhvhv")
 REVENUE = "fct_monthly_zone_revenue"
