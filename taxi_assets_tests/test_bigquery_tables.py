@@ -5,9 +5,12 @@ keeps no clustering or external definition, the request the loader sends is chec
 """
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-from google.cloud.bigquery import SchemaField, Table, TimePartitioning
+import pytest
+from google.cloud.bigquery import Client, SchemaField, Table, TimePartitioning
 
 from taxi_assets.resources.bigquery_warehouse import (
     CLUSTERED_BY,
@@ -16,7 +19,7 @@ from taxi_assets.resources.bigquery_warehouse import (
     external_table_definition,
     trips_table_definition,
 )
-from taxi_assets.schema import FHV, PICKUP_DATE, YELLOW
+from taxi_assets.schema import FHV, PICKUP_DATE, SCHEMAS, YELLOW
 from taxi_assets_tests.support.google import BigQueryEmulator
 
 JANUARY_FIRST, JANUARY_THIRD = dt.date(2021, 1, 1), dt.date(2021, 1, 3)
@@ -57,7 +60,11 @@ def test_the_trips_tables_are_clustered_by_the_pickup_zone_first() -> None:
     assert yellow.clustering_fields == ["pu_location_id", "do_location_id", "vendor_id"]
     fhv = trips_table_definition("p.d.fhv_trips", _fields(FHV.cleaned_arrow_schema), PICKUP_DATE)
     assert fhv.clustering_fields == ["pu_location_id", "do_location_id", "dispatching_base_num"]
-    assert len(CLUSTERED_BY) <= 4 + 1  # BigQuery takes four; no table has both vendor and base
+    for schema in SCHEMAS.values():  # BigQuery takes at most four clustering columns
+        made = trips_table_definition("p.d.t", _fields(schema.cleaned_arrow_schema), PICKUP_DATE)
+        assert made.clustering_fields[0] == "pu_location_id"
+        assert len(made.clustering_fields) <= 4
+        assert set(made.clustering_fields) <= set(CLUSTERED_BY)
     # As sent to BigQuery's tables.insert.
     assert yellow.to_api_repr()["clustering"] == {"fields": ["pu_location_id", "do_location_id", "vendor_id"]}
 
@@ -130,3 +137,49 @@ def test_the_external_table_reads_the_daily_folders_by_day() -> None:
         "mode": "CUSTOM",
         "sourceUriPrefix": "gs://taxi-lake/lake/yellow/daily_trips/{pickup_date:DATE}",
     }
+
+
+def _sent_tables(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every table the loader's client asks BigQuery to create, recorded on its way to the emulator."""
+    sent: list[Any] = []
+    create = Client.create_table
+
+    def recorded(client: Client, table: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(table)
+        return create(client, table, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "create_table", recorded)
+    return sent
+
+
+def test_with_the_lake_on_gcs_the_loader_defines_the_external_table(
+    bigquery: BigQueryEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What bqemulator could not check: it stores ``yellow_trips_external`` as a plain empty table
+    (no external definition comes back, and it reads nothing from GCS), so the definition the
+    loader sent is checked as sent, and querying the lake's files through it is not.
+    """
+    sent = _sent_tables(monkeypatch)
+    warehouse = _warehouse(bigquery, lake_uri="gs://taxi-lake/lake")
+    warehouse.evolve_table("yellow_trips", YELLOW.cleaned_arrow_schema, PICKUP_DATE, {})
+
+    tables = {t.table_id for t in bigquery.client().list_tables(bigquery.dataset)}
+    assert tables == {"yellow_trips", "yellow_trips_external"}
+    [external] = [t for t in sent if t.table_id == "yellow_trips_external"]
+    config = external.external_data_configuration
+    assert config.source_uris == ["gs://taxi-lake/lake/yellow/daily_trips/*"]
+    assert (
+        config.hive_partitioning.source_uri_prefix
+        == "gs://taxi-lake/lake/yellow/daily_trips/{pickup_date:DATE}"
+    )
+
+    # The lake moved: the next load defines the table again over the new folder.
+    moved = _warehouse(bigquery, lake_uri="gs://taxi-lake-2/lake")
+    moved.evolve_table("yellow_trips", YELLOW.cleaned_arrow_schema, PICKUP_DATE, {})
+    assert sent[-1].external_data_configuration.source_uris == ["gs://taxi-lake-2/lake/yellow/daily_trips/*"]
+
+
+def test_with_a_local_lake_no_external_table_is_made(bigquery: BigQueryEmulator, tmp_path: Path) -> None:
+    warehouse = _warehouse(bigquery, lake_uri=str(tmp_path))
+    warehouse.evolve_table("yellow_trips", YELLOW.cleaned_arrow_schema, PICKUP_DATE, {})
+    assert {t.table_id for t in bigquery.client().list_tables(bigquery.dataset)} == {"yellow_trips"}

@@ -237,7 +237,6 @@ class BigQueryWarehouse(Warehouse):
         self, table: str, schema: pa.Schema, day_column: str, descriptions: Mapping[str, str]
     ) -> None:
         from google.api_core.exceptions import NotFound
-        from google.cloud import bigquery
 
         fields = bigquery_schema(schema, descriptions)
         client = self.client()
