@@ -20,7 +20,11 @@ from taxi_assets.resources.bigquery_warehouse import (
     trips_table_definition,
 )
 from taxi_assets.schema import FHV, PICKUP_DATE, SCHEMAS, YELLOW
-from taxi_assets_tests.support.google import BigQueryEmulator
+from taxi_assets_tests.support.google import BigQueryEmulator, GcsEmulator, on_gcs
+from taxi_assets_tests.support.materialize import failure_message, materialize_days, materialize_month
+from taxi_assets_tests.support.oracle import oracle_per_day
+from taxi_assets_tests.support.sinks import Sinks, with_warehouse
+from taxi_assets_tests.support.source_server import SourceServer
 
 JANUARY_FIRST, JANUARY_THIRD = dt.date(2021, 1, 1), dt.date(2021, 1, 3)
 
@@ -183,3 +187,32 @@ def test_with_a_local_lake_no_external_table_is_made(bigquery: BigQueryEmulator,
     warehouse = _warehouse(bigquery, lake_uri=str(tmp_path))
     warehouse.evolve_table("yellow_trips", YELLOW.cleaned_arrow_schema, PICKUP_DATE, {})
     assert {t.table_id for t in bigquery.client().list_tables(bigquery.dataset)} == {"yellow_trips"}
+
+
+def test_a_load_from_the_lake_on_gcs_defines_the_external_table_beside_the_trips(
+    source_server: SourceServer,
+    sinks: Sinks,
+    gcs: GcsEmulator,
+    bigquery: BigQueryEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The course's cloud path as Dagster runs it: the days land in BigQuery, clustered, and the
+    external table is defined over the daily folders the run wrote (as sent: see above).
+    """
+    sent = _sent_tables(monkeypatch)
+    published = source_server.publish("green", "2021-01")
+    warehouse = _warehouse(bigquery, lake_uri=f"gs://{gcs.bucket}/lake")
+    resources = with_warehouse(on_gcs(sinks, gcs), warehouse)
+    assert materialize_month(resources, "green", "2021-01").success
+    days = materialize_days(resources, "green", "2021-01-01", "2021-01-31")
+    assert days.success, failure_message(days)
+
+    table = f"{bigquery.project}.{bigquery.dataset}.green_trips"
+    rows = bigquery.query(f"select cast(pickup_date as string), count(*) from `{table}` group by 1")
+    assert dict(rows) == oracle_per_day(published, "green", "2021-01")
+    trips = bigquery.client().get_table(table)
+    assert trips.clustering_fields == ["pu_location_id", "do_location_id", "vendor_id"]
+    [external] = [t for t in sent if t.table_id == "green_trips_external"]
+    folder = f"gs://{gcs.bucket}/lake/green/daily_trips"
+    assert external.external_data_configuration.source_uris == [f"{folder}/*"]
+    assert len(gcs.objects("lake/green/daily_trips/pickup_date=")) == 31
