@@ -1,5 +1,6 @@
 """The project as a `dg` project, from the repo root, as a user types it: check, list, launch, dev."""
 
+import re
 import subprocess
 import sys
 import time
@@ -40,6 +41,17 @@ def test_loading_the_definitions_prints_no_warning() -> None:
     assert loaded.stderr == ""
 
 
+# dg's own process imports every installed Dagster library before this project's code, dagster-dbt
+# among them, whose sqlglot[rs] requirement makes sqlglot 30 warn as it is imported (its check looks
+# for a top-level `sqlglotc` module, which sqlglotc does not install). Not this project's warning,
+# and too early for taxi_assets/__init__.py's filter; any other warning fails these tests.
+_SQLGLOT_PACKAGING = re.compile(r"^.*UserWarning: sqlglot\[rs\] is deprecated.*\n\s*warnings\.warn\(\n", re.M)
+
+
+def but_sqlglot_s(output: str) -> str:
+    return _SQLGLOT_PACKAGING.sub("", output)
+
+
 def test_dg_check_and_list_defs(
     tmp_path: Path, source_server: SourceServer, postgres: PostgresResource
 ) -> None:
@@ -47,7 +59,7 @@ def test_dg_check_and_list_defs(
     checked = dg("check", "defs", env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "All definitions loaded successfully" in checked.stdout + checked.stderr
-    assert "Warning" not in checked.stdout + checked.stderr
+    assert "Warning" not in but_sqlglot_s(checked.stdout + checked.stderr)
 
     listed = dg("list", "defs", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
@@ -64,7 +76,7 @@ def test_dg_launch_a_month_then_its_days(
         "launch", "--assets", selection_string("green", MONTHLY_STAGES), "--partition", "2021-01", env=env
     )
     assert month.returncode == 0, month.stdout[-3000:] + month.stderr[-3000:]
-    assert "Warning" not in month.stdout + month.stderr
+    assert "Warning" not in but_sqlglot_s(month.stdout + month.stderr)
     cleaned = read_lake_month(tmp_path / "lake", CLEANED, "green", "2021-01")
     assert postgres_months(postgres, "green")["2021-01"][0] == len(cleaned)
 
