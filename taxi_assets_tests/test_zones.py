@@ -23,7 +23,13 @@ from taxi_assets.defs.assets.zones import (
 from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
 from taxi_assets_tests.support.automation import loaded_again_when_changed_and_only_then
 from taxi_assets_tests.support.google import BigQueryEmulator
-from taxi_assets_tests.support.materialize import DEFINITIONS, failure_message, load_zones, materialize_month
+from taxi_assets_tests.support.materialize import (
+    failure_message,
+    load_zones,
+    location_definitions,
+    materialize_month,
+)
+from taxi_assets_tests.support.postgres import table_rows
 from taxi_assets_tests.support.sinks import Sinks, with_warehouse
 from taxi_assets_tests.support.source_server import SourceServer
 
@@ -54,13 +60,13 @@ def test_the_lookup_lands_in_the_lake_postgres_and_duckdb(tlc_server: SourceServ
     [materialized] = result.asset_materializations_for_node("zones__taxi_zones")
     assert materialized.metadata["dagster/row_count"].value == 265
     assert stored(pq.read_table(sinks.lake_dir / "zones" / "taxi_zones.parquet")) == expected
-    assert stored(sinks.postgres.read_table(ZONES_POSTGRES_TABLE)) == expected
+    assert stored(table_rows(sinks.postgres, ZONES_POSTGRES_TABLE)) == expected
     assert stored(sinks.resources["warehouse"].read_table(ZONES_WAREHOUSE_TABLE)) == expected
 
     # Published again with a zone fewer: each store holds the new lookup, not both.
     expected = published_lookup(tlc_server.publish_zones(zones=262))
     load_zones(from_server(sinks, tlc_server))
-    assert stored(sinks.postgres.read_table(ZONES_POSTGRES_TABLE)) == expected
+    assert stored(table_rows(sinks.postgres, ZONES_POSTGRES_TABLE)) == expected
     assert stored(sinks.resources["warehouse"].read_table(ZONES_WAREHOUSE_TABLE)) == expected
     assert len(expected) == 264
 
@@ -82,7 +88,7 @@ def test_a_lookup_without_its_id_column_fails_naming_it_and_writes_nothing(
     path = tlc_server.publish_zones()
     path.write_text(path.read_text().replace('"LocationID"', '"Location"', 1))
     result = dg.materialize(
-        DEFINITIONS,
+        location_definitions(),
         selection=dg.AssetSelection.assets(ZONES_KEY),
         resources=from_server(sinks, tlc_server),
         raise_on_error=False,

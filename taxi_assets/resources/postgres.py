@@ -168,12 +168,6 @@ class PostgresResource(dg.ConfigurableResource):
                     f"the previous rows are kept: {self.redact(str(exc)).strip()}"
                 ) from None
 
-    def read_table(self, name: str) -> pa.Table:
-        rows = self._select(name, f"SELECT * FROM {self.table(name)}")
-        if rows is None:
-            raise PostgresError(f"no table {self.schema_name}.{name} ({self.where}): materialise it first")
-        return rows
-
     def replace_month(
         self, name: str, month_column: str, rows: pa.Table | Batches, first: dt.date, end: dt.date
     ) -> int:

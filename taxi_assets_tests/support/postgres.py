@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import Iterator
 
+import pyarrow as pa
 import pytest
 
 from taxi_assets.resources.postgres import PostgresResource
@@ -46,3 +47,10 @@ def dagster_database(postgres_server: PostgresResource) -> Iterator[str]:
     yield name
     with postgres_server.connect(autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+
+
+def table_rows(postgres: PostgresResource, name: str) -> pa.Table:
+    """Every row of table ``name`` in ``postgres``'s schema, as someone querying it would see them."""
+    with postgres.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT * FROM {postgres.table(name)}")
+        return cur.fetch_arrow_table()
