@@ -303,6 +303,9 @@ def compose_stack(tmp_path: Path) -> Iterator[Stack]:
             [*compose, "logs", "--no-color"], env=compose_env, capture_output=True, text=True
         )
         (tmp_path / "compose.log").write_text(logs.stdout + logs.stderr)
+        # After a failure a run's container may still be on the stack's network, which `down` must remove.
+        for name in podman("ps", "-a", "--filter", "label=dagster/run_id", "--format", "{{.Names}}").split():
+            podman("rm", "--force", name, check=False)
         down = subprocess.run(
             [*compose, "down", "--volumes", "--remove-orphans", "--timeout", "30"],
             env=compose_env,
@@ -310,8 +313,6 @@ def compose_stack(tmp_path: Path) -> Iterator[Stack]:
             text=True,
             timeout=300,
         )
-        for name in podman("ps", "-a", "--filter", "label=dagster/run_id", "--format", "{{.Names}}").split():
-            podman("rm", "--force", name, check=False)
         stop_group(service)
         assert down.returncode == 0, down.stderr[-3000:]
 
@@ -468,6 +469,14 @@ def test_compose_up_loads_a_month_recovers_a_killed_run_and_leaves_nothing(tmp_p
         assert after["2021-01"] == months["2021-01"]
         assert pool_holders(port, "postgres") == set()
         ids = stack.container_ids
+        # Each run's container removes itself as it exits (auto_remove), a moment after its run is
+        # reported ended: until then `docker compose down` cannot remove the network it is on.
+        wait_for(
+            "the runs' containers to remove themselves",
+            lambda: not podman("ps", "-a", "--filter", "label=dagster/run_id", "--quiet").split(),
+            timeout=120,
+            every=1,
+        )
 
     assert leftovers() == {"containers": [], "volumes": [], "networks": []}
     # No process of any of the stack's containers (their conmon monitors name them) lives on.
