@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -21,8 +22,14 @@ def graphql(port: int, query: str) -> dict:
         data=json.dumps({"query": query}).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=GRAPHQL_TIMEOUT_SECONDS) as response:
-        return json.load(response)["data"]
+    try:
+        with urllib.request.urlopen(request, timeout=GRAPHQL_TIMEOUT_SECONDS) as response:
+            return json.load(response)["data"]
+    except urllib.error.HTTPError as error:
+        # What the server said goes into the failure: a bare "HTTP Error 500" hides the cause. Still an
+        # OSError, as waits for a starting server expect of one that does not answer yet.
+        body = error.read().decode(errors="replace")[-3000:]
+        raise OSError(f"GraphQL answered HTTP {error.code} to {query[:200]!r}: {body}") from None
 
 
 def launch_partition_backfill(port: int, partitions: list[str], assets: list[list[str]]) -> str:
