@@ -26,6 +26,9 @@ ZONES_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zones"])
 SHAPES_FILE_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zone_shapes_file"])
 SHAPES_KEY = dg.AssetKey([ZONES_GROUP, "taxi_zone_shapes"])
 
+# The dbt models and what is drawn from them: a group of their own.
+ANALYTICS_GROUP = "analytics"
+
 
 def asset_key(service: str, stage: str) -> dg.AssetKey:
     return dg.AssetKey([service, stage])

@@ -19,10 +19,10 @@ from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
 from taxi_assets_tests.support.google import BigQueryEmulator
 from taxi_assets_tests.support.graphql import ask_instance
 from taxi_assets_tests.support.materialize import (
-    DEFINITIONS,
     build_analytics,
     failure_message,
     load_zones,
+    location_definitions,
     materialize_days,
     materialize_month,
 )
@@ -99,7 +99,9 @@ def test_the_marts_equal_pandas_over_the_cleaned_lake_and_the_zones(
 
     # The chart reads the mart back through the models' IO manager and draws it.
     drawn = dg.materialize(
-        DEFINITIONS, selection=dg.AssetSelection.assets("monthly_revenue_chart"), resources=resources
+        location_definitions(),
+        selection=dg.AssetSelection.assets("monthly_revenue_chart"),
+        resources=resources,
     )
     assert drawn.success, failure_message(drawn)
     [chart] = drawn.asset_materializations_for_node("monthly_revenue_chart")

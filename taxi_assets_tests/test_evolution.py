@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from taxi_assets.keys import CLEANED, RAW, REJECTED, asset_keys
 from taxi_assets.schema import YELLOW
-from taxi_assets_tests.support.materialize import DEFINITIONS
+from taxi_assets_tests.support.materialize import location_definitions
 from taxi_assets_tests.support.sinks import Sinks, rows, with_warehouse
 from taxi_assets_tests.support.source_server import SourceServer
 from taxi_assets_tests.support.stores import Store
@@ -24,7 +24,10 @@ def cleaned_month(resources: dict[str, Any], sinks: Sinks, month: str) -> pa.Tab
     """The current cleaning of ``month``, read from the lake (no sink written)."""
     selection = asset_keys("yellow", (RAW, CLEANED, REJECTED))
     assert dg.materialize(
-        DEFINITIONS, selection=dg.AssetSelection.assets(*selection), resources=resources, partition_key=month
+        location_definitions(),
+        selection=dg.AssetSelection.assets(*selection),
+        resources=resources,
+        partition_key=month,
     ).success
     return pq.read_table(sinks.lake_dir / "yellow" / CLEANED / f"{month}.parquet")
 

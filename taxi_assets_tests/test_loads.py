@@ -15,8 +15,8 @@ from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
 from taxi_assets.schema import YELLOW
 from taxi_assets_tests.support.google import BigQueryEmulator
 from taxi_assets_tests.support.materialize import (
-    DEFINITIONS,
     failure_message,
+    location_definitions,
     materialize_days,
     materialize_month,
 )
@@ -52,7 +52,10 @@ def _loaded(resources: dict[str, Any], upstream: dg.AssetKey, daily: bool, first
 
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     result = dg.materialize(
-        [*DEFINITIONS, reads], selection=dg.AssetSelection.assets(reads), resources=resources, tags=tags
+        [*location_definitions(), reads],
+        selection=dg.AssetSelection.assets(reads),
+        resources=resources,
+        tags=tags,
     )
     assert result.success, failure_message(result)
     return got[0]

@@ -9,7 +9,12 @@ from typing import Any
 import dagster as dg
 
 from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, asset_key, op_name
-from taxi_assets_tests.support.materialize import DEFINITIONS, failure_message, load_zones, materialize_month
+from taxi_assets_tests.support.materialize import (
+    failure_message,
+    load_zones,
+    location_definitions,
+    materialize_month,
+)
 from taxi_assets_tests.support.oracle import course_cleaning
 from taxi_assets_tests.support.sinks import Sinks, postgres_months, snapshot
 from taxi_assets_tests.support.source_server import SourceServer
@@ -27,7 +32,9 @@ def materialize_months(
         *(asset_key("yellow", s) for s in (RAW, CLEANED, REJECTED, POSTGRES))
     )
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-    return dg.materialize(DEFINITIONS, selection=selection, resources=resources, tags=tags, **kwargs)
+    return dg.materialize(
+        location_definitions(), selection=selection, resources=resources, tags=tags, **kwargs
+    )
 
 
 def materialized(result: dg.ExecuteInProcessResult, stage: str) -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from taxi_assets.definitions import defs
 from taxi_assets.defs.schedules import daily_schedules, monthly_schedules
 from taxi_assets.defs.sensors import new_month_sensor
 from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, asset_key, asset_keys
-from taxi_assets_tests.support.materialize import DEFINITIONS, materialize_month
+from taxi_assets_tests.support.materialize import location_definitions, materialize_month
 from taxi_assets_tests.support.sinks import Sinks
 from taxi_assets_tests.support.source_server import SourceServer
 
@@ -131,7 +131,7 @@ def test_a_cleaned_month_is_followed_by_postgres_and_its_days(
 
     # Only the lake's cleaned month, as a user re-running it from the UI would: PostgreSQL follows too.
     cleaned_only = dg.materialize(
-        DEFINITIONS,
+        location_definitions(),
         selection=dg.AssetSelection.assets(*asset_keys("green", (RAW, CLEANED, REJECTED))),
         resources=sinks.resources,
         partition_key="2021-02",
@@ -157,7 +157,7 @@ def test_a_run_can_point_the_source_elsewhere_from_the_launchpad(
     source_server.publish("yellow", "2021-01").rename(mirror / "yellow_tripdata_2021-01.csv.gz")
     template = f"{source_server.base_url}/mirror/{{service}}_tripdata_{{month}}.csv.gz"
     result = dg.materialize(
-        DEFINITIONS,
+        location_definitions(),
         selection=dg.AssetSelection.assets(asset_key("yellow", RAW)),
         resources=sinks.resources,
         partition_key="2021-01",

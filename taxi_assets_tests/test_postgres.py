@@ -18,7 +18,7 @@ from taxi_assets.resources.postgres import PostgresError, PostgresResource
 from taxi_assets.resources.sql import quote_ident, quote_literal
 from taxi_assets.schema import SCHEMAS
 from taxi_assets_tests.support.cli import dagster_postgres_env
-from taxi_assets_tests.support.materialize import DEFINITIONS, failure_message, materialize_month
+from taxi_assets_tests.support.materialize import failure_message, location_definitions, materialize_month
 from taxi_assets_tests.support.sinks import Sinks, postgres_months, read_lake_month
 from taxi_assets_tests.support.source_server import SourceServer
 from taxi_dev.month_tables import whole
@@ -125,7 +125,7 @@ def test_a_load_failing_halfway_leaves_the_previous_rows(source_server: SourceSe
         )
     source_server.publish("yellow", "2021-01", seed=3)
     result = dg.materialize(
-        DEFINITIONS,
+        location_definitions(),
         selection=dg.AssetSelection.assets(asset_key("yellow", POSTGRES)),
         resources=sinks.resources,
         partition_key="2021-01",

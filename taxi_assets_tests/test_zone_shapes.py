@@ -16,9 +16,9 @@ from taxi_assets.keys import SHAPES_KEY
 from taxi_assets.placement import ZonePlacer
 from taxi_assets_tests.support.automation import loaded_again_when_changed_and_only_then
 from taxi_assets_tests.support.materialize import (
-    DEFINITIONS,
     failure_message,
     load_zone_shapes,
+    location_definitions,
     materialize_month,
 )
 from taxi_assets_tests.support.sinks import Sinks, snapshot
@@ -55,7 +55,7 @@ def test_a_zip_without_a_shapefile_fails_naming_the_setting_and_writes_nothing(
         archive.writestr("readme.txt", "no shapes here")
     before = snapshot(sinks)
     result = dg.materialize(
-        DEFINITIONS,
+        location_definitions(),
         selection=dg.AssetSelection.assets(SHAPES_KEY),
         resources=from_server(sinks, tlc_server),
         raise_on_error=False,

@@ -26,12 +26,12 @@ from taxi_assets import temp_folders
 from taxi_assets.analytics_project import prepared
 from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
 from taxi_assets.io_managers import WAREHOUSE_MODELS_IO_MANAGER
+from taxi_assets.keys import ANALYTICS_GROUP
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.publishers import configured_services
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
 from taxi_assets.resources.warehouse import Warehouse
 
-ANALYTICS_GROUP = "analytics"
 ZONES_MODEL = "dim_zones"
 WINDOW_FORMAT = "%Y-%m-%d"
 

@@ -8,7 +8,7 @@ import dagster as dg
 import pyarrow as pa
 
 from taxi_assets.charts import by_borough, revenue_chart
-from taxi_assets.defs.assets.analytics import ANALYTICS_GROUP
+from taxi_assets.keys import ANALYTICS_GROUP
 
 REVENUE_KEY = dg.AssetKey("fct_monthly_zone_revenue")
 ZONES_MODEL_KEY = dg.AssetKey("dim_zones")
