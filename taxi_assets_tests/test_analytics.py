@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from taxi_assets.defs.assets.analytics import dbt_target_args
 from taxi_assets.defs.resources import analytics_cli
 from taxi_assets.resources.bigquery_warehouse import BigQueryWarehouse
 from taxi_assets_tests.support.google import BigQueryEmulator
@@ -257,3 +258,54 @@ def test_the_models_run_on_bigquery_as_far_as_the_emulator_goes(
         "granularity": "month",
     }
     assert config["cluster_by"] == ["pickup_location_id", "service_type"]
+
+
+def bigquery_location(args: list[str], tmp_path: Path) -> str | None:
+    """The location dbt's BigQuery jobs would run in with ``args``: the profile's rendered
+    ``target.location``, as ``dbt compile`` gives it (rendering needs no connection).
+    """
+    compiled = analytics_cli().cli(
+        [
+            "compile",
+            "--inline",
+            "select {{ tojson(target.location) }} as location",
+            "--no-populate-cache",
+            "--target",
+            "bigquery",
+            *args,
+        ],
+        target_path=tmp_path / "compiled",
+        raise_on_error=False,
+    )
+    found = [
+        raw.raw_event["data"]["compiled"]
+        for raw in compiled.stream_raw_events()
+        if raw.raw_event["info"]["name"] == "CompiledNode"
+    ]
+    assert compiled.is_successful() and found, compiled.get_error()
+    return json.loads(found[0].removeprefix("select ").removesuffix(" as location"))
+
+
+@pytest.mark.parametrize(
+    ("location", "chosen"),
+    [(None, None), ("europe-west1", "europe-west1")],
+    ids=["unset", "set"],
+)
+def test_dbt_runs_its_bigquery_jobs_where_the_loader_does(
+    location: str | None, chosen: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GOOGLE_LOCATION when it is set; unset, no location, so BigQuery runs each job where its
+    dataset is, as the loader's client does: a forced location fails every job on a dataset
+    elsewhere ("Not found: Dataset … in location EU").
+    """
+    monkeypatch.setenv("GCP_PROJECT", "taxi-project")
+    # An unreachable endpoint: rendering the profile must not need BigQuery.
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", "http://127.0.0.1:9")
+    if location is None:
+        monkeypatch.delenv("GOOGLE_LOCATION", raising=False)
+    else:
+        monkeypatch.setenv("GOOGLE_LOCATION", location)
+    # By hand (the profile alone), and as Dagster runs it (the resource's settings as --vars).
+    assert bigquery_location([], tmp_path / "by_hand") == chosen
+    warehouse = BigQueryWarehouse(project="taxi-project", dataset="ny_taxi", location=location)
+    assert bigquery_location(dbt_target_args(warehouse)[2:], tmp_path / "dagster") == chosen

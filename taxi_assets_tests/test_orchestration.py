@@ -149,6 +149,21 @@ def test_a_cleaned_month_is_followed_by_postgres_and_its_days(
     }, "January's days were asked for already"
 
 
+def test_the_chart_follows_the_mart_once_it_holds_a_month(instance: dg.DagsterInstance) -> None:
+    """The mart's months reach back to 2009; a history that starts later is drawn all the same."""
+    chart = dg.AssetKey("monthly_revenue_chart")
+    first = dg.evaluate_automation_conditions(defs=repo_defs, instance=instance)
+    assert not first.get_num_requested(chart), "nothing to draw yet"
+
+    # A month of the mart and the zones' dimension built (by their dbt run), every other month not.
+    instance.report_runless_asset_event(dg.AssetMaterialization("dim_zones"))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("fct_monthly_zone_revenue", partition="2019-01")
+    )
+    after = dg.evaluate_automation_conditions(defs=repo_defs, instance=instance, cursor=first.cursor)
+    assert after.get_num_requested(chart) == 1
+
+
 def test_a_run_can_point_the_source_elsewhere_from_the_launchpad(
     source_server: SourceServer, sinks: Sinks
 ) -> None:

@@ -5,8 +5,9 @@ publisher has, as it publishes it (the TLC's parquet layout of that month by def
 ``TAXI_PUBLISHER=mirror``: the mirror's CSV.gz), and runs them as a deployment does: Dagster's
 daemon starts the runs that ``dagster job launch`` queues (the zones, then each service's monthly
 job), and its automation sends each month's days through the daily lake and the warehouse, then
-the month through the dbt models (docs/analytics.md). Then it prints where every result is and the
-first rows of the revenue mart; ``make dev`` shows the same runs, each in its code location.
+the month through the dbt models and the revenue chart (docs/analytics.md). Then it prints where
+every result is and the first rows of the revenue mart; ``make dev`` shows the same runs, each in
+its code location.
 Everything lands under ``./data``; nothing reaches the network. With no ``POSTGRES_HOST`` set, a
 throwaway PostgreSQL keeps its data in ``data/postgres``.
 """
@@ -149,8 +150,10 @@ def days_loaded(services: Sequence[str], month: str) -> Callable[[dg.DagsterInst
     return done
 
 
-# The course's mart, which automation builds once the month's days are in the warehouse.
+# The course's mart, which automation builds once the month's days are in the warehouse, and its
+# chart, drawn after it.
 REVENUE_MART = dg.AssetKey("fct_monthly_zone_revenue")
+REVENUE_CHART = dg.AssetKey("monthly_revenue_chart")
 REVENUE_ROWS_SHOWN = 5
 
 
@@ -162,6 +165,12 @@ def analytics_built(month: str) -> Callable[[dg.DagsterInstance], bool]:
         return (status or {}).get(month) == dg.AssetPartitionStatus.MATERIALIZED
 
     return done
+
+
+def chart_drawn(instance: dg.DagsterInstance) -> bool:
+    """Whether the revenue chart was drawn after the mart's latest build (automation's doing)."""
+    chart, mart = (instance.get_latest_materialization_event(k) for k in (REVENUE_CHART, REVENUE_MART))
+    return bool(chart and mart and chart.timestamp >= mart.timestamp)
 
 
 def revenue_rows(warehouse: duckdb.DuckDBPyConnection) -> str:
@@ -294,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         wait_for("every day of the month in the warehouse", days_loaded(publisher.services, args.month), log)
         print("waiting for automation to build the month's dbt models …", flush=True)
         wait_for("the month's analytics (dbt)", analytics_built(args.month), log)
+        # Then its chart, which automation draws once the mart is built: stopped before, its run
+        # would be cut off.
+        wait_for("the revenue chart", chart_drawn, log)
         # The daemon stops only once it has finalised the automation's backfills: stopped before,
         # `make dev` would show them successful with a duration still counting until it runs again.
         wait_for("the backfills to be finalised", lambda _: not unfinished_backfills(home), log)

@@ -76,7 +76,11 @@ def dbt_target_args(warehouse: Warehouse) -> list[str]:
         }
     else:
         target = "bigquery"
-        settings = {"bigquery_project": warehouse.project, "bigquery_dataset": warehouse.dataset}
+        settings = {
+            "bigquery_project": warehouse.project,
+            "bigquery_dataset": warehouse.dataset,
+            "bigquery_location": warehouse.location or None,  # none: where the dataset is
+        }
     return ["--target", target, "--vars", json.dumps(settings)]
 
 
