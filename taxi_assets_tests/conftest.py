@@ -21,6 +21,7 @@ pytest_plugins = [
     "taxi_assets_tests.support.google",
     "taxi_assets_tests.support.environment",
     "taxi_assets_tests.support.stores",
+    "taxi_assets_tests.support.materialize",
 ]
 # The tiers: a test is `quick` (in its own process: pure functions, materialisations, the GCS
 # emulator on a thread) unless it starts processes and servers, or containers. A test module or

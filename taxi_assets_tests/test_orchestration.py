@@ -7,16 +7,14 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-from taxi_assets.definitions import defs
 from taxi_assets.defs.schedules import daily_schedules, monthly_schedules
 from taxi_assets.defs.sensors import new_month_sensor
 from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, asset_key, asset_keys
-from taxi_assets_tests.support.materialize import location_definitions, materialize_month
+from taxi_assets_tests.support.materialize import location, location_definitions, materialize_month
 from taxi_assets_tests.support.sinks import Sinks
 from taxi_assets_tests.support.source_server import SourceServer
 
 UTC = dt.UTC
-repo_defs = defs()
 
 
 @pytest.fixture
@@ -26,8 +24,8 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 
 def test_schedules_target_yesterday_and_last_month_and_start_stopped(instance: dg.DagsterInstance) -> None:
-    daily_schedule = repo_defs.resolve_schedule_def(daily_schedules["yellow"].name)
-    monthly_schedule = repo_defs.resolve_schedule_def(monthly_schedules["fhv"].name)
+    daily_schedule = location().resolve_schedule_def(daily_schedules["yellow"].name)
+    monthly_schedule = location().resolve_schedule_def(monthly_schedules["fhv"].name)
     assert (daily_schedule.name, monthly_schedule.name) == (
         "yellow_daily_trips_at_0500_utc",
         "fhv_monthly_trips_on_the_first",
@@ -54,7 +52,7 @@ def new_month_tick(instance: dg.DagsterInstance, server: SourceServer, cursor: s
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
-        definitions=repo_defs,
+        definitions=location(),
         resources={"taxi_source": server.source()},
     )
     return new_month_sensor(context)
@@ -107,7 +105,7 @@ def requested_partitions(result: dg.EvaluateAutomationConditionsResult) -> dict[
     """What a tick of the automation sensor asks for: asset → its partitions, in order."""
     return {
         key.to_user_string(): sorted(result.get_requested_partitions(key))
-        for key in repo_defs.resolve_asset_graph().get_all_asset_keys()
+        for key in location().resolve_asset_graph().get_all_asset_keys()
         if result.get_num_requested(key)
     }
 
@@ -118,11 +116,11 @@ def test_a_cleaned_month_is_followed_by_postgres_and_its_days(
     """The automation conditions, evaluated as the daemon's automation sensor does."""
     source_server.publish("green", "2021-01")
     source_server.publish("green", "2021-02")
-    first = dg.evaluate_automation_conditions(defs=repo_defs, instance=instance)
+    first = dg.evaluate_automation_conditions(defs=location(), instance=instance)
     assert requested_partitions(first) == {}, "nothing is loaded yet: nothing to follow"
 
     materialize_month(sinks.resources, "green", "2021-01", instance=instance)  # the monthly job
-    after_january = dg.evaluate_automation_conditions(defs=repo_defs, instance=instance, cursor=first.cursor)
+    after_january = dg.evaluate_automation_conditions(defs=location(), instance=instance, cursor=first.cursor)
     january = [f"2021-01-{day:02}" for day in range(1, 32)]
     assert requested_partitions(after_january) == {
         "green/daily_trips": january,
@@ -139,7 +137,7 @@ def test_a_cleaned_month_is_followed_by_postgres_and_its_days(
     )
     assert cleaned_only.success
     after_february = dg.evaluate_automation_conditions(
-        defs=repo_defs, instance=instance, cursor=after_january.cursor
+        defs=location(), instance=instance, cursor=after_january.cursor
     )
     february = [f"2021-02-{day:02}" for day in range(1, 29)]
     assert requested_partitions(after_february) == {
@@ -152,7 +150,7 @@ def test_a_cleaned_month_is_followed_by_postgres_and_its_days(
 def test_the_chart_follows_the_mart_once_it_holds_a_month(instance: dg.DagsterInstance) -> None:
     """The mart's months reach back to 2009; a history that starts later is drawn all the same."""
     chart = dg.AssetKey("monthly_revenue_chart")
-    first = dg.evaluate_automation_conditions(defs=repo_defs, instance=instance)
+    first = dg.evaluate_automation_conditions(defs=location(), instance=instance)
     assert not first.get_num_requested(chart), "nothing to draw yet"
 
     # A month of the mart and the zones' dimension built (by their dbt run), every other month not.
@@ -160,7 +158,7 @@ def test_the_chart_follows_the_mart_once_it_holds_a_month(instance: dg.DagsterIn
     instance.report_runless_asset_event(
         dg.AssetMaterialization("fct_monthly_zone_revenue", partition="2019-01")
     )
-    after = dg.evaluate_automation_conditions(defs=repo_defs, instance=instance, cursor=first.cursor)
+    after = dg.evaluate_automation_conditions(defs=location(), instance=instance, cursor=first.cursor)
     assert after.get_num_requested(chart) == 1
 
 

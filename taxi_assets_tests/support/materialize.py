@@ -4,6 +4,7 @@ import functools
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from taxi_assets.definitions import defs
 from taxi_assets.keys import (
@@ -21,13 +22,25 @@ from taxi_assets.keys import (
 
 
 @functools.cache
-def location_definitions() -> list[Any]:
-    """Every asset and check of the code location, for dg.materialize to select from: loaded when a
-    test first materialises, in the process that runs it (not in pytest-xdist's controller, which
-    only hands out tests).
+def location() -> dg.Definitions:
+    """The code location's definitions, built once per test process (each build parses the dbt
+    project and loads every asset) in the process that runs tests, not in pytest-xdist's
+    controller, which only hands them out.
     """
-    location = defs()
-    return [*location.assets, *location.asset_checks]
+    return defs()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def location_built_first() -> None:
+    """The location built before any test sets a variable that it reads (the publisher, the
+    warehouse), as a code server builds it once from its environment.
+    """
+    location()
+
+
+def location_definitions() -> list[Any]:
+    """Every asset and check of the code location, for dg.materialize to select from."""
+    return [*location().assets, *location().asset_checks]
 
 
 @functools.cache
