@@ -1088,7 +1088,6 @@ def sink_rows(
     """Rows per service, sink and month (the service's planned months): lake raw/cleaned/rejected/
     daily, PostgreSQL, DuckDB.
     """
-    import duckdb
 
     from taxi_assets.keys import CLEANED, DAILY, RAW, REJECTED, asset_key
 
@@ -1117,15 +1116,11 @@ def sink_rows(
         rows["postgres"] = {m: counts.get(m) for m in months}
 
         table, column = where["warehouse"]
-        counts = {}
-        if duckdb_path.is_file():
-            with contextlib.suppress(duckdb.Error), duckdb.connect(str(duckdb_path), read_only=True) as db:
-                counts = dict(
-                    db.execute(
-                        f"SELECT strftime({quote(column)}, '%Y-%m'), count(*) FROM "
-                        f"{quote(pg['DUCKDB_SCHEMA'])}.{quote(table)} GROUP BY 1"
-                    ).fetchall()
-                )
+        counts = duckdb_per_month(
+            duckdb_path,
+            f"SELECT strftime({quote(column)}, '%Y-%m'), count(*) FROM "
+            f"{quote(pg['DUCKDB_SCHEMA'])}.{quote(table)} GROUP BY 1",
+        )
         rows["duckdb"] = {m: counts.get(m) for m in months}
         out[service] = rows
     return out
@@ -1160,6 +1155,19 @@ MARTS = {
 }
 
 
+def duckdb_per_month(duckdb_path: Path, sql: str) -> dict[str, int]:
+    """Month → count from ``sql`` on the warehouse file, opened read-only; a file, table or mart
+    that cannot be read counts nothing, so its months are reported as missing.
+    """
+    import duckdb
+
+    if not duckdb_path.is_file():
+        return {}
+    with contextlib.suppress(duckdb.Error), duckdb.connect(str(duckdb_path), read_only=True) as db:
+        return dict(db.execute(sql).fetchall())
+    return {}
+
+
 def mart_trips(
     duckdb_path: Path,
     plan: dict[str, dict[str, int]],
@@ -1170,7 +1178,6 @@ def mart_trips(
     """Per service whose mart was built and month: the trips the mart counts and those of the
     warehouse's table it should count (``MARTS``).
     """
-    import duckdb
 
     out: dict[str, dict[str, dict[str, int | None]]] = {}
     schema = quote(pg["DUCKDB_SCHEMA"])
@@ -1179,22 +1186,15 @@ def mart_trips(
             continue
         mart, rows_of, month, counted = MARTS[service]
         table = f"{schema}.{quote(tables[service]['warehouse'][0])}"
-        got: dict[str, int] = {}
-        want: dict[str, int] = {}
-        # A mart or table that cannot be read counts nothing: its months are reported as missing.
-        with contextlib.suppress(duckdb.Error), duckdb.connect(str(duckdb_path), read_only=True) as db:
-            got = dict(
-                db.execute(
-                    f"SELECT strftime({month}, '%Y-%m'), sum(total_monthly_trips)::BIGINT "
-                    f"FROM {schema}.{quote(mart)} WHERE {rows_of} GROUP BY 1"
-                ).fetchall()
-            )
-            want = dict(
-                db.execute(
-                    f"SELECT strftime(pickup, '%Y-%m'), count(*) "
-                    f"FROM ({counted.format(table=table)}) GROUP BY 1"
-                ).fetchall()
-            )
+        got = duckdb_per_month(
+            duckdb_path,
+            f"SELECT strftime({month}, '%Y-%m'), sum(total_monthly_trips)::BIGINT "
+            f"FROM {schema}.{quote(mart)} WHERE {rows_of} GROUP BY 1",
+        )
+        want = duckdb_per_month(
+            duckdb_path,
+            f"SELECT strftime(pickup, '%Y-%m'), count(*) FROM ({counted.format(table=table)}) GROUP BY 1",
+        )
         out[service] = {
             "mart": {m: got.get(m) for m in plan[service]},
             "warehouse": {m: want.get(m) for m in plan[service]},
