@@ -44,7 +44,7 @@ def location_definitions() -> list[Any]:
 
 
 @functools.cache
-def test_process_instance() -> dg.DagsterInstance:
+def process_instance() -> dg.DagsterInstance:
     """The in-memory Dagster instance of this test process, which every materialisation here runs
     on unless a test brings its own. A new one for each run (``dg.materialize``'s default) costs
     about 0.3 s, a quarter of a small month's run: its run and event storages are stamped with
@@ -61,7 +61,7 @@ def load_zones(resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
         location_definitions(),
         selection=dg.AssetSelection.assets(ZONES_KEY),
         resources=resources,
-        instance=test_process_instance(),
+        instance=process_instance(),
     )
     assert result.success, failure_message(result)
     return result
@@ -73,7 +73,7 @@ def load_zone_shapes(resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
         location_definitions(),
         selection=dg.AssetSelection.assets(SHAPES_KEY),
         resources=resources,
-        instance=test_process_instance(),
+        instance=process_instance(),
     )
     assert result.success, failure_message(result)
     return result
@@ -84,7 +84,7 @@ def materialize_month(
 ) -> dg.ExecuteInProcessResult:
     """raw → cleaned + rejected → Postgres for one month, with the cleaned checks."""
     selection = dg.AssetSelection.assets(*asset_keys(service, (RAW, CLEANED, REJECTED, POSTGRES)))
-    kwargs.setdefault("instance", test_process_instance())
+    kwargs.setdefault("instance", process_instance())
     return dg.materialize(
         location_definitions(), selection=selection, resources=resources, partition_key=month, **kwargs
     )
@@ -96,7 +96,7 @@ def materialize_days(
     """daily lake → warehouse for a range of days in one run, as a backfill would."""
     selection = dg.AssetSelection.assets(*asset_keys(service, (DAILY, WAREHOUSE)))
     tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-    kwargs.setdefault("instance", test_process_instance())
+    kwargs.setdefault("instance", process_instance())
     return dg.materialize(
         location_definitions(), selection=selection, resources=resources, tags=tags, **kwargs
     )
@@ -125,7 +125,7 @@ def build_analytics(
         if models
         else dg.AssetSelection.groups(ANALYTICS_GROUP)
     )
-    kwargs.setdefault("instance", test_process_instance())
+    kwargs.setdefault("instance", process_instance())
     return dg.materialize(
         location_definitions(),
         selection=selection,
