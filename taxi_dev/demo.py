@@ -29,6 +29,7 @@ import pandas as pd
 
 from taxi_assets.constants import DEFAULT_DATA_DIR, ZONES_POSTGRES_TABLE, postgres_table, warehouse_table
 from taxi_assets.defs.assets.analytics import analytics_partitions
+from taxi_assets.defs.assets.charts import CHART_KEY, REVENUE_KEY
 from taxi_assets.defs.jobs import monthly_job_name
 from taxi_assets.keys import CLEANED, DAILY, POSTGRES, RAW, REJECTED, WAREHOUSE, ZONES_KEY, asset_key
 from taxi_assets.partitions import daily_partitions
@@ -152,8 +153,6 @@ def days_loaded(services: Sequence[str], month: str) -> Callable[[dg.DagsterInst
 
 # The course's mart, which automation builds once the month's days are in the warehouse, and its
 # chart, drawn after it.
-REVENUE_MART = dg.AssetKey("fct_monthly_zone_revenue")
-REVENUE_CHART = dg.AssetKey("monthly_revenue_chart")
 REVENUE_ROWS_SHOWN = 5
 
 
@@ -161,7 +160,7 @@ def analytics_built(month: str) -> Callable[[dg.DagsterInstance], bool]:
     """Whether the month's revenue mart has been built (dbt, started by automation)."""
 
     def done(instance: dg.DagsterInstance) -> bool:
-        status = instance.get_status_by_partition(REVENUE_MART, [month], analytics_partitions())
+        status = instance.get_status_by_partition(REVENUE_KEY, [month], analytics_partitions())
         return (status or {}).get(month) == dg.AssetPartitionStatus.MATERIALIZED
 
     return done
@@ -169,7 +168,7 @@ def analytics_built(month: str) -> Callable[[dg.DagsterInstance], bool]:
 
 def chart_drawn(instance: dg.DagsterInstance) -> bool:
     """Whether the revenue chart was drawn after the mart's latest build (automation's doing)."""
-    chart, mart = (instance.get_latest_materialization_event(k) for k in (REVENUE_CHART, REVENUE_MART))
+    chart, mart = (instance.get_latest_materialization_event(k) for k in (CHART_KEY, REVENUE_KEY))
     return bool(chart and mart and chart.timestamp >= mart.timestamp)
 
 
@@ -177,7 +176,7 @@ def revenue_rows(warehouse: duckdb.DuckDBPyConnection) -> str:
     """The first rows of fct_monthly_zone_revenue, its biggest zones first, as a query prints them."""
     first = warehouse.execute(
         "select pickup_zone, revenue_month, service_type, total_monthly_trips, revenue_monthly_total_amount "
-        f"from ny_taxi.{REVENUE_MART.path[-1]} order by revenue_monthly_total_amount desc "
+        f"from ny_taxi.{REVENUE_KEY.path[-1]} order by revenue_monthly_total_amount desc "
         f"limit {REVENUE_ROWS_SHOWN}"
     ).df()
     return first.to_string(index=False)
@@ -218,7 +217,7 @@ def summary(env: dict[str, str], month: str) -> str:
                 f"({rows:,} rows, {n_days} days)",
             ]
         lines += [
-            f"  analytics (dbt): {env['DUCKDB_DATABASE']} table ny_taxi.{REVENUE_MART.path[-1]}, first rows:",
+            f"  analytics (dbt): {env['DUCKDB_DATABASE']} table ny_taxi.{REVENUE_KEY.path[-1]}, first rows:",
             *("    " + line for line in revenue_rows(warehouse).splitlines()),
         ]
     zones = lake / "zones" / "taxi_zones.parquet"

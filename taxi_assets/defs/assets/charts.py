@@ -11,6 +11,7 @@ from taxi_assets.charts import by_borough, revenue_chart
 from taxi_assets.keys import ANALYTICS_GROUP
 
 REVENUE_KEY = dg.AssetKey("fct_monthly_zone_revenue")
+CHART_KEY = dg.AssetKey("monthly_revenue_chart")
 ZONES_MODEL_KEY = dg.AssetKey("dim_zones")
 
 # Dagster's `eager`, but drawn once every input holds something, not only once no month of the mart
@@ -25,7 +26,7 @@ FOLLOWS_THE_MART = dg.AutomationCondition.eager().replace(
 
 
 @dg.asset(
-    key="monthly_revenue_chart",
+    key=CHART_KEY,
     group_name=ANALYTICS_GROUP,
     description="The months' trips and revenue by pickup borough and service (fct_monthly_zone_revenue), "
     "as an image in the materialisation's metadata.",
