@@ -151,8 +151,8 @@ def days_loaded(services: Sequence[str], month: str) -> Callable[[dg.DagsterInst
     return done
 
 
-# The course's mart, which automation builds once the month's days are in the warehouse, and its
-# chart, drawn after it.
+# The first rows of the course's mart (which automation builds once the month's days are in the
+# warehouse, its chart drawn after it) that the demo prints.
 REVENUE_ROWS_SHOWN = 5
 
 
