@@ -16,11 +16,11 @@ from typing import Any
 import adbc_driver_manager
 import dagster as dg
 import pyarrow as pa
-from adbc_driver_postgresql import dbapi
 
 from taxi_assets.batches import Batches
 from taxi_assets.constants import DEFAULT_POSTGRES_SCHEMA
 from taxi_assets.resources.column_types import postgres_type
+from taxi_assets.resources.postgres_connections import open_connection
 from taxi_assets.resources.postgres_load import DDL_LOCK, PostgresError, load_month
 from taxi_assets.resources.settings import setting
 from taxi_assets.resources.sql import days_between, per_day, per_day_query, quote_ident, quote_literal
@@ -88,7 +88,7 @@ class PostgresResource(dg.ConfigurableResource):
         and rolled back on error.
         """
         try:
-            conn = dbapi.connect(self._conninfo(), autocommit=autocommit)
+            conn = open_connection(self._conninfo(), autocommit=autocommit)
         except adbc_driver_manager.Error as exc:
             reason = self.redact(str(exc)).strip().replace("\n", " ")
             setting = setting_at_fault(reason)
