@@ -19,7 +19,8 @@ UTC = dt.UTC
 
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
+    """A Dagster instance of this test's own, in memory: what the daemon's would hold, for a tick."""
+    with dg.DagsterInstance.ephemeral() as instance:
         yield instance
 
 
