@@ -20,14 +20,30 @@ with trips as (
     from {{ ref('int_trips_unioned') }}
 ),
 
--- Keep one trip of several that share vendor, second, pickup zone and service: the first to end.
+-- The ids that several trips share (the same vendor, second, pickup zone and service): few, and
+-- only their trips go through the window below. A window over every trip of the month kept them
+-- all in DuckDB's memory, which no memory limit made it spill (5 GB for a 7.4M-row month; with
+-- this, 1 GB and faster).
+shared_ids as (
+    select trip_id
+    from trips
+    group by trip_id
+    having count(*) > 1
+),
+
+-- One trip of several that share an id is kept: the first to end.
 deduplicated as (
     select *
     from trips
-    qualify row_number() over (
-        partition by vendor_id, pickup_datetime, pickup_location_id, service_type
-        order by dropoff_datetime
-    ) = 1
+    where trip_id not in (select trip_id from shared_ids)
+    union all
+    select *
+    from (
+        select *
+        from trips
+        where trip_id in (select trip_id from shared_ids)
+        qualify row_number() over (partition by trip_id order by dropoff_datetime) = 1
+    )
 )
 
 select
