@@ -51,15 +51,26 @@ class GcsEmulator(_GoogleEmulator):
         return sorted(blob.name for blob in self.client().list_blobs(self.bucket, prefix=prefix))
 
 
-@pytest.fixture
-def gcs() -> Iterator[GcsEmulator]:
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[str]:
+    """One gcp-storage-emulator per test process, its address: stopping one takes half a second
+    (its serve loop's poll), which each test paid when it had one of its own.
+    """
     from gcp_storage_emulator.server import create_server
 
     port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket="taxi-lake")
+    server = create_server("127.0.0.1", port, in_memory=True)
     server.start()
-    yield GcsEmulator(endpoint=f"http://127.0.0.1:{port}", bucket="taxi-lake")
+    yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture
+def gcs(gcs_server: str) -> GcsEmulator:
+    """The emulator with a bucket of this test's own."""
+    emulator = GcsEmulator(endpoint=gcs_server, bucket=f"taxi-lake-{uuid.uuid4().hex[:12]}")
+    emulator.client().create_bucket(emulator.bucket)
+    return emulator
 
 
 @dataclass(kw_only=True)
