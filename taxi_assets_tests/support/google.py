@@ -5,6 +5,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,18 +52,27 @@ class GcsEmulator(_GoogleEmulator):
         return sorted(blob.name for blob in self.client().list_blobs(self.bucket, prefix=prefix))
 
 
-@pytest.fixture(scope="session")
-def gcs_server() -> Iterator[str]:
-    """One gcp-storage-emulator per test process, its address: stopping one takes half a second
-    (its serve loop's poll), which each test paid when it had one of its own.
-    """
+@contextmanager
+def _storage_emulator(bucket: str | None = None) -> Iterator[str]:
+    """gcp-storage-emulator on a loopback port (with ``bucket``), its address."""
     from gcp_storage_emulator.server import create_server
 
     port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True)
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=bucket)
     server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[str]:
+    """One emulator per test process, its address: stopping one takes half a second (its serve
+    loop's poll), which each test paid when it had one of its own.
+    """
+    with _storage_emulator() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -71,6 +81,15 @@ def gcs(gcs_server: str) -> GcsEmulator:
     emulator = GcsEmulator(endpoint=gcs_server, bucket=f"taxi-lake-{uuid.uuid4().hex[:12]}")
     emulator.client().create_bucket(emulator.bucket)
     return emulator
+
+
+@pytest.fixture
+def gcs_alone() -> Iterator[GcsEmulator]:
+    """An emulator of this test's own, for a test that creates a bucket whose name is given (the
+    chart's logs bucket), which another test's would already hold.
+    """
+    with _storage_emulator("taxi-lake") as endpoint:
+        yield GcsEmulator(endpoint=endpoint, bucket="taxi-lake")
 
 
 @dataclass(kw_only=True)
