@@ -9,7 +9,8 @@ import pytest
 
 from taxi_assets.defs.schedules import daily_schedules, monthly_schedules
 from taxi_assets.defs.sensors import new_month_sensor
-from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, asset_key, asset_keys
+from taxi_assets.keys import CLEANED, POSTGRES, RAW, REJECTED, WAREHOUSE, asset_key, asset_keys
+from taxi_assets.partitions import days_of
 from taxi_assets_tests.support.materialize import location, location_definitions, materialize_month
 from taxi_assets_tests.support.sinks import Sinks
 from taxi_assets_tests.support.source_server import SourceServer
@@ -179,3 +180,46 @@ def test_a_run_can_point_the_source_elsewhere_from_the_launchpad(
     )
     [materialization] = result.asset_materializations_for_node("yellow__raw_trips")
     assert materialization.metadata["source_url"].value == template.format(service="yellow", month="2021-01")
+
+
+def report_days(instance: dg.DagsterInstance, service: str, month: str) -> None:
+    """The month's days in the warehouse, as a day run's materialisations would record them."""
+    for day in days_of(month):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key(service, WAREHOUSE), partition=str(day))
+        )
+
+
+def test_a_month_s_models_go_as_one_request_once_every_service_s_days_are_in(
+    instance: dg.DagsterInstance,
+) -> None:
+    """Yellow's days land while green's month is still on its way: the month's models wait for green
+    (a run for yellow's staging view alone, then one for green's, then the facts, was three runs
+    where one does), then go together in one tick.
+    """
+    first = dg.evaluate_automation_conditions(defs=location(), instance=instance)
+    instance.report_runless_asset_event(dg.AssetMaterialization("dim_zones"))
+    report_days(instance, "yellow", "2019-01")
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key("green", CLEANED), partition="2019-01")
+    )
+
+    green_landing = dg.evaluate_automation_conditions(defs=location(), instance=instance, cursor=first.cursor)
+    requested = requested_partitions(green_landing)
+    assert requested["green/warehouse_trips"] == [str(day) for day in days_of("2019-01")]
+    assert not [key for key in requested if not key.startswith("green/")], requested
+
+    report_days(instance, "green", "2019-01")
+    both_in = dg.evaluate_automation_conditions(
+        defs=location(), instance=instance, cursor=green_landing.cursor
+    )
+    assert requested_partitions(both_in) == {
+        model: ["2019-01"]
+        for model in (
+            "stg_yellow_tripdata",
+            "stg_green_tripdata",
+            "int_trips_unioned",
+            "fct_trips",
+            "fct_monthly_zone_revenue",
+        )
+    }

@@ -13,7 +13,9 @@ other model is partitioned by month. A month's run passes its window to dbt
 month's rows and nothing else, and the views and tests read that month through them.
 """
 
+import functools
 import json
+import operator
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -24,9 +26,10 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from taxi_assets import temp_folders
 from taxi_assets.analytics_project import prepared
+from taxi_assets.constants import warehouse_table
 from taxi_assets.defs.automation import FOLLOWS_UPSTREAM
 from taxi_assets.io_managers import WAREHOUSE_MODELS_IO_MANAGER
-from taxi_assets.keys import ANALYTICS_GROUP
+from taxi_assets.keys import ANALYTICS_GROUP, CLEANED, WAREHOUSE, asset_key
 from taxi_assets.partitions import monthly_partitions
 from taxi_assets.publishers import configured_services
 from taxi_assets.resources.duckdb_warehouse import DuckDBWarehouse
@@ -50,7 +53,8 @@ class TaxiDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition:
         if dbt_resource_props["name"] == ZONES_MODEL:
             return dg.AutomationCondition.eager()
-        return FOLLOWS_UPSTREAM
+        landing = another_service_landing(services_read(dbt_resource_props))
+        return FOLLOWS_UPSTREAM if landing is None else FOLLOWS_UPSTREAM & ~landing
 
     def get_partition_mapping(
         self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
@@ -58,6 +62,42 @@ class TaxiDbtTranslator(DagsterDbtTranslator):
         # A month reads its days of each service's warehouse table; a service that begins later
         # (green in 2013-08, high-volume FHV in 2019-02) has no days in the earlier months.
         return dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+
+
+def services_read(dbt_resource_props: Mapping[str, Any]) -> set[str]:
+    """The services whose warehouse tables a model reads as dbt sources (a staging model's one)."""
+    tables = {warehouse_table(service): service for service in configured_services()}
+    return {
+        tables[node.split(".")[-1]]
+        for node in dbt_resource_props.get("depends_on", {}).get("nodes", [])
+        if node.startswith("source.") and node.split(".")[-1] in tables
+    }
+
+
+def another_service_landing(services: set[str]) -> dg.AutomationCondition | None:
+    """True while another service's month is on its way to the warehouse: its cleaned month being
+    made or just made (its days are requested in that tick), or its days being loaded. A staging
+    model waits for it, so that a month's models go as one run once every service's days are in,
+    instead of a run per service's staging view as each lands and then one for the facts (each
+    run a worker's and dbt's start, the facts queued behind the views in the warehouse pool). A
+    month another service has no partition for (green before 2013-08) maps to none: no wait.
+    """
+    if not services:
+        return None  # not a model over one service's trips
+    landing = [
+        dg.AutomationCondition.asset_matches(
+            asset_key(other, CLEANED),
+            dg.AutomationCondition.in_progress() | dg.AutomationCondition.newly_updated(),
+        )
+        | dg.AutomationCondition.asset_matches(
+            asset_key(other, WAREHOUSE), dg.AutomationCondition.in_progress()
+        )
+        for other in configured_services()
+        if other not in services
+    ]
+    if not landing:
+        return None
+    return functools.reduce(operator.or_, landing).with_label("another service's month is landing")
 
 
 TRANSLATOR = TaxiDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

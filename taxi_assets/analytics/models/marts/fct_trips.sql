@@ -14,40 +14,52 @@
 }}
 
 with trips as (
-    select
-        {{ trip_id(['vendor_id', 'pickup_datetime', 'pickup_location_id', 'service_type']) }} as trip_id,
-        *
-    from {{ ref('int_trips_unioned') }}
+    select * from {{ ref('int_trips_unioned') }}
 ),
 
--- The ids that several trips share (the same vendor, second, pickup zone and service): few, and
--- only their trips go through the window below. A window over every trip of the month kept them
--- all in DuckDB's memory, which no memory limit made it spill (5 GB for a 7.4M-row month; with
--- this, 1 GB and faster).
-shared_ids as (
-    select trip_id
+-- The keys that several trips share (the same vendor, second, pickup zone and service: what the
+-- course's trip_id hashes): few. Only their trips go through the window below; a window over every
+-- trip of the month kept them all in DuckDB's memory, which no memory limit made it spill (5 GB
+-- for a 7.4M-row month). Keyed on the columns themselves, not on trip_id: the md5 is then computed
+-- once per trip kept, below, instead of for every trip in each of the three reads of `trips`
+-- (docs/analytics.md, "Bounded memory"). Equal keys are equal ids: each column's text is distinct
+-- for distinct values, a missing zone included (hence `is not distinct from`).
+shared_keys as (
+    select vendor_id, pickup_datetime, pickup_location_id, service_type
     from trips
-    group by trip_id
+    group by vendor_id, pickup_datetime, pickup_location_id, service_type
     having count(*) > 1
 ),
 
--- One trip of several that share an id is kept: the first to end.
+{%- set same_key -%}
+    trips.vendor_id = shared_keys.vendor_id
+    and trips.pickup_datetime = shared_keys.pickup_datetime
+    and trips.pickup_location_id is not distinct from shared_keys.pickup_location_id
+    and trips.service_type = shared_keys.service_type
+{%- endset %}
+
+-- One trip of several that share a key is kept: the first to end (the rest of the order only
+-- makes the choice the same on every run).
 deduplicated as (
-    select *
+    select trips.*
     from trips
-    where trip_id not in (select trip_id from shared_ids)
+    left join shared_keys
+        on {{ same_key }}
+    where shared_keys.service_type is null
     union all
-    select *
-    from (
-        select *
-        from trips
-        where trip_id in (select trip_id from shared_ids)
-        qualify row_number() over (partition by trip_id order by dropoff_datetime) = 1
-    )
+    select trips.*
+    from trips
+    inner join shared_keys
+        on {{ same_key }}
+    qualify row_number() over (
+        partition by trips.vendor_id, trips.pickup_datetime, trips.pickup_location_id, trips.service_type
+        order by trips.dropoff_datetime, trips.dropoff_location_id, trips.total_amount, trips.trip_distance,
+            trips.fare_amount, trips.tip_amount, trips.passenger_count, trips.payment_type
+    ) = 1
 )
 
 select
-    trips.trip_id,
+    {{ trip_id(['trips.vendor_id', 'trips.pickup_datetime', 'trips.pickup_location_id', 'trips.service_type']) }} as trip_id,
     trips.vendor_id,
     trips.service_type,
     trips.rate_code_id,
