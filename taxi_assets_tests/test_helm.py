@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import kubernetes
@@ -28,6 +29,20 @@ from taxi_assets_tests.support.source_server import SourceServer
 from taxi_assets_tests.support.terraform import GKE, default
 
 VALUES = helm_chart.values()
+
+
+@pytest.fixture
+def chart_logs_bucket(gcs_server: str) -> Iterator[GcsEmulator]:
+    """The chart's run-log bucket, by the name its values give it, on this test process's emulator;
+    removed afterwards, as the next test of the chart creates it again.
+    """
+    bucket = helm_chart.instance_yaml(VALUES)["compute_logs"]["config"]["bucket"]
+    emulator = GcsEmulator(endpoint=gcs_server, bucket=bucket)
+    created = emulator.client().create_bucket(bucket)
+    yield emulator
+    created.delete(force=True)
+
+
 DEPLOYMENT = helm_chart.code_deployment(VALUES)
 BIN = Path(sys.executable).parent
 
@@ -221,7 +236,7 @@ def test_dagster_builds_the_charts_instance_from_these_values(
     tmp_path: Path,
     postgres_server: PostgresResource,
     dagster_database: str,
-    gcs_alone: GcsEmulator,
+    chart_logs_bucket: GcsEmulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every section through Dagster's own config schemas and constructors. Stand-ins: the test
@@ -232,8 +247,7 @@ def test_dagster_builds_the_charts_instance_from_these_values(
     instance_config = helm_chart.instance_yaml(VALUES)
     write_instance(tmp_path / "home", instance_config, postgres_server, dagster_database)
     monkeypatch.setenv("DAGSTER_PG_PASSWORD", postgres_server.password)
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_alone.endpoint)
-    gcs_alone.client().create_bucket(instance_config["compute_logs"]["config"]["bucket"])
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", chart_logs_bucket.endpoint)
     monkeypatch.setattr(kubernetes.config, "load_incluster_config", lambda *args, **kwargs: None)
 
     with DagsterInstance.from_config(str(tmp_path / "home")) as instance:
@@ -275,7 +289,7 @@ def test_the_code_server_pod_loads_the_charts_instance(
     tmp_path: Path,
     postgres_server: PostgresResource,
     dagster_database: str,
-    gcs_alone: GcsEmulator,
+    chart_logs_bucket: GcsEmulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The instance Dagster builds in the code-server pod, from DAGSTER_HOME as the pod has it (the
@@ -296,8 +310,7 @@ def test_the_code_server_pod_loads_the_charts_instance(
         monkeypatch.delenv(name)  # the pod's environment has none
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("DAGSTER_PG_PASSWORD", postgres_server.password)  # the chart sets it in the pod
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_alone.endpoint)
-    gcs_alone.client().create_bucket(instance_config["compute_logs"]["config"]["bucket"])
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", chart_logs_bucket.endpoint)
     monkeypatch.setattr(kubernetes.config, "load_incluster_config", lambda *args, **kwargs: None)
 
     with DagsterInstance.get() as instance:
@@ -388,7 +401,7 @@ def test_the_code_server_as_the_chart_runs_it_serves_the_web_ui(
     source_server: SourceServer,
     postgres_server: PostgresResource,
     dagster_database: str,
-    gcs_alone: GcsEmulator,
+    chart_logs_bucket: GcsEmulator,
 ) -> None:
     """The user-code container's command, on loopback, with DAGSTER_HOME holding the chart's
     dagster.yaml (storage on the test PostgreSQL, run logs on the GCS emulator). The one change: no
@@ -402,7 +415,6 @@ def test_the_code_server_as_the_chart_runs_it_serves_the_web_ui(
     home = tmp_path / "home"
     write_instance(tmp_path / "chart", instance, postgres_server, dagster_database)
     code_server_home(home, yaml.safe_load((tmp_path / "chart" / "dagster.yaml").read_text()))
-    gcs_alone.client().create_bucket(instance["compute_logs"]["config"]["bucket"])
     env = {
         **env_for(tmp_path, source_server),
         **DEPLOYMENT["env"],
@@ -415,7 +427,7 @@ def test_the_code_server_as_the_chart_runs_it_serves_the_web_ui(
         "POSTGRES_PASSWORD": postgres_server.password,
         "DAGSTER_HOME": str(home),
         "DAGSTER_PG_PASSWORD": postgres_server.password,
-        "STORAGE_EMULATOR_HOST": gcs_alone.endpoint,
+        "STORAGE_EMULATOR_HOST": chart_logs_bucket.endpoint,
         "PATH": f"{BIN}:{os.environ['PATH']}",  # as the image's PATH finds dagster
     }
     with code_server_with_web_ui(command, env, tmp_path) as served:

@@ -53,12 +53,12 @@ class GcsEmulator(_GoogleEmulator):
 
 
 @contextmanager
-def _storage_emulator(bucket: str | None = None) -> Iterator[str]:
-    """gcp-storage-emulator on a loopback port (with ``bucket``), its address."""
+def _storage_emulator() -> Iterator[str]:
+    """gcp-storage-emulator on a loopback port, its address."""
     from gcp_storage_emulator.server import create_server
 
     port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=bucket)
+    server = create_server("127.0.0.1", port, in_memory=True)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"
@@ -81,15 +81,6 @@ def gcs(gcs_server: str) -> GcsEmulator:
     emulator = GcsEmulator(endpoint=gcs_server, bucket=f"taxi-lake-{uuid.uuid4().hex[:12]}")
     emulator.client().create_bucket(emulator.bucket)
     return emulator
-
-
-@pytest.fixture
-def gcs_alone() -> Iterator[GcsEmulator]:
-    """An emulator of this test's own, for a test that creates a bucket whose name is given (the
-    chart's logs bucket), which another test's would already hold.
-    """
-    with _storage_emulator("taxi-lake") as endpoint:
-        yield GcsEmulator(endpoint=endpoint, bucket="taxi-lake")
 
 
 @dataclass(kw_only=True)
