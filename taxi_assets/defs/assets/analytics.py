@@ -67,11 +67,9 @@ class TaxiDbtTranslator(DagsterDbtTranslator):
 def services_read(dbt_resource_props: Mapping[str, Any]) -> set[str]:
     """The services whose warehouse tables a model reads as dbt sources (a staging model's one)."""
     tables = {warehouse_table(service): service for service in configured_services()}
-    return {
-        tables[node.split(".")[-1]]
-        for node in dbt_resource_props.get("depends_on", {}).get("nodes", [])
-        if node.startswith("source.") and node.split(".")[-1] in tables
-    }
+    nodes = dbt_resource_props.get("depends_on", {}).get("nodes", [])
+    sources = (node.split(".")[-1] for node in nodes if node.startswith("source."))
+    return {tables[table] for table in sources if table in tables}
 
 
 def another_service_landing(services: set[str]) -> dg.AutomationCondition | None:
@@ -82,9 +80,10 @@ def another_service_landing(services: set[str]) -> dg.AutomationCondition | None
     run a worker's and dbt's start, the facts queued behind the views in the warehouse pool). A
     month another service has no partition for (green before 2013-08) maps to none: no wait.
     """
-    if not services:
-        return None  # not a model over one service's trips
-    landing = [
+    others = [other for other in configured_services() if other not in services] if services else []
+    if not others:
+        return None  # not a model over one service's trips, or no other service
+    landing = (
         dg.AutomationCondition.asset_matches(
             asset_key(other, CLEANED),
             dg.AutomationCondition.in_progress() | dg.AutomationCondition.newly_updated(),
@@ -92,11 +91,8 @@ def another_service_landing(services: set[str]) -> dg.AutomationCondition | None
         | dg.AutomationCondition.asset_matches(
             asset_key(other, WAREHOUSE), dg.AutomationCondition.in_progress()
         )
-        for other in configured_services()
-        if other not in services
-    ]
-    if not landing:
-        return None
+        for other in others
+    )
     return functools.reduce(operator.or_, landing).with_label("another service's month is landing")
 
 
